@@ -1,0 +1,137 @@
+//! The daemon: store, templates, HTTP listener and scheduler, built from a
+//! config and a clock. Tests build it the same way, on port 0.
+
+use crate::config::Config;
+use crate::domain::Clock;
+use crate::http::{AppState, router};
+use crate::ingest::{IngestReport, ingest_once};
+use crate::scheduler::{Job, JobFuture};
+use crate::store::{self, Store};
+use anyhow::Context as _;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    /// Opens the store (applying migrations), loads templates, binds the
+    /// listener. Nothing runs until `run_until_stopped`.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = store::connect(&config.store)
+            .await
+            .context("opening the store")?;
+        let tera = crate::templates::load(&config.site.templates_dir)?;
+        let listener = TcpListener::bind(config.http.bind)
+            .await
+            .with_context(|| format!("http.bind: cannot listen on {}", config.http.bind))?;
+        let state = AppState::new(Arc::new(config), store, Arc::new(tera), clock);
+        Ok(Self { listener, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.state.store.clone()
+    }
+
+    /// Ingests and builds once, then serves HTTP and runs the scheduler until
+    /// `shutdown` completes; a job run in progress is finished first.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state;
+        let ingest = ingest_job(&state);
+        (ingest.run)(state.clock.now()).await;
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let scheduler = tokio::spawn(crate::scheduler::run(
+            vec![ingest],
+            state.clock.clone(),
+            stop_rx,
+        ));
+        tracing::info!(
+            address = %self.listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            base_url = %state.config.site.base(),
+            "serving"
+        );
+        let app = router(state);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down");
+                let _ = stop_tx.send(true);
+            })
+            .await
+            .context("serving HTTP")?;
+        let _ = scheduler.await;
+        Ok(())
+    }
+}
+
+/// Ingest then build, on `[schedule].ingest`. Rejections are logged when they
+/// change, not at every scan.
+fn ingest_job(state: &AppState) -> Job {
+    let config = state.config.clone();
+    let store = state.store.clone();
+    let clock = state.clock.clone();
+    let last_rejected: Arc<Mutex<Vec<crate::ingest::Rejection>>> = Arc::default();
+    Job {
+        name: "ingest".into(),
+        cron: config.schedule.ingest.clone(),
+        timezone: config.site.timezone,
+        run: Arc::new(move |_fire| -> JobFuture {
+            let (config, store, clock, last) = (
+                config.clone(),
+                store.clone(),
+                clock.clone(),
+                last_rejected.clone(),
+            );
+            Box::pin(async move {
+                let started = std::time::Instant::now();
+                match ingest_once(store.as_ref(), &config, clock.as_ref()).await {
+                    Ok(report) => log_rejections(&report, &last),
+                    Err(e) => tracing::error!(error = %e, "ingest failed"),
+                }
+                match crate::feeds::build_feeds_once(store.as_ref(), &config).await {
+                    Ok(b) if !b.written.is_empty() => tracing::info!(
+                        written = ?b.written,
+                        ms = started.elapsed().as_millis() as u64,
+                        "feeds written"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "feed build failed"),
+                }
+            })
+        }),
+    }
+}
+
+fn log_rejections(report: &IngestReport, last: &Mutex<Vec<crate::ingest::Rejection>>) {
+    if report.changed() {
+        tracing::info!(
+            new = report.new.len(),
+            updated = report.updated.len(),
+            withdrawn = report.withdrawn.len(),
+            rejected = report.rejected.len(),
+            "ingest"
+        );
+    }
+    let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+    if *last != report.rejected {
+        for r in &report.rejected {
+            tracing::warn!(file = %r.file, error = %r.error, "article rejected; its last good version stays published");
+        }
+        for w in &report.warnings {
+            tracing::warn!(file = %w.file, warning = %w.error, "article");
+        }
+        *last = report.rejected.clone();
+    }
+}

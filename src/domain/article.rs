@@ -1,0 +1,79 @@
+//! What an article is once it has been read and cleaned, and what the store
+//! keeps about it.
+
+use super::Slug;
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// An article as a source describes it: parsed, sanitized, with absolute
+/// links, free of characters XML forbids.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Article {
+    pub slug: Slug,
+    pub title: String,
+    /// Plain text: the front matter's `summary`, or the first paragraph.
+    pub summary: String,
+    /// Sanitized HTML with absolute URLs.
+    pub content_html: String,
+    pub author: Person,
+    pub reviewed_by: Option<String>,
+    pub tags: Vec<String>,
+    pub category: Option<String>,
+    /// Absolute URL.
+    pub image: Option<String>,
+    /// Canonical, absolute URL.
+    pub url: String,
+    /// With the offset it was written in (or the site's time zone's).
+    pub published: DateTime<FixedOffset>,
+    /// As the source states it; when absent the store uses the time a change
+    /// was first seen.
+    pub updated: Option<DateTime<FixedOffset>>,
+}
+
+impl Article {
+    /// A digest of everything a reader could see. Two versions with the same
+    /// hash are the same article; a different hash is an update.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        // serde_json writes struct fields in declaration order: stable.
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(&Sha256::digest(&bytes)[..16])
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArticleStatus {
+    Published,
+    Withdrawn,
+}
+
+impl ArticleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Published => "published",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+/// An article as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredArticle {
+    pub article: Article,
+    /// Fixed when the article is first stored, never changed: Atom id, RSS
+    /// guid and JSON Feed id.
+    pub guid: String,
+    /// The effective `updated`: the source's, or when a change was first seen.
+    pub updated: DateTime<FixedOffset>,
+    pub status: ArticleStatus,
+    /// `file:<path relative to the content folder>` or `api`.
+    pub source: String,
+}

@@ -1,0 +1,10 @@
+//! Domain types: they depend on nothing else in the crate.
+
+pub mod article;
+pub mod clock;
+pub mod schedule;
+pub mod slug;
+
+pub use article::{Article, ArticleStatus, Person, StoredArticle};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use slug::Slug;

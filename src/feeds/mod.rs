@@ -1,0 +1,203 @@
+//! Feed files: RSS 2.0, Atom 1.0 and JSON Feed 1.1, written from view
+//! structs (never from database rows), deterministic to the byte, written
+//! atomically and only when their bytes change.
+
+pub mod atom;
+pub mod json;
+pub mod rss;
+pub mod write;
+
+use crate::config::{Config, FeedFormat};
+use crate::domain::{Person, StoredArticle};
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// One feed as every format sees it.
+#[derive(Debug, Clone)]
+pub struct FeedView {
+    pub title: String,
+    pub description: String,
+    /// The site's home page.
+    pub home_url: String,
+    /// Path of the feed folder relative to `feeds/` ("" for the main feeds,
+    /// "topics/retinol" for a topic).
+    pub path: String,
+    pub base_url: String,
+    pub language: String,
+    pub author: Person,
+    /// The newest `updated` of its items; the Unix epoch when empty, so that
+    /// an empty feed is as deterministic as a full one.
+    pub updated: DateTime<FixedOffset>,
+    pub items: Vec<ItemView>,
+    pub hub: Option<String>,
+}
+
+impl FeedView {
+    /// The public URL of this feed in `format`.
+    pub fn url(&self, format: FeedFormat) -> String {
+        if self.path.is_empty() {
+            format!("{}/feeds/{}", self.base_url, format.file_name())
+        } else {
+            format!(
+                "{}/feeds/{}/{}",
+                self.base_url,
+                self.path,
+                format.file_name()
+            )
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemView {
+    pub slug: String,
+    pub id: String,
+    pub url: String,
+    pub title: String,
+    pub summary: String,
+    pub content_html: String,
+    pub author: Person,
+    pub reviewed_by: Option<String>,
+    pub tags: Vec<String>,
+    pub category: Option<String>,
+    pub image: Option<String>,
+    pub published: DateTime<FixedOffset>,
+    pub updated: DateTime<FixedOffset>,
+}
+
+impl From<&StoredArticle> for ItemView {
+    fn from(s: &StoredArticle) -> Self {
+        let a = &s.article;
+        Self {
+            slug: a.slug.to_string(),
+            id: s.guid.clone(),
+            url: a.url.clone(),
+            title: a.title.clone(),
+            summary: a.summary.clone(),
+            content_html: a.content_html.clone(),
+            author: a.author.clone(),
+            reviewed_by: a.reviewed_by.clone(),
+            tags: a.tags.clone(),
+            category: a.category.clone(),
+            image: a.image.clone(),
+            published: a.published,
+            updated: s.updated,
+        }
+    }
+}
+
+fn epoch() -> DateTime<FixedOffset> {
+    DateTime::UNIX_EPOCH.fixed_offset()
+}
+
+/// Orders items newest first by publication, ties by id, and builds the view.
+pub fn feed_view(
+    config: &Config,
+    path: &str,
+    title: String,
+    description: String,
+    items: Vec<ItemView>,
+) -> FeedView {
+    let mut items = items;
+    items.sort_by(|a, b| {
+        b.published
+            .cmp(&a.published)
+            .then_with(|| a.slug.cmp(&b.slug))
+    });
+    items.truncate(config.feeds.limit);
+    let updated = items.iter().map(|i| i.updated).max().unwrap_or_else(epoch);
+    FeedView {
+        title,
+        description,
+        home_url: format!("{}/", config.site.base()),
+        path: path.to_owned(),
+        base_url: config.site.base().to_owned(),
+        language: config.site.language.clone(),
+        author: config.site.author.clone(),
+        updated,
+        items,
+        hub: config.websub.as_ref().map(|w| w.hub.to_string()),
+    }
+}
+
+/// Renders one feed in one format.
+pub fn render(view: &FeedView, format: FeedFormat) -> Vec<u8> {
+    match format {
+        FeedFormat::Rss => rss::render(view),
+        FeedFormat::Atom => atom::render(view),
+        FeedFormat::Json => json::render(view),
+    }
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct BuildReport {
+    /// Files whose bytes changed, relative to the feeds folder.
+    pub written: Vec<String>,
+    pub unchanged: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Every feed this build writes: (path under feeds/, view).
+pub async fn all_views(store: &dyn Store, config: &Config) -> Result<Vec<FeedView>, StoreError> {
+    let articles = store.published_articles(Some(config.feeds.limit)).await?;
+    let items: Vec<ItemView> = articles.iter().map(ItemView::from).collect();
+    let main = feed_view(
+        config,
+        "",
+        config.site.title.clone(),
+        if config.site.description.is_empty() {
+            config.site.title.clone()
+        } else {
+            config.site.description.clone()
+        },
+        items,
+    );
+    Ok(vec![main])
+}
+
+/// Writes every feed once; files whose bytes would not change are left alone.
+pub async fn build_feeds_once(
+    store: &dyn Store,
+    config: &Config,
+) -> Result<BuildReport, BuildError> {
+    let views = all_views(store, config).await?;
+    let mut report = BuildReport::default();
+    let dir = config.feeds.dir.clone();
+    let formats = config.feeds.formats.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        for view in &views {
+            for &format in &formats {
+                let rel = if view.path.is_empty() {
+                    format.file_name().to_owned()
+                } else {
+                    format!("{}/{}", view.path, format.file_name())
+                };
+                let path = dir.join(&rel);
+                let bytes = render(view, format);
+                match write::write_if_changed(&path, &bytes) {
+                    Ok(true) => report.written.push(rel),
+                    Ok(false) => report.unchanged += 1,
+                    Err(source) => return Err(BuildError::Write { path, source }),
+                }
+            }
+        }
+        Ok(report)
+    })
+    .await
+    .map_err(|e| {
+        BuildError::Store(StoreError::Other(anyhow::anyhow!("build task failed: {e}")))
+    })??;
+    Ok(report)
+}

@@ -1,0 +1,81 @@
+//! RSS 2.0 with the content, Dublin Core and Atom extensions.
+
+use super::{FeedView, ItemView};
+use crate::config::FeedFormat;
+use rss::extension::atom::{AtomExtension, Link};
+use rss::extension::dublincore::DublinCoreExtension;
+use rss::{Category, ChannelBuilder, Guid, ItemBuilder};
+
+fn item(i: &ItemView) -> rss::Item {
+    let categories = i
+        .category
+        .iter()
+        .chain(i.tags.iter())
+        .map(|t| Category {
+            name: t.clone(),
+            domain: None,
+        })
+        .collect::<Vec<_>>();
+    let categories = {
+        let mut seen: Vec<Category> = Vec::new();
+        for c in categories {
+            if !seen.iter().any(|s| s.name.eq_ignore_ascii_case(&c.name)) {
+                seen.push(c);
+            }
+        }
+        seen
+    };
+    ItemBuilder::default()
+        .title(Some(i.title.clone()))
+        .link(Some(i.url.clone()))
+        .guid(Some(Guid {
+            // The id is the permalink the article had when first seen.
+            permalink: i.id.starts_with("http://") || i.id.starts_with("https://"),
+            value: i.id.clone(),
+        }))
+        .pub_date(Some(i.published.to_rfc2822()))
+        .description(Some(i.summary.clone()))
+        .content(Some(i.content_html.clone()))
+        .dublin_core_ext(Some(DublinCoreExtension {
+            creators: vec![i.author.name.clone()],
+            ..Default::default()
+        }))
+        .categories(categories)
+        .build()
+}
+
+pub fn render(view: &FeedView) -> Vec<u8> {
+    let mut links = vec![Link {
+        href: view.url(FeedFormat::Rss),
+        rel: "self".into(),
+        mime_type: Some(FeedFormat::Rss.media_type().into()),
+        ..Default::default()
+    }];
+    if let Some(hub) = &view.hub {
+        links.push(Link {
+            href: hub.clone(),
+            rel: "hub".into(),
+            ..Default::default()
+        });
+    }
+    let channel = ChannelBuilder::default()
+        .title(view.title.clone())
+        .link(view.home_url.clone())
+        .description(view.description.clone())
+        .language(Some(view.language.clone()))
+        .last_build_date(Some(view.updated.to_rfc2822()))
+        .generator(Some("feedletter".to_owned()))
+        .docs(Some(
+            "https://www.rssboard.org/rss-specification".to_owned(),
+        ))
+        .ttl(Some("15".to_owned()))
+        .atom_ext(Some(AtomExtension { links }))
+        .items(view.items.iter().map(item).collect::<Vec<_>>())
+        .build();
+    // Writing into a Vec cannot fail.
+    let mut out = channel
+        .pretty_write_to(Vec::new(), b' ', 2)
+        .unwrap_or_default();
+    out.push(b'\n');
+    out
+}

@@ -1,0 +1,10 @@
+//! The HTTP face: pages, feed files, health. Handlers call into the library;
+//! no SQL here.
+
+pub mod error;
+pub mod router;
+pub mod routes;
+pub mod state;
+
+pub use router::router;
+pub use state::AppState;

@@ -1,0 +1,3 @@
+pub mod feeds;
+pub mod health;
+pub mod pages;

@@ -1,0 +1,36 @@
+//! What every handler can reach.
+
+use crate::config::Config;
+use crate::domain::Clock;
+use crate::store::Store;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub tera: Arc<tera::Tera>,
+    pub clock: Arc<dyn Clock>,
+    /// ETags of feed files by (path, mtime, length): hashing a file once per
+    /// version rather than once per request.
+    pub etags: Arc<Mutex<HashMap<PathBuf, (i128, u64, String)>>>,
+}
+
+impl AppState {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        tera: Arc<tera::Tera>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            config,
+            store,
+            tera,
+            clock,
+            etags: Arc::default(),
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! Reading one article file: split the front matter, deserialize it into a
+//! typed struct, validate, render the Markdown. Every error names the field.
+
+use super::sanitize::{absolute_url, sanitize_html, strip_xml_forbidden};
+use crate::domain::{Article, Person, Slug};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use serde::Deserialize;
+use std::fmt;
+use url::Url;
+
+/// What the site contributes to reading an article.
+#[derive(Debug, Clone)]
+pub struct ReadContext {
+    pub timezone: Tz,
+    pub default_author: Person,
+    /// `site.article_url` with `{base_url}` already filled in.
+    pub article_url: String,
+}
+
+impl ReadContext {
+    fn url_for(&self, slug: &Slug) -> String {
+        self.article_url.replace("{slug}", slug.as_str())
+    }
+}
+
+/// The result of reading a file that parsed.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    Article {
+        article: Box<Article>,
+        /// Characters XML forbids that were removed.
+        stripped: usize,
+    },
+    Draft,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    title: Option<String>,
+    #[serde(alias = "date")]
+    published: Option<DateField>,
+    updated: Option<DateField>,
+    summary: Option<String>,
+    author: Option<AuthorField>,
+    reviewed_by: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    category: Option<String>,
+    image: Option<String>,
+    slug: Option<String>,
+    url: Option<String>,
+    #[serde(default)]
+    draft: bool,
+    /// Free-form data for templates; never interpreted.
+    #[serde(default)]
+    #[allow(dead_code)]
+    extra: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum AuthorField {
+    Name(String),
+    Full {
+        name: String,
+        #[serde(default)]
+        email: Option<String>,
+    },
+}
+
+/// A date as text, from YAML (always a string) or TOML (a string or a
+/// native datetime).
+#[derive(Debug)]
+struct DateField(String);
+
+impl<'de> Deserialize<'de> for DateField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DateField;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a date such as 2026-11-18 10:30 or 2026-11-18T10:30:00+05:30")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DateField, E> {
+                Ok(DateField(v.to_owned()))
+            }
+            // TOML hands native datetimes over as a one-entry map.
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<DateField, A::Error> {
+                let (_, v): (String, String) = m
+                    .next_entry()?
+                    .ok_or_else(|| serde::de::Error::custom("empty date"))?;
+                Ok(DateField(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Splits `---` YAML or `+++` TOML front matter from the body.
+fn split_front_matter(text: &str) -> Result<(&str, &str, bool), String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let (delim, is_toml) = if text.starts_with("---") {
+        ("---", false)
+    } else if text.starts_with("+++") {
+        ("+++", true)
+    } else {
+        return Err(
+            "no front matter: the file must start with a --- (YAML) or +++ (TOML) line".into(),
+        );
+    };
+    let first_nl = text.find('\n').ok_or("front matter is not closed")?;
+    if text[..first_nl].trim_end() != delim {
+        return Err(format!("the first line must be exactly {delim}"));
+    }
+    let rest = &text[first_nl + 1..];
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        if line.trim_end() == delim {
+            let fm = &rest[..offset];
+            let body = &rest[offset + line.len()..];
+            return Ok((fm, body, is_toml));
+        }
+        offset += line.len();
+    }
+    Err(format!(
+        "front matter is not closed: no closing {delim} line"
+    ))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Reads a date: RFC 3339, or `YYYY-MM-DD[ HH:MM[:SS]]` in `tz`.
+pub fn parse_date(field: &str, s: &str, tz: Tz) -> Result<DateTime<FixedOffset>, String> {
+    let t = s.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Ok(d);
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(&t.replacen(' ', "T", 1)) {
+        return Ok(d);
+    }
+    let naive = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })
+    .ok_or_else(|| {
+        format!("{field}: '{s}' is not a date (use RFC 3339, or YYYY-MM-DD with an optional HH:MM)")
+    })?;
+    // In a spring-forward gap, take the first valid instant after it.
+    let local = tz
+        .from_local_datetime(&naive)
+        .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .ok_or_else(|| format!("{field}: '{s}' does not exist in {tz}"))?;
+    Ok(local.fixed_offset())
+}
+
+fn clean_line(s: &str) -> String {
+    one_line(s)
+}
+
+/// Reads one article from its text. `file_stem` is the file name without
+/// `.md`, the default slug.
+pub fn read_article(text: &str, file_stem: &str, ctx: &ReadContext) -> Result<Parsed, String> {
+    let mut text = text.to_owned();
+    let stripped = strip_xml_forbidden(&mut text);
+    let (fm_text, body, is_toml) = split_front_matter(&text)?;
+    let fm: FrontMatter = if is_toml {
+        toml::from_str(fm_text)
+            .map_err(|e| format!("TOML front matter: {}", one_line(e.message())))?
+    } else if fm_text.trim().is_empty() {
+        return Err("front matter is empty: title and published are required".into());
+    } else {
+        serde_saphyr::from_str(fm_text).map_err(|e| {
+            let msg = e.to_string();
+            format!(
+                "YAML front matter: {}",
+                one_line(msg.lines().next().unwrap_or(&msg))
+            )
+        })?
+    };
+    if fm.draft {
+        return Ok(Parsed::Draft);
+    }
+
+    let title = clean_line(fm.title.as_deref().unwrap_or(""));
+    if title.is_empty() {
+        return Err("title: missing (every article needs a title)".into());
+    }
+    let published = match &fm.published {
+        Some(d) => parse_date("published", &d.0, ctx.timezone)?,
+        None => return Err("published: missing (give a date such as 2026-11-18 10:30)".into()),
+    };
+    let updated = fm
+        .updated
+        .as_ref()
+        .map(|d| parse_date("updated", &d.0, ctx.timezone))
+        .transpose()?;
+    if let Some(u) = updated {
+        if u < published {
+            return Err(format!(
+                "updated: {} is before published {}",
+                u.to_rfc3339(),
+                published.to_rfc3339()
+            ));
+        }
+    }
+    let slug = match &fm.slug {
+        Some(s) => Slug::parse(s.trim()).map_err(|e| format!("slug: {e}"))?,
+        None => Slug::slugify(file_stem).map_err(|_| {
+            format!("slug: cannot derive one from the file name '{file_stem}'; set slug")
+        })?,
+    };
+    let url = match &fm.url {
+        Some(u) => {
+            let parsed = Url::parse(u.trim())
+                .map_err(|e| format!("url: '{u}' is not an absolute URL ({e})"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(format!("url: '{u}' must be an http(s) URL"));
+            }
+            parsed.to_string()
+        }
+        None => ctx.url_for(&slug),
+    };
+    let base = Url::parse(&url).map_err(|e| format!("url: '{url}' is not a URL ({e})"))?;
+    let author = match fm.author {
+        None => ctx.default_author.clone(),
+        Some(AuthorField::Name(name)) => Person {
+            name: clean_line(&name),
+            email: None,
+        },
+        Some(AuthorField::Full { name, email }) => Person {
+            name: clean_line(&name),
+            email: email.map(|e| e.trim().to_owned()),
+        },
+    };
+    if author.name.is_empty() {
+        return Err("author: the name is empty".into());
+    }
+    if let Some(e) = &author.email {
+        let ok = e.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty()
+                && d.contains('.')
+                && !e.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
+        });
+        if !ok {
+            return Err(format!("author.email: '{e}' is not an e-mail address"));
+        }
+    }
+    let image = fm
+        .image
+        .as_deref()
+        .map(|i| absolute_url(i, &base).map_err(|e| format!("image: {e}")))
+        .transpose()?;
+
+    let mut tags: Vec<String> = Vec::new();
+    for t in &fm.tags {
+        let t = clean_line(t);
+        if !t.is_empty() && !tags.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
+            tags.push(t);
+        }
+    }
+
+    let (html, first_paragraph) = render_markdown(body);
+    let content_html = sanitize_html(&html, &base);
+    let summary = fm
+        .summary
+        .as_deref()
+        .map(clean_line)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(first_paragraph);
+
+    Ok(Parsed::Article {
+        article: Box::new(Article {
+            slug,
+            title,
+            summary,
+            content_html,
+            author,
+            reviewed_by: fm
+                .reviewed_by
+                .map(|r| clean_line(&r))
+                .filter(|r| !r.is_empty()),
+            tags,
+            category: fm
+                .category
+                .map(|c| clean_line(&c))
+                .filter(|c| !c.is_empty()),
+            image,
+            url,
+            published,
+            updated,
+        }),
+        stripped,
+    })
+}
+
+/// Markdown to HTML (raw HTML passes through, to be sanitized), and the
+/// plain text of the first paragraph.
+fn render_markdown(body: &str) -> (String, String) {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_SMART_PUNCTUATION;
+    let mut first = String::new();
+    let mut state = 0u8; // 0 before, 1 inside, 2 after the first paragraph
+    let events: Vec<Event> = Parser::new_ext(body, options)
+        .inspect(|ev| match ev {
+            Event::Start(Tag::Paragraph) if state == 0 => state = 1,
+            Event::End(TagEnd::Paragraph) if state == 1 => state = 2,
+            Event::Text(t) | Event::Code(t) if state == 1 => first.push_str(t),
+            Event::SoftBreak | Event::HardBreak if state == 1 => first.push(' '),
+            _ => {}
+        })
+        .collect();
+    let mut html = String::with_capacity(body.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    (html, one_line(&first))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> ReadContext {
+        ReadContext {
+            timezone: chrono_tz::Asia::Kolkata,
+            default_author: Person {
+                name: "Desk".into(),
+                email: None,
+            },
+            article_url: "https://d.example/articles/{slug}".into(),
+        }
+    }
+
+    fn article(text: &str) -> Article {
+        match read_article(text, "file-name", &ctx()).unwrap() {
+            Parsed::Article { article, .. } => *article,
+            Parsed::Draft => panic!("draft"),
+        }
+    }
+
+    #[test]
+    fn yaml_with_local_time_reads_in_the_site_zone() {
+        let a =
+            article("---\ntitle: Hi\npublished: 2026-11-18 10:30\n---\nFirst *para*.\n\nSecond.\n");
+        assert_eq!(a.published.to_rfc3339(), "2026-11-18T10:30:00+05:30");
+        assert_eq!(a.summary, "First para.");
+        assert_eq!(a.slug.as_str(), "file-name");
+        assert_eq!(a.url, "https://d.example/articles/file-name");
+    }
+
+    #[test]
+    fn toml_native_and_string_dates() {
+        let a = article(
+            "+++\ntitle = \"T\"\ndate = 2026-10-09T08:00:00+05:30\nupdated = \"2026-10-10\"\n+++\nBody\n",
+        );
+        assert_eq!(a.published.to_rfc3339(), "2026-10-09T08:00:00+05:30");
+        assert_eq!(a.updated.unwrap().to_rfc3339(), "2026-10-10T00:00:00+05:30");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            ("---\npublished: 2026-01-01\n---\n", "title"),
+            ("---\ntitle: T\npublished: next tuesday\n---\n", "published"),
+            ("---\ntitle: T\n---\n", "published"),
+            (
+                "---\ntitle: T\npublished: 2026-01-01\nslug: Bad Slug\n---\n",
+                "slug",
+            ),
+            (
+                "---\ntitle: T\npublished: 2026-01-01\ntitel: x\n---\n",
+                "titel",
+            ),
+            ("---\ntitle: [unclosed\n---\n", "YAML"),
+            ("no front matter", "front matter"),
+            (
+                "---\ntitle: T\npublished: 2026-01-02\nupdated: 2026-01-01\n---\n",
+                "updated",
+            ),
+            (
+                "---\ntitle: T\npublished: 2026-01-02\nauthor: {name: A, email: nope}\n---\n",
+                "author.email",
+            ),
+        ];
+        for (text, field) in cases {
+            let e = read_article(text, "x", &ctx()).unwrap_err();
+            assert!(
+                e.contains(field),
+                "{text:?} gave {e:?}, expected it to name {field}"
+            );
+        }
+    }
+
+    #[test]
+    fn drafts_are_recognised() {
+        assert!(matches!(
+            read_article("---\ntitle: T\ndraft: true\n---\n", "x", &ctx()).unwrap(),
+            Parsed::Draft
+        ));
+    }
+}

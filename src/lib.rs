@@ -1,0 +1,22 @@
+//! feedletter: articles in, feeds and digests out.
+//!
+//! The binary (`main.rs`) only parses the command line and calls into this
+//! library; every step is a plain async function (`ingest_once`,
+//! `build_feeds_once`) that the scheduler, the CLI and the tests share.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod feeds;
+pub mod http;
+pub mod ingest;
+pub mod scheduler;
+pub mod store;
+pub mod telemetry;
+pub mod templates;
+
+pub use app::App;
+pub use config::Config;
+pub use domain::clock::{Clock, FixedClock, SystemClock};

@@ -1,0 +1,105 @@
+//! Storage behind one trait; the backend is chosen by the URL scheme of
+//! `[store].url`. Only this module touches SQL.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::config::StoreConfig;
+use crate::domain::{Article, StoredArticle};
+use chrono::{DateTime, FixedOffset, Utc};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("the store's data is not what this version expects: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            e => Self::Other(e.into()),
+        }
+    }
+}
+
+/// What the store knows of an article without loading its body: enough for
+/// ingest to decide what changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexEntry {
+    pub slug: String,
+    pub source: String,
+    pub published: bool,
+    pub content_hash: String,
+    pub source_mtime_ns: Option<i64>,
+    pub source_size: Option<i64>,
+    pub render_key: Option<String>,
+}
+
+/// How the source file looked when it was read, so that an unchanged file
+/// need not be read again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceStamp {
+    pub mtime_ns: i64,
+    pub size: i64,
+    pub render_key: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum ArticleChange {
+    /// First sight of a slug, or its return after a withdrawal (its guid is
+    /// kept then), or a changed version.
+    Upsert {
+        article: Box<Article>,
+        source: String,
+        /// Effective `updated`.
+        updated: DateTime<FixedOffset>,
+        stamp: Option<SourceStamp>,
+        at: DateTime<Utc>,
+    },
+    /// The source is unchanged in content but its file stamp moved.
+    Restamp { slug: String, stamp: SourceStamp },
+    /// Out of the feeds; the row and its guid stay.
+    Withdraw { slug: String, at: DateTime<Utc> },
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Answers when the store is reachable.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Every article ever stored, published or withdrawn, without bodies.
+    async fn article_index(&self) -> Result<Vec<IndexEntry>, StoreError>;
+    /// Applies one ingest's changes in a single transaction.
+    async fn apply_changes(&self, changes: &[ArticleChange]) -> Result<(), StoreError>;
+    /// Published articles, newest first (published time, then slug).
+    async fn published_articles(
+        &self,
+        limit: Option<usize>,
+    ) -> Result<Vec<StoredArticle>, StoreError>;
+    /// One published article.
+    async fn article(&self, slug: &str) -> Result<Option<StoredArticle>, StoreError>;
+}
+
+/// Opens the store the config names and applies its migrations.
+pub async fn connect(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    match config {
+        StoreConfig::Sqlite { path } => {
+            let store = SqliteStore::open(path).await?;
+            store.migrate().await?;
+            Ok(Arc::new(store))
+        }
+        StoreConfig::Postgres { .. } => Err(StoreError::Other(anyhow::anyhow!(
+            "store.url: PostgreSQL is not supported by this build yet; use sqlite://"
+        ))),
+    }
+}

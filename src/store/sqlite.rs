@@ -1,0 +1,236 @@
+//! SQLite: one file, WAL, migrations from `migrations/sqlite`.
+
+use super::{ArticleChange, IndexEntry, Store, StoreError};
+use crate::domain::{Article, ArticleStatus, Person, Slug, StoredArticle};
+use anyhow::Context as _;
+use chrono::{DateTime, FixedOffset};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+const ARTICLE_COLUMNS: &str = "slug, guid, source, status, title, summary, content_html, \
+    author_name, author_email, reviewed_by, tags, category, image, url, published_at, \
+    source_updated, updated_at";
+
+impl SqliteStore {
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the database folder {}", dir.display()))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening SQLite database {}", path.display()))?;
+        Ok(Self { pool })
+    }
+}
+
+fn parse_time(s: &str) -> Result<DateTime<FixedOffset>, StoreError> {
+    DateTime::parse_from_rfc3339(s).map_err(|e| StoreError::Corrupt(format!("time '{s}': {e}")))
+}
+
+fn row_to_article(row: &sqlx::sqlite::SqliteRow) -> Result<StoredArticle, StoreError> {
+    let slug: String = row.try_get("slug")?;
+    let tags: String = row.try_get("tags")?;
+    let status: String = row.try_get("status")?;
+    let source_updated: Option<String> = row.try_get("source_updated")?;
+    Ok(StoredArticle {
+        article: Article {
+            slug: Slug::parse(&slug).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            title: row.try_get("title")?,
+            summary: row.try_get("summary")?,
+            content_html: row.try_get("content_html")?,
+            author: Person {
+                name: row.try_get("author_name")?,
+                email: row.try_get("author_email")?,
+            },
+            reviewed_by: row.try_get("reviewed_by")?,
+            tags: serde_json::from_str(&tags)
+                .map_err(|e| StoreError::Corrupt(format!("tags of {slug}: {e}")))?,
+            category: row.try_get("category")?,
+            image: row.try_get("image")?,
+            url: row.try_get("url")?,
+            published: parse_time(&row.try_get::<String, _>("published_at")?)?,
+            updated: source_updated.as_deref().map(parse_time).transpose()?,
+        },
+        guid: row.try_get("guid")?,
+        updated: parse_time(&row.try_get::<String, _>("updated_at")?)?,
+        status: if status == "published" {
+            ArticleStatus::Published
+        } else {
+            ArticleStatus::Withdrawn
+        },
+        source: row.try_get("source")?,
+    })
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await
+            .context("applying SQLite migrations")?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn article_index(&self) -> Result<Vec<IndexEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT slug, source, status, content_hash, source_mtime_ns, source_size, render_key \
+             FROM articles ORDER BY slug",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(IndexEntry {
+                    slug: r.try_get("slug")?,
+                    source: r.try_get("source")?,
+                    published: r.try_get::<String, _>("status")? == "published",
+                    content_hash: r.try_get("content_hash")?,
+                    source_mtime_ns: r.try_get("source_mtime_ns")?,
+                    source_size: r.try_get("source_size")?,
+                    render_key: r.try_get("render_key")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn apply_changes(&self, changes: &[ArticleChange]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for change in changes {
+            match change {
+                ArticleChange::Upsert {
+                    article,
+                    source,
+                    updated,
+                    stamp,
+                    at,
+                } => {
+                    let a = article.as_ref();
+                    let tags = serde_json::to_string(&a.tags).context("encoding tags")?;
+                    // The guid is fixed at first insert: the URL the article had then.
+                    sqlx::query(
+                        "INSERT INTO articles (slug, guid, source, status, title, summary, content_html, \
+                           author_name, author_email, reviewed_by, tags, category, image, url, \
+                           published_at, published_ts, source_updated, updated_at, updated_ts, \
+                           content_hash, first_seen_ts, withdrawn_ts, source_mtime_ns, source_size, render_key) \
+                         VALUES ($1, $2, $3, 'published', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                           $14, $15, $16, $17, $18, $19, $20, NULL, $21, $22, $23) \
+                         ON CONFLICT (slug) DO UPDATE SET \
+                           source = excluded.source, status = 'published', title = excluded.title, \
+                           summary = excluded.summary, content_html = excluded.content_html, \
+                           author_name = excluded.author_name, author_email = excluded.author_email, \
+                           reviewed_by = excluded.reviewed_by, tags = excluded.tags, \
+                           category = excluded.category, image = excluded.image, url = excluded.url, \
+                           published_at = excluded.published_at, published_ts = excluded.published_ts, \
+                           source_updated = excluded.source_updated, updated_at = excluded.updated_at, \
+                           updated_ts = excluded.updated_ts, content_hash = excluded.content_hash, \
+                           withdrawn_ts = NULL, source_mtime_ns = excluded.source_mtime_ns, \
+                           source_size = excluded.source_size, render_key = excluded.render_key",
+                    )
+                    .bind(a.slug.as_str())
+                    .bind(&a.url)
+                    .bind(source)
+                    .bind(&a.title)
+                    .bind(&a.summary)
+                    .bind(&a.content_html)
+                    .bind(&a.author.name)
+                    .bind(&a.author.email)
+                    .bind(&a.reviewed_by)
+                    .bind(tags)
+                    .bind(&a.category)
+                    .bind(&a.image)
+                    .bind(&a.url)
+                    .bind(a.published.to_rfc3339())
+                    .bind(a.published.timestamp())
+                    .bind(a.updated.map(|u| u.to_rfc3339()))
+                    .bind(updated.to_rfc3339())
+                    .bind(updated.timestamp())
+                    .bind(a.content_hash())
+                    .bind(at.timestamp())
+                    .bind(stamp.as_ref().map(|s| s.mtime_ns))
+                    .bind(stamp.as_ref().map(|s| s.size))
+                    .bind(stamp.as_ref().map(|s| s.render_key.as_str()))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                ArticleChange::Restamp { slug, stamp } => {
+                    sqlx::query(
+                        "UPDATE articles SET source_mtime_ns = $1, source_size = $2, render_key = $3 \
+                         WHERE slug = $4",
+                    )
+                    .bind(stamp.mtime_ns)
+                    .bind(stamp.size)
+                    .bind(&stamp.render_key)
+                    .bind(slug)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                ArticleChange::Withdraw { slug, at } => {
+                    sqlx::query(
+                        "UPDATE articles SET status = 'withdrawn', withdrawn_ts = $1, \
+                           source_mtime_ns = NULL, source_size = NULL, render_key = NULL \
+                         WHERE slug = $2",
+                    )
+                    .bind(at.timestamp())
+                    .bind(slug)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn published_articles(
+        &self,
+        limit: Option<usize>,
+    ) -> Result<Vec<StoredArticle>, StoreError> {
+        let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE status = 'published' \
+             ORDER BY published_ts DESC, slug ASC LIMIT $1"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row_to_article).collect()
+    }
+
+    async fn article(&self, slug: &str) -> Result<Option<StoredArticle>, StoreError> {
+        let sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE slug = $1 AND status = 'published'"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(row_to_article).transpose()
+    }
+}

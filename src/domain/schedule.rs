@@ -92,6 +92,7 @@ fn translate_day_of_week(field: &str) -> Result<String, String> {
             }
             None => (part, 1),
         };
+        // Raw numbers 0-7 here (7 is Sunday again); folded with % 7 below.
         let (lo, hi) = if range == "*" {
             (0, 6)
         } else if let Some((a, b)) = range.split_once('-') {
@@ -101,15 +102,9 @@ fn translate_day_of_week(field: &str) -> Result<String, String> {
             // "1/2" in crontab means from 1 to the end, every 2.
             if part.contains('/') { (d, 6) } else { (d, d) }
         };
-        if lo > hi && !(hi == 0 && range.ends_with('7')) {
+        if lo > hi {
             return Err(format!("day-of-week range '{range}' runs backwards"));
         }
-        // 7 is Sunday too: "5-7" is Fri, Sat, Sun.
-        let hi = if hi == 0 && range.ends_with('7') {
-            7
-        } else {
-            hi
-        };
         let mut d = lo;
         while d <= hi {
             days[d % 7] = true;
@@ -131,8 +126,7 @@ fn translate_day_of_week(field: &str) -> Result<String, String> {
 fn day_number(s: &str) -> Result<usize, String> {
     if let Ok(n) = s.parse::<usize>() {
         return match n {
-            0..=6 => Ok(n),
-            7 => Ok(0),
+            0..=7 => Ok(n),
             _ => Err(format!(
                 "day-of-week '{s}' is out of range (0-7, 0 and 7 are Sunday)"
             )),

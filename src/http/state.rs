@@ -7,6 +7,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+/// A feed file's ETag, remembered with the (mtime, length) it was computed for.
+pub type EtagCache = Arc<Mutex<HashMap<PathBuf, (i128, u64, String)>>>;
+
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
@@ -15,7 +18,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// ETags of feed files by (path, mtime, length): hashing a file once per
     /// version rather than once per request.
-    pub etags: Arc<Mutex<HashMap<PathBuf, (i128, u64, String)>>>,
+    pub etags: EtagCache,
 }
 
 impl AppState {

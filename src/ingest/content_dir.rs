@@ -215,14 +215,12 @@ pub fn read_article(text: &str, file_stem: &str, ctx: &ReadContext) -> Result<Pa
         .as_ref()
         .map(|d| parse_date("updated", &d.0, ctx.timezone))
         .transpose()?;
-    if let Some(u) = updated {
-        if u < published {
-            return Err(format!(
-                "updated: {} is before published {}",
-                u.to_rfc3339(),
-                published.to_rfc3339()
-            ));
-        }
+    if let Some(u) = updated.filter(|u| *u < published) {
+        return Err(format!(
+            "updated: {} is before published {}",
+            u.to_rfc3339(),
+            published.to_rfc3339()
+        ));
     }
     let slug = match &fm.slug {
         Some(s) => Slug::parse(s.trim()).map_err(|e| format!("slug: {e}"))?,

@@ -1,0 +1,227 @@
+//! Feeds out: read back with feed-rs, exactly the expected items, in order,
+//! byte-identical across builds, never rewritten when unchanged.
+
+use crate::helpers::{TestSite, article};
+use chrono::Duration;
+
+#[tokio::test]
+async fn the_three_feeds_hold_the_published_articles_newest_first() {
+    let site = TestSite::sample().await;
+    site.ingest().await;
+    let b = site.build().await;
+    assert_eq!(b.written, vec!["rss.xml", "atom.xml", "feed.json"]);
+
+    let mut expected: Vec<(chrono::DateTime<chrono::FixedOffset>, String)> = site
+        .store
+        .published_articles(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.article.published, a.article.url))
+        .collect();
+    expected.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    assert_eq!(expected.len(), 22);
+
+    for name in ["rss.xml", "atom.xml", "feed.json"] {
+        let feed = site.feed(name);
+        assert_eq!(
+            feed.title.as_ref().unwrap().content,
+            "The Dewline (test)",
+            "{name}"
+        );
+        let urls: Vec<String> = feed
+            .entries
+            .iter()
+            .map(|e| e.links[0].href.clone())
+            .collect();
+        let want: Vec<String> = expected.iter().map(|e| e.1.clone()).collect();
+        assert_eq!(urls, want, "{name}: items and order");
+        let first = &feed.entries[0];
+        assert_eq!(
+            first.links[0].href,
+            "https://dewline.test/articles/delhi-smog-winter-routine-niacinamide-sunscreen"
+        );
+        assert!(first.published.is_some(), "{name}: published date");
+        let exo = feed
+            .entries
+            .iter()
+            .find(|e| e.links[0].href.ends_with("/exosomes-viral-skincare-trend"))
+            .unwrap();
+        assert_eq!(
+            exo.title.as_ref().unwrap().content,
+            "All you need to know about exosomes, the viral skincare trend"
+        );
+        assert_eq!(
+            exo.published.unwrap().to_rfc3339(),
+            "2026-11-18T05:00:00+00:00"
+        );
+        assert!(
+            exo.content
+                .as_ref()
+                .and_then(|c| c.body.as_ref())
+                .unwrap()
+                .contains("<h2>"),
+            "{name}: full HTML"
+        );
+        assert!(exo.summary.is_some(), "{name}: summary");
+        assert_eq!(
+            exo.authors[0].name.as_deref(),
+            Some("Meera Kapoor"),
+            "{name}: author"
+        );
+        assert!(
+            exo.categories.iter().any(|c| c.term == "exosomes"),
+            "{name}: tags"
+        );
+        if name != "rss.xml" {
+            // RSS has no updated date per item.
+            assert_eq!(
+                exo.updated.unwrap().to_rfc3339(),
+                "2026-11-20T13:15:00+00:00",
+                "{name}"
+            );
+        }
+    }
+    let rss = String::from_utf8(site.feed_bytes("rss.xml")).unwrap();
+    assert!(
+        rss.contains("<pubDate>Wed, 18 Nov 2026 10:30:00 +0530</pubDate>"),
+        "RFC 822 with the article's offset"
+    );
+    assert!(rss.contains("<dc:creator>Meera Kapoor</dc:creator>"));
+}
+
+#[tokio::test]
+async fn builds_are_byte_identical_and_unchanged_files_are_not_rewritten() {
+    let site = TestSite::sample().await;
+    site.ingest().await;
+    site.build().await;
+    let first: Vec<Vec<u8>> = ["rss.xml", "atom.xml", "feed.json"]
+        .iter()
+        .map(|n| site.feed_bytes(n))
+        .collect();
+    let mtime = std::fs::metadata(site.feeds_dir().join("rss.xml"))
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    // Later, with a different clock: the output depends on the data only.
+    site.clock.advance(Duration::days(3));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    site.ingest().await;
+    let b = site.build().await;
+    assert!(b.written.is_empty(), "{:?}", b.written);
+    assert_eq!(b.unchanged, 3);
+    let second: Vec<Vec<u8>> = ["rss.xml", "atom.xml", "feed.json"]
+        .iter()
+        .map(|n| site.feed_bytes(n))
+        .collect();
+    assert_eq!(first, second);
+    assert_eq!(
+        std::fs::metadata(site.feeds_dir().join("rss.xml"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        mtime
+    );
+
+    // A second site from the same content writes the same bytes.
+    let other = TestSite::sample().await;
+    other.ingest().await;
+    other.build().await;
+    for (i, n) in ["rss.xml", "atom.xml", "feed.json"].iter().enumerate() {
+        assert_eq!(
+            other.feed_bytes(n),
+            first[i],
+            "{n} differs between two sites"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_edit_shows_as_a_later_updated_with_the_same_id_and_a_deletion_leaves_the_feed() {
+    let site = TestSite::new("").await;
+    site.write(
+        "barrier.md",
+        article("Barrier basics", "2026-11-01 09:00", "One."),
+    );
+    site.write("spf.md", article("SPF basics", "2026-11-02 09:00", "Two."));
+    site.ingest().await;
+    site.build().await;
+    let before = site.feed("atom.xml");
+    let old = before
+        .entries
+        .iter()
+        .find(|e| e.links[0].href.ends_with("/barrier"))
+        .unwrap()
+        .clone();
+
+    site.clock.advance(Duration::hours(5));
+    site.write(
+        "barrier.md",
+        article(
+            "Barrier basics",
+            "2026-11-01 09:00",
+            "One, revised with ceramides.",
+        ),
+    );
+    site.remove("spf.md");
+    site.ingest().await;
+    let b = site.build().await;
+    assert_eq!(b.written.len(), 3);
+    for name in ["atom.xml", "feed.json"] {
+        let after = site.feed(name);
+        assert_eq!(after.entries.len(), 1, "{name}: the deleted article left");
+        let new = &after.entries[0];
+        assert_eq!(new.id, old.id, "{name}: same id");
+        assert!(
+            new.updated.unwrap() > old.updated.unwrap(),
+            "{name}: later updated"
+        );
+        assert!(
+            new.content
+                .as_ref()
+                .unwrap()
+                .body
+                .as_ref()
+                .unwrap()
+                .contains("ceramides")
+        );
+    }
+    assert_eq!(site.feed("rss.xml").entries.len(), 1);
+    // Feed-level dates follow the data.
+    let atom = site.feed("atom.xml");
+    assert_eq!(atom.updated, atom.entries[0].updated);
+}
+
+#[tokio::test]
+async fn the_limit_caps_items_and_ties_break_by_slug() {
+    let site = TestSite::new("[feeds]\nlimit = 3\n").await;
+    for slug in ["delta", "alpha", "charlie", "bravo"] {
+        site.write(
+            &format!("{slug}.md"),
+            article(slug, "2026-11-01 09:00", "same time"),
+        );
+    }
+    site.write("older.md", article("older", "2026-10-01 09:00", "older"));
+    site.ingest().await;
+    site.build().await;
+    for name in ["rss.xml", "atom.xml", "feed.json"] {
+        let slugs: Vec<String> = site
+            .feed(name)
+            .entries
+            .iter()
+            .map(|e| e.links[0].href.rsplit('/').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(slugs, vec!["alpha", "bravo", "charlie"], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_site_still_writes_valid_feeds() {
+    let site = TestSite::new("").await;
+    site.ingest().await;
+    site.build().await;
+    for name in ["rss.xml", "atom.xml", "feed.json"] {
+        assert!(site.feed(name).entries.is_empty(), "{name}");
+    }
+}

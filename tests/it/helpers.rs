@@ -1,0 +1,195 @@
+//! A test site in a temporary folder: its own content, feeds folder and
+//! SQLite file, a fixed clock, and the daemon on a free port when asked.
+
+use chrono::{DateTime, Utc};
+use feedletter::config::Config;
+use feedletter::feeds::BuildReport;
+use feedletter::ingest::IngestReport;
+use feedletter::store::Store;
+use feedletter::{FixedClock, SystemClock};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub const BASE_URL: &str = "https://dewline.test";
+
+/// 2026-11-25 12:00 IST: after the whole sample publication but its
+/// scheduled article.
+pub fn sample_now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-25T12:00:00+05:30")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+pub fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        feedletter::telemetry::init(feedletter::telemetry::LogFormat::Text);
+    }
+}
+
+pub struct TestSite {
+    pub dir: TempDir,
+    pub config: Config,
+    pub clock: FixedClock,
+    pub store: Arc<dyn Store>,
+}
+
+impl TestSite {
+    /// An empty site; `extra` is appended to the config file.
+    pub async fn new(extra: &str) -> Self {
+        init_logs();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("content")).unwrap();
+        let text = format!(
+            r#"
+[site]
+title = "The Dewline (test)"
+base_url = "{BASE_URL}"
+description = "Test copy of the sample publication"
+language = "en-IN"
+timezone = "Asia/Kolkata"
+author = {{ name = "The Dewline Desk", email = "desk@dewline.example" }}
+templates = "{templates}"
+
+[http]
+bind = "127.0.0.1:0"
+
+[schedule]
+ingest = "* * * * * *"
+{extra}
+"#,
+            templates = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("templates")
+                .display()
+        );
+        let path = dir.path().join("feedletter.toml");
+        std::fs::write(&path, &text).unwrap();
+        let config = Config::load(&path).unwrap_or_else(|e| panic!("test config: {e}"));
+        let store = feedletter::store::connect(&config.store).await.unwrap();
+        Self {
+            dir,
+            config,
+            clock: FixedClock::new(sample_now()),
+            store,
+        }
+    }
+
+    /// A site holding a copy of the sample publication.
+    pub async fn sample() -> Self {
+        let site = Self::new("").await;
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
+        for entry in std::fs::read_dir(src).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), site.content_dir().join(entry.file_name())).unwrap();
+        }
+        site
+    }
+
+    pub fn content_dir(&self) -> PathBuf {
+        self.config.content.dir.clone()
+    }
+
+    pub fn feeds_dir(&self) -> PathBuf {
+        self.config.feeds.dir.clone()
+    }
+
+    pub fn write(&self, name: &str, text: impl AsRef<[u8]>) {
+        let path = self.content_dir().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    pub fn remove(&self, name: &str) {
+        std::fs::remove_file(self.content_dir().join(name)).unwrap();
+    }
+
+    pub async fn ingest(&self) -> IngestReport {
+        feedletter::ingest::ingest_once(self.store.as_ref(), &self.config, &self.clock)
+            .await
+            .unwrap()
+    }
+
+    pub async fn build(&self) -> BuildReport {
+        feedletter::feeds::build_feeds_once(self.store.as_ref(), &self.config)
+            .await
+            .unwrap()
+    }
+
+    pub fn feed_bytes(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.feeds_dir().join(name)).unwrap()
+    }
+
+    pub fn feed(&self, name: &str) -> feed_rs::model::Feed {
+        feed_rs::parser::parse(&self.feed_bytes(name)[..])
+            .unwrap_or_else(|e| panic!("{name} does not parse: {e}"))
+    }
+
+    /// Starts the daemon (system clock, ingest every second) on a free port.
+    pub async fn spawn(&self) -> RunningApp {
+        let app = feedletter::App::build(self.config.clone(), Arc::new(SystemClock))
+            .await
+            .unwrap();
+        let port = app.port();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let running = RunningApp {
+            address: format!("http://127.0.0.1:{port}"),
+            client,
+            stop: Some(tx),
+            handle: Some(handle),
+        };
+        // Ready once the first ingest and build are done and HTTP answers.
+        for _ in 0..200 {
+            if let Ok(r) = running.get("/healthz").await {
+                if r.status() == 200 {
+                    return running;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the app did not come up");
+    }
+}
+
+pub struct RunningApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl RunningApp {
+    pub async fn get(&self, path: &str) -> reqwest::Result<reqwest::Response> {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+    }
+
+    /// Stops the app the way SIGTERM does and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// A minimal valid article.
+pub fn article(title: &str, published: &str, body: &str) -> String {
+    format!("---\ntitle: \"{title}\"\npublished: {published}\ntags: [test]\n---\n{body}\n")
+}

@@ -1,0 +1,8 @@
+//! One integration-test binary: the modules share `helpers`.
+
+mod cli;
+mod feeds;
+mod helpers;
+mod http;
+mod ingest;
+mod validity;

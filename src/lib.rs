@@ -16,6 +16,7 @@ pub mod scheduler;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod topics;
 
 pub use app::App;
 pub use config::Config;

@@ -1,0 +1,320 @@
+//! What an article is about.
+//!
+//! Matching is whole-word and leftmost-longest over every alias (and its
+//! plural), case-insensitive except for the aliases marked case-sensitive
+//! ("HA"), and an exclusion phrase ("retinal detachment") hides any alias
+//! inside it.
+//!
+//! An article is *about* a topic when a tag names it, or when the title, the
+//! summary or a heading mentions it, or when the body mentions it at least
+//! `BODY_MENTIONS` times: one passing mention in a long body is not enough.
+//! A tag that matches no concept becomes a topic of its own.
+
+use super::vocabulary::{TopicKind, Vocabulary, normalize};
+use crate::domain::{Article, Slug};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use std::collections::{BTreeMap, HashMap};
+
+/// Body mentions that make an article about a topic.
+pub const BODY_MENTIONS: usize = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Target {
+    Topic(usize),
+    Excluded,
+}
+
+/// A compiled vocabulary.
+pub struct Matcher {
+    vocabulary: Vocabulary,
+    insensitive: AhoCorasick,
+    insensitive_targets: Vec<Target>,
+    sensitive: AhoCorasick,
+    sensitive_targets: Vec<Target>,
+    /// Normalized alias, id or label -> topic index, for tags.
+    by_name: HashMap<String, usize>,
+}
+
+/// A topic an article is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct TopicRef {
+    pub id: String,
+    pub label: String,
+}
+
+fn plurals(alias: &str) -> Vec<String> {
+    let mut out = vec![format!("{alias}s"), format!("{alias}es")];
+    if let Some(stem) = alias.strip_suffix('y') {
+        if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
+            out.push(format!("{stem}ies"));
+        }
+    }
+    out
+}
+
+fn build(
+    patterns: &[(String, Target)],
+    insensitive: bool,
+) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .ascii_case_insensitive(insensitive)
+        .build(patterns.iter().map(|(p, _)| p.as_str()))
+}
+
+fn is_word_char(c: Option<char>) -> bool {
+    c.is_some_and(char::is_alphanumeric)
+}
+
+impl Matcher {
+    pub fn new(vocabulary: Vocabulary) -> Result<Self, aho_corasick::BuildError> {
+        let mut ins: Vec<(String, Target)> = Vec::new();
+        let mut sens: Vec<(String, Target)> = Vec::new();
+        let mut by_name = HashMap::new();
+        // Aliases as written first: on equal matches the earlier pattern wins.
+        for (i, t) in vocabulary.topics.iter().enumerate() {
+            for a in &t.aliases {
+                ins.push((a.clone(), Target::Topic(i)));
+                by_name.entry(a.clone()).or_insert(i);
+            }
+            for a in &t.case_sensitive {
+                sens.push((a.clone(), Target::Topic(i)));
+            }
+            by_name.entry(t.id.clone()).or_insert(i);
+            by_name.entry(normalize(&t.label)).or_insert(i);
+        }
+        for (i, t) in vocabulary.topics.iter().enumerate() {
+            for a in &t.aliases {
+                for p in plurals(a) {
+                    by_name.entry(p.clone()).or_insert(i);
+                    ins.push((p, Target::Topic(i)));
+                }
+            }
+            for a in &t.case_sensitive {
+                sens.push((format!("{a}s"), Target::Topic(i)));
+            }
+            for x in &t.exclude {
+                ins.push((x.clone(), Target::Excluded));
+                sens.push((x.clone(), Target::Excluded));
+            }
+        }
+        Ok(Self {
+            insensitive: build(&ins, true)?,
+            insensitive_targets: ins.into_iter().map(|(_, t)| t).collect(),
+            sensitive: build(&sens, false)?,
+            sensitive_targets: sens.into_iter().map(|(_, t)| t).collect(),
+            vocabulary,
+            by_name,
+        })
+    }
+
+    pub fn vocabulary(&self) -> &Vocabulary {
+        &self.vocabulary
+    }
+
+    /// Topic indices mentioned in `text`, one entry per mention, in order.
+    pub fn mentions(&self, text: &str) -> Vec<usize> {
+        let mut spans: Vec<(usize, usize, Target)> = Vec::new();
+        for (ac, targets) in [
+            (&self.insensitive, &self.insensitive_targets),
+            (&self.sensitive, &self.sensitive_targets),
+        ] {
+            for m in ac.find_iter(text) {
+                let before = text[..m.start()].chars().next_back();
+                let after = text[m.end()..].chars().next();
+                if !is_word_char(before) && !is_word_char(after) {
+                    spans.push((m.start(), m.end(), targets[m.pattern().as_usize()]));
+                }
+            }
+        }
+        // Leftmost-longest across both sets; exclusions hide what they cover.
+        spans.sort_by(|a, b| a.0.cmp(&b.0).then((b.1 - b.0).cmp(&(a.1 - a.0))));
+        let excluded: Vec<(usize, usize)> = spans
+            .iter()
+            .filter(|s| s.2 == Target::Excluded)
+            .map(|s| (s.0, s.1))
+            .collect();
+        let mut out = Vec::new();
+        let mut end = 0;
+        for (s, e, t) in spans {
+            if s < end {
+                continue;
+            }
+            if let Target::Topic(i) = t {
+                if excluded.iter().any(|(xs, xe)| s < *xe && *xs < e) {
+                    continue;
+                }
+                out.push(i);
+                end = e;
+            }
+        }
+        out
+    }
+
+    fn topic_ref(&self, i: usize) -> TopicRef {
+        let t = &self.vocabulary.topics[i];
+        TopicRef {
+            id: t.id.clone(),
+            label: t.label.clone(),
+        }
+    }
+
+    /// The topic a tag names: a concept through its aliases, or the tag itself.
+    pub fn tag_topic(&self, tag: &str) -> Option<TopicRef> {
+        let key = normalize(tag);
+        if let Some(&i) = self.by_name.get(&key) {
+            return Some(self.topic_ref(i));
+        }
+        let slug = Slug::slugify(tag).ok()?;
+        Some(TopicRef {
+            id: slug.to_string(),
+            label: tag.trim().to_owned(),
+        })
+    }
+
+    /// The topics `article` is about, sorted by id.
+    pub fn article_topics(&self, article: &Article) -> Vec<TopicRef> {
+        let mut about: BTreeMap<String, TopicRef> = BTreeMap::new();
+        for tag in &article.tags {
+            if let Some(t) = self.tag_topic(tag) {
+                about.entry(t.id.clone()).or_insert(t);
+            }
+        }
+        let (headings, body) = html_text(&article.content_html);
+        for text in [
+            article.title.as_str(),
+            article.summary.as_str(),
+            headings.as_str(),
+        ] {
+            for i in self.mentions(text) {
+                let t = self.topic_ref(i);
+                about.entry(t.id.clone()).or_insert(t);
+            }
+        }
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for i in self.mentions(&body) {
+            *counts.entry(i).or_default() += 1;
+        }
+        for (i, n) in counts {
+            if n >= BODY_MENTIONS {
+                let t = self.topic_ref(i);
+                about.entry(t.id.clone()).or_insert(t);
+            }
+        }
+        about.into_values().collect()
+    }
+
+    /// The kind of a topic id (tags that are not concepts are `Tag`).
+    pub fn kind(&self, id: &str) -> TopicKind {
+        self.vocabulary.get(id).map_or(TopicKind::Tag, |t| t.kind)
+    }
+}
+
+/// The text of headings and of everything else in an HTML fragment, tags
+/// removed and the common entities decoded.
+pub fn html_text(html: &str) -> (String, String) {
+    let mut headings = String::new();
+    let mut body = String::new();
+    let mut in_heading = false;
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        let text = &rest[..lt];
+        push_text(if in_heading { &mut headings } else { &mut body }, text);
+        let Some(gt) = rest[lt..].find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = rest[lt + 1..lt + gt].trim_start_matches('/');
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if matches!(name.as_str(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6") {
+            in_heading = !rest[lt + 1..].starts_with('/');
+            headings.push_str(" . ");
+        }
+        // Block boundaries end words and sentences.
+        body.push(' ');
+        rest = &rest[lt + gt + 1..];
+    }
+    push_text(if in_heading { &mut headings } else { &mut body }, rest);
+    (headings, body)
+}
+
+fn push_text(out: &mut String, text: &str) {
+    if !text.contains('&') {
+        out.push_str(text);
+        return;
+    }
+    let decoded = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&");
+    out.push_str(&decoded);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn matcher() -> Matcher {
+        Matcher::new(Vocabulary::load("builtin:skincare", Path::new(".")).unwrap()).unwrap()
+    }
+
+    fn ids(m: &Matcher, text: &str) -> Vec<String> {
+        m.mentions(text)
+            .into_iter()
+            .map(|i| m.vocabulary().topics[i].id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn whole_words_plurals_and_case_rules() {
+        let m = matcher();
+        assert_eq!(ids(&m, "Retinol at night"), vec!["retinol"]);
+        assert_eq!(ids(&m, "two retinols compared"), vec!["retinol"]);
+        assert!(ids(&m, "retinolate").is_empty(), "whole words only");
+        assert_eq!(ids(&m, "HA serums"), vec!["hyaluronic-acid"]);
+        assert!(
+            ids(&m, "ha ha, said the reader").is_empty(),
+            "'ha ha' is laughter"
+        );
+        assert!(ids(&m, "HA HA!").is_empty());
+        assert!(
+            !ids(&m, "sudden floaters can signal retinal detachment")
+                .contains(&"retinaldehyde".to_string())
+        );
+        assert_eq!(ids(&m, "a retinal serum"), vec!["retinaldehyde"]);
+    }
+
+    #[test]
+    fn leftmost_longest_prefers_the_specific_phrase() {
+        let m = matcher();
+        let found = ids(&m, "an exosome facial after microneedling");
+        assert_eq!(
+            found[0],
+            m.vocabulary().topics[m.mentions("exosome facial")[0]].id
+        );
+        assert_ne!(found[0], "exosomes", "the procedure, not the ingredient");
+    }
+
+    #[test]
+    fn tags_map_through_aliases_and_unknown_tags_become_topics() {
+        let m = matcher();
+        assert_eq!(m.tag_topic("Sunscreen").unwrap().id, "sunscreen");
+        assert_eq!(m.tag_topic("exosomes").unwrap().id, "exosomes");
+        let t = m.tag_topic("Diwali").unwrap();
+        assert_eq!((t.id.as_str(), t.label.as_str()), ("diwali", "Diwali"));
+    }
+
+    #[test]
+    fn headings_and_body_are_told_apart() {
+        let (h, b) = html_text("<h2>Why &amp; how</h2><p>Body &lt;text&gt;</p>");
+        assert!(h.contains("Why & how"));
+        assert!(b.contains("Body <text>") && !b.contains("Why"));
+    }
+}

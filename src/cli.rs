@@ -47,6 +47,16 @@ pub enum Command {
     },
     /// Write every feed once.
     Build,
+    /// Trending topics: a table, or the JSON of INTERFACES.md.
+    Trending {
+        /// The moment to look from (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
     /// Next fire times of every job, in its time zone.
     Schedule {
         #[arg(long, default_value_t = 5)]
@@ -90,6 +100,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.written.len(),
                 report.unchanged
             );
+        }
+        Command::Trending { at, json, limit } => {
+            let at = match at {
+                Some(s) => chrono::DateTime::parse_from_rfc3339(&s)
+                    .map_err(|e| anyhow::anyhow!("--at: '{s}' is not an RFC 3339 time ({e})"))?
+                    .to_utc(),
+                None => clock.now(),
+            };
+            let store = crate::store::connect(&config.store).await?;
+            let report =
+                crate::topics::report::trending_at(store.as_ref(), &config, at, limit).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "trending at {} (last {} days against the {} before)",
+                    report.at, report.window_days, report.baseline_days
+                );
+                println!(
+                    "{:<28} {:<8} {:>5} {:>8} {:>8} {:>6}",
+                    "topic", "status", "count", "baseline", "score", "lift"
+                );
+                for t in &report.topics {
+                    let status = serde_json::to_value(t.status)?;
+                    println!(
+                        "{:<28} {:<8} {:>5} {:>8} {:>8.2} {:>6.1}",
+                        t.label,
+                        status.as_str().unwrap_or(""),
+                        t.count,
+                        t.baseline_count,
+                        t.score,
+                        t.lift
+                    );
+                }
+            }
         }
         Command::Schedule { count } => {
             for job in jobs_for_listing(&config) {

@@ -962,7 +962,11 @@ fn validate(raw: Raw, root: &Path, path: &Path, p: &mut Vec<String>) -> Option<C
             formats,
         },
         topics: TopicsConfig {
-            vocabulary: raw.topics.vocabulary,
+            vocabulary: if raw.topics.vocabulary.starts_with("builtin:") {
+                raw.topics.vocabulary
+            } else {
+                resolve(root, &raw.topics.vocabulary).display().to_string()
+            },
             window_days: raw.topics.window_days,
             baseline_days: raw.topics.baseline_days,
         },

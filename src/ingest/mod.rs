@@ -10,6 +10,7 @@ pub mod sanitize;
 use crate::config::Config;
 use crate::domain::{Article, Clock};
 use crate::store::{ArticleChange, IndexEntry, SourceStamp, Store, StoreError};
+use crate::topics::{Matcher, Vocabulary, extract::TopicRef};
 use chrono::{DateTime, FixedOffset, Utc};
 use content_dir::{Parsed, ReadContext};
 use rayon::prelude::*;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// What one ingest did. Serialized as `ingest --json` prints it.
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
@@ -60,6 +62,38 @@ pub enum IngestError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Vocabulary(String),
+}
+
+/// The vocabulary `[topics].vocabulary` names, compiled. The last one is
+/// kept: compiling takes longer than a scan of unchanged files, and a
+/// vocabulary file is read again each time so that edits take effect.
+pub fn load_matcher(config: &Config) -> Result<Arc<Matcher>, IngestError> {
+    static LAST: Mutex<Option<(String, Arc<Matcher>)>> = Mutex::new(None);
+    let spec = &config.topics.vocabulary;
+    let key = if spec.starts_with("builtin:") {
+        spec.clone()
+    } else {
+        let text =
+            std::fs::read(spec).map_err(|e| IngestError::Vocabulary(format!("{spec}: {e}")))?;
+        use sha2::{Digest, Sha256};
+        format!("{spec}|{}", hex::encode(Sha256::digest(&text)))
+    };
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((k, m)) = last.as_ref() {
+        if *k == key {
+            return Ok(m.clone());
+        }
+    }
+    let vocabulary = Vocabulary::load(spec, Path::new(""))
+        .map_err(|e| IngestError::Vocabulary(e.to_string()))?;
+    let matcher = Arc::new(
+        Matcher::new(vocabulary)
+            .map_err(|e| IngestError::Vocabulary(format!("topics.vocabulary: {e}")))?,
+    );
+    *last = Some((key, matcher.clone()));
+    Ok(matcher)
 }
 
 /// One file found by the scan.
@@ -78,6 +112,7 @@ enum Outcome {
     Article {
         article: Box<Article>,
         stripped: usize,
+        topics: Vec<TopicRef>,
     },
 }
 
@@ -87,11 +122,12 @@ pub fn source_of(rel: &str) -> String {
 
 /// What affects how a file is read besides its bytes: when it changes, every
 /// file is read again.
-fn render_key(ctx: &ReadContext) -> String {
+fn render_key(ctx: &ReadContext, matcher: &Matcher) -> String {
     use sha2::{Digest, Sha256};
     let key = format!(
-        "{}|{}|{}|{}|{:?}",
+        "{}|{}|{}|{}|{}|{:?}",
         env!("CARGO_PKG_VERSION"),
+        matcher.vocabulary().fingerprint(),
         ctx.article_url,
         ctx.timezone,
         ctx.default_author.name,
@@ -151,7 +187,7 @@ fn scan(dir: &Path, render_key: &str) -> Result<Vec<Found>, std::io::Error> {
     Ok(out)
 }
 
-fn read_file(found: &Found, max: u64, ctx: &ReadContext) -> Outcome {
+fn read_file(found: &Found, max: u64, ctx: &ReadContext, matcher: &Matcher) -> Outcome {
     let size = u64::try_from(found.stamp.size).unwrap_or(u64::MAX);
     let too_big = |n: u64| {
         Outcome::Rejected(format!(
@@ -186,7 +222,14 @@ fn read_file(found: &Found, max: u64, ctx: &ReadContext) -> Outcome {
         .trim_end_matches(".md");
     match content_dir::read_article(&text, stem, ctx) {
         Ok(Parsed::Draft) => Outcome::Draft,
-        Ok(Parsed::Article { article, stripped }) => Outcome::Article { article, stripped },
+        Ok(Parsed::Article { article, stripped }) => {
+            let topics = matcher.article_topics(&article);
+            Outcome::Article {
+                article,
+                stripped,
+                topics,
+            }
+        }
         Err(e) => Outcome::Rejected(e),
     }
 }
@@ -199,7 +242,8 @@ pub async fn ingest_once(
 ) -> Result<IngestReport, IngestError> {
     let now = clock.now();
     let ctx = read_context(config);
-    let key = render_key(&ctx);
+    let matcher = load_matcher(config)?;
+    let key = render_key(&ctx, &matcher);
     let dir = config.content.dir.clone();
     let index = store.article_index().await?;
     let max = config.content.max_file_size;
@@ -227,7 +271,7 @@ pub async fn ingest_once(
                 if same {
                     Outcome::Unchanged
                 } else {
-                    read_file(f, max, &ctx)
+                    read_file(f, max, &ctx, &matcher)
                 }
             })
             .collect();
@@ -294,7 +338,11 @@ fn decide(
                     error,
                 });
             }
-            Outcome::Article { article, stripped } => {
+            Outcome::Article {
+                article,
+                stripped,
+                topics,
+            } => {
                 if article.published > now {
                     report.scheduled.push(Scheduled {
                         file: display(&f.rel),
@@ -327,14 +375,20 @@ fn decide(
                 }
                 let hash = article.content_hash();
                 let stored = by_slug.get(slug.as_str());
-                let upsert =
-                    |updated: DateTime<FixedOffset>, article: Box<Article>| ArticleChange::Upsert {
+                // Topics new to this version count from the version's time.
+                let upsert = |updated: DateTime<FixedOffset>,
+                              article: Box<Article>,
+                              topics_at: DateTime<FixedOffset>| {
+                    ArticleChange::Upsert {
                         article,
                         source: source.clone(),
                         updated,
                         stamp: Some(f.stamp.clone()),
                         at: now,
-                    };
+                        topics: topics.clone(),
+                        topics_at: topics_at.to_utc(),
+                    }
+                };
                 match stored {
                     Some(e) if e.published && e.content_hash == hash => {
                         report.unchanged += 1;
@@ -342,11 +396,14 @@ fn decide(
                             changes.push(ArticleChange::Restamp {
                                 slug,
                                 stamp: f.stamp.clone(),
+                                topics: topics.clone(),
+                                // Not now: a vocabulary change must not make old articles look new.
+                                topics_at: article.updated.unwrap_or(article.published).to_utc(),
                             });
                         } else {
                             // Moved to another file, same content: keep its dates.
                             let updated = article.updated.unwrap_or(article.published);
-                            changes.push(upsert(updated, article));
+                            changes.push(upsert(updated, article, updated));
                         }
                     }
                     Some(e) if e.published => {
@@ -356,12 +413,13 @@ fn decide(
                             .unwrap_or_else(|| now.with_timezone(&article.published.timezone()))
                             .max(article.published);
                         report.updated.push(slug);
-                        changes.push(upsert(updated, article));
+                        changes.push(upsert(updated, article, updated));
                     }
                     _ => {
                         let updated = article.updated.unwrap_or(article.published);
+                        let published = article.published;
                         report.new.push(slug);
-                        changes.push(upsert(updated, article));
+                        changes.push(upsert(updated, article, published));
                     }
                 }
             }
@@ -388,7 +446,8 @@ fn decide(
 /// Reads every content file without touching the store: what `check` reports.
 pub async fn check_content(config: &Config) -> Result<Vec<Rejection>, IngestError> {
     let ctx = read_context(config);
-    let key = render_key(&ctx);
+    let matcher = load_matcher(config)?;
+    let key = render_key(&ctx, &matcher);
     let dir = config.content.dir.clone();
     let max = config.content.max_file_size;
     let (files, outcomes) = tokio::task::spawn_blocking(move || {
@@ -396,7 +455,10 @@ pub async fn check_content(config: &Config) -> Result<Vec<Rejection>, IngestErro
             path: dir.clone(),
             source,
         })?;
-        let outcomes: Vec<Outcome> = files.par_iter().map(|f| read_file(f, max, &ctx)).collect();
+        let outcomes: Vec<Outcome> = files
+            .par_iter()
+            .map(|f| read_file(f, max, &ctx, &matcher))
+            .collect();
         Ok::<_, IngestError>((files, outcomes))
     })
     .await

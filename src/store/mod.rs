@@ -7,6 +7,7 @@ pub use sqlite::SqliteStore;
 
 use crate::config::StoreConfig;
 use crate::domain::{Article, StoredArticle};
+use crate::topics::extract::TopicRef;
 use chrono::{DateTime, FixedOffset, Utc};
 use std::sync::Arc;
 
@@ -53,6 +54,15 @@ pub struct SourceStamp {
     pub render_key: String,
 }
 
+/// What trending needs, for published articles only.
+#[derive(Debug, Clone, Default)]
+pub struct TopicData {
+    /// (slug, published)
+    pub articles: Vec<(String, DateTime<Utc>)>,
+    /// (slug, topic id, label, first seen)
+    pub occurrences: Vec<(String, String, String, DateTime<Utc>)>,
+}
+
 #[derive(Debug, Clone)]
 pub enum ArticleChange {
     /// First sight of a slug, or its return after a withdrawal (its guid is
@@ -64,9 +74,19 @@ pub enum ArticleChange {
         updated: DateTime<FixedOffset>,
         stamp: Option<SourceStamp>,
         at: DateTime<Utc>,
+        /// What the article is about now; a topic it did not have before is
+        /// recorded as first seen at `topics_at`.
+        topics: Vec<TopicRef>,
+        topics_at: DateTime<Utc>,
     },
-    /// The source is unchanged in content but its file stamp moved.
-    Restamp { slug: String, stamp: SourceStamp },
+    /// The source is unchanged in content but its file stamp moved (or the
+    /// vocabulary changed, so its topics are recomputed).
+    Restamp {
+        slug: String,
+        stamp: SourceStamp,
+        topics: Vec<TopicRef>,
+        topics_at: DateTime<Utc>,
+    },
     /// Out of the feeds; the row and its guid stay.
     Withdraw { slug: String, at: DateTime<Utc> },
 }
@@ -86,6 +106,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         limit: Option<usize>,
     ) -> Result<Vec<StoredArticle>, StoreError>;
+    /// Published articles' publication times and topic occurrences.
+    async fn topic_data(&self) -> Result<TopicData, StoreError>;
     /// One published article.
     async fn article(&self, slug: &str) -> Result<Option<StoredArticle>, StoreError>;
 }

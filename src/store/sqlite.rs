@@ -1,6 +1,6 @@
 //! SQLite: one file, WAL, migrations from `migrations/sqlite`.
 
-use super::{ArticleChange, IndexEntry, Store, StoreError};
+use super::{ArticleChange, IndexEntry, Store, StoreError, TopicData};
 use crate::domain::{Article, ArticleStatus, Person, Slug, StoredArticle};
 use anyhow::Context as _;
 use chrono::{DateTime, FixedOffset};
@@ -42,6 +42,45 @@ impl SqliteStore {
 
 fn parse_time(s: &str) -> Result<DateTime<FixedOffset>, StoreError> {
     DateTime::parse_from_rfc3339(s).map_err(|e| StoreError::Corrupt(format!("time '{s}': {e}")))
+}
+
+/// Replaces an article's topics; a topic it already had keeps its
+/// first-seen time, a new one gets `at`.
+async fn set_topics(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    slug: &str,
+    topics: &[crate::topics::extract::TopicRef],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let ids: Vec<&str> = topics.iter().map(|t| t.id.as_str()).collect();
+    let ids = serde_json::to_string(&ids).context("encoding topic ids")?;
+    sqlx::query(
+        "DELETE FROM article_topics WHERE slug = $1 \
+         AND topic_id NOT IN (SELECT value FROM json_each($2))",
+    )
+    .bind(slug)
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
+    for t in topics {
+        sqlx::query(
+            "INSERT INTO article_topics (slug, topic_id, label, first_seen_ts) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (slug, topic_id) DO UPDATE SET label = excluded.label",
+        )
+        .bind(slug)
+        .bind(&t.id)
+        .bind(&t.label)
+        .bind(at.timestamp())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn ts(secs: i64) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs}")))
 }
 
 fn row_to_article(row: &sqlx::sqlite::SqliteRow) -> Result<StoredArticle, StoreError> {
@@ -129,6 +168,8 @@ impl Store for SqliteStore {
                     updated,
                     stamp,
                     at,
+                    topics,
+                    topics_at,
                 } => {
                     let a = article.as_ref();
                     let tags = serde_json::to_string(&a.tags).context("encoding tags")?;
@@ -177,8 +218,14 @@ impl Store for SqliteStore {
                     .bind(stamp.as_ref().map(|s| s.render_key.as_str()))
                     .execute(&mut *tx)
                     .await?;
+                    set_topics(&mut tx, a.slug.as_str(), topics, *topics_at).await?;
                 }
-                ArticleChange::Restamp { slug, stamp } => {
+                ArticleChange::Restamp {
+                    slug,
+                    stamp,
+                    topics,
+                    topics_at,
+                } => {
                     sqlx::query(
                         "UPDATE articles SET source_mtime_ns = $1, source_size = $2, render_key = $3 \
                          WHERE slug = $4",
@@ -189,6 +236,7 @@ impl Store for SqliteStore {
                     .bind(slug)
                     .execute(&mut *tx)
                     .await?;
+                    set_topics(&mut tx, slug, topics, *topics_at).await?;
                 }
                 ArticleChange::Withdraw { slug, at } => {
                     sqlx::query(
@@ -221,6 +269,40 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(row_to_article).collect()
+    }
+
+    async fn topic_data(&self) -> Result<TopicData, StoreError> {
+        let rows = sqlx::query(
+            "SELECT slug, published_ts FROM articles WHERE status = 'published' ORDER BY slug",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let articles = rows
+            .iter()
+            .map(|r| Ok((r.try_get("slug")?, ts(r.try_get("published_ts")?)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let rows = sqlx::query(
+            "SELECT t.slug, t.topic_id, t.label, t.first_seen_ts FROM article_topics t \
+             JOIN articles a ON a.slug = t.slug WHERE a.status = 'published' \
+             ORDER BY t.slug, t.topic_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let occurrences = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("slug")?,
+                    r.try_get("topic_id")?,
+                    r.try_get("label")?,
+                    ts(r.try_get("first_seen_ts")?)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(TopicData {
+            articles,
+            occurrences,
+        })
     }
 
     async fn article(&self, slug: &str) -> Result<Option<StoredArticle>, StoreError> {

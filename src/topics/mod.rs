@@ -2,6 +2,7 @@
 //! topics are trending. `extract` and `trending` are pure: no clock, no I/O.
 
 pub mod extract;
+pub mod report;
 pub mod trending;
 pub mod vocabulary;
 

@@ -5,4 +5,5 @@ mod feeds;
 mod helpers;
 mod http;
 mod ingest;
+mod topics;
 mod validity;

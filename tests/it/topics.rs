@@ -1,0 +1,130 @@
+//! Topics on real ingests: the sample publication's week of exosomes, topics
+//! added by an update, idempotent ingest.
+
+use crate::helpers::{TestSite, article};
+use chrono::{DateTime, Utc};
+use feedletter::topics::report::trending_at;
+use feedletter::topics::trending::Status;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+#[tokio::test]
+async fn on_monday_morning_exosomes_are_the_topic_of_the_week() {
+    let site = TestSite::sample().await;
+    site.ingest().await;
+    // Monday 2026-11-23, 08:00 in Kolkata.
+    let r = trending_at(
+        site.store.as_ref(),
+        &site.config,
+        t("2026-11-23T08:00:00+05:30"),
+        10,
+    )
+    .await
+    .unwrap();
+    let top = &r.topics[0];
+    assert_eq!(
+        (top.id.as_str(), top.label.as_str()),
+        ("exosomes", "Exosomes"),
+        "{r:?}"
+    );
+    assert_eq!(top.status, Status::New);
+    // The explainer (18th), the clinic piece (20th) and the serum piece (22nd).
+    assert!(top.count == 3 && top.baseline_count == 0, "{top:?}");
+    assert_eq!(top.feed, "/feeds/topics/exosomes/atom.xml");
+    // Steady topics and the traps do not trend.
+    for id in ["sunscreen", "retinol", "hyaluronic-acid", "retinaldehyde"] {
+        assert!(!r.topics.iter().any(|x| x.id == id), "{id} flagged: {r:?}");
+    }
+    // A quiet week falls back to the most covered topics, labelled as such.
+    let quiet = trending_at(
+        site.store.as_ref(),
+        &site.config,
+        t("2026-10-20T08:00:00+05:30"),
+        5,
+    )
+    .await
+    .unwrap();
+    assert!(!quiet.topics.is_empty() && quiet.topics.iter().all(|x| x.status == Status::Covered));
+}
+
+#[tokio::test]
+async fn a_topic_added_by_an_update_counts_at_the_update_and_reingest_changes_nothing() {
+    let site = TestSite::new("").await;
+    let now = t("2026-11-23T08:00:00+05:30");
+    site.clock.set(now);
+    // Sixty quiet articles over the baseline, three in the window about retinol.
+    for i in 0..60 {
+        let day = 20 + i % 50;
+        let date = (now - chrono::Duration::days(day))
+            .format("%Y-%m-%d 09:00")
+            .to_string();
+        site.write(
+            &format!("old-{i}.md"),
+            article(&format!("Old {i}"), &date, "Cleansing, gently."),
+        );
+    }
+    site.write(
+        "old-azelaic.md",
+        article("Old note", "2026-10-01 09:00", "Gentle care."),
+    );
+    let before = site.ingest().await;
+    for (i, d) in ["2026-11-17 09:00", "2026-11-18 09:00", "2026-11-19 09:00"]
+        .iter()
+        .enumerate()
+    {
+        site.write(
+            &format!("new-{i}.md"),
+            article(&format!("Week {i}"), d, "Quiet."),
+        );
+    }
+    site.ingest().await;
+    let r = trending_at(site.store.as_ref(), &site.config, now, 10)
+        .await
+        .unwrap();
+    assert!(!r.topics.iter().any(|x| x.id == "azelaic-acid"), "{r:?}");
+
+    // Three articles get azelaic acid this week: two new ones and an update
+    // of the October article. The update counts now, not in October.
+    site.clock.set(t("2026-11-20T10:00:00+05:30"));
+    site.write(
+        "old-azelaic.md",
+        article(
+            "Azelaic acid for rosacea",
+            "2026-10-01 09:00",
+            "Azelaic acid, gently.",
+        ),
+    );
+    site.write(
+        "new-0.md",
+        article("Azelaic acid, week 0", "2026-11-17 09:00", "Quiet."),
+    );
+    site.write(
+        "new-1.md",
+        article("Azelaic acid, week 1", "2026-11-18 09:00", "Quiet."),
+    );
+    let r1 = site.ingest().await;
+    assert_eq!(r1.updated.len(), 3, "{r1:?}");
+    let r = trending_at(site.store.as_ref(), &site.config, now, 10)
+        .await
+        .unwrap();
+    let az = r
+        .topics
+        .iter()
+        .find(|x| x.id == "azelaic-acid")
+        .unwrap_or_else(|| panic!("{r:?}"));
+    assert_eq!((az.count, az.baseline_count), (3, 0));
+    assert_eq!(az.status, Status::New);
+
+    let again = site.ingest().await;
+    assert!(!again.changed());
+    let r2 = trending_at(site.store.as_ref(), &site.config, now, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_string(&r2).unwrap(),
+        serde_json::to_string(&r).unwrap()
+    );
+    assert_eq!(before.new.len(), 61);
+}

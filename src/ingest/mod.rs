@@ -81,10 +81,8 @@ pub fn load_matcher(config: &Config) -> Result<Arc<Matcher>, IngestError> {
         format!("{spec}|{}", hex::encode(Sha256::digest(&text)))
     };
     let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((k, m)) = last.as_ref() {
-        if *k == key {
-            return Ok(m.clone());
-        }
+    if let Some((_, m)) = last.as_ref().filter(|(k, _)| *k == key) {
+        return Ok(m.clone());
     }
     let vocabulary = Vocabulary::load(spec, Path::new(""))
         .map_err(|e| IngestError::Vocabulary(e.to_string()))?;

@@ -44,10 +44,11 @@ pub struct TopicRef {
 
 fn plurals(alias: &str) -> Vec<String> {
     let mut out = vec![format!("{alias}s"), format!("{alias}es")];
-    if let Some(stem) = alias.strip_suffix('y') {
-        if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
-            out.push(format!("{stem}ies"));
-        }
+    if let Some(stem) = alias
+        .strip_suffix('y')
+        .filter(|stem| !stem.ends_with(['a', 'e', 'i', 'o', 'u']))
+    {
+        out.push(format!("{stem}ies"));
     }
     out
 }

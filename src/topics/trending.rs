@@ -264,7 +264,7 @@ mod tests {
         let direct: f64 = (3..=10)
             .map(|k| {
                 let c = (0..k).fold(1.0, |acc, i| acc * f64::from(100 - i) / f64::from(i + 1));
-                c * p.powi(k as i32) * (1.0 - p).powi(100 - k as i32)
+                c * p.powi(k) * (1.0 - p).powi(100 - k)
             })
             .sum();
         let s = binomial_tail_score(3, 100, p);

@@ -147,10 +147,10 @@ ingest = "* * * * * *"
         };
         // Ready once the first ingest and build are done and HTTP answers.
         for _ in 0..200 {
-            if let Ok(r) = running.get("/healthz").await {
-                if r.status() == 200 {
-                    return running;
-                }
+            if let Ok(r) = running.get("/healthz").await
+                && r.status() == 200
+            {
+                return running;
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }

@@ -107,7 +107,7 @@ async fn bad_files_are_reported_by_name_and_the_good_ones_publish() {
     );
     site.write(
         "bad-utf8.md",
-        b"---\ntitle: T\npublished: 2026-11-01\n---\nBad \xff\xfe bytes\n".to_vec(),
+        b"---\ntitle: T\npublished: 2026-11-01\n---\nBad \xff\xfe bytes\n",
     );
     site.write(
         "dup-a.md",

@@ -105,10 +105,10 @@ pub fn rss_problems(xml: &str, self_url: &str) -> Vec<String> {
             p.push(format!("channel needs exactly one non-empty <{req}>"));
         }
     }
-    if let Some(l) = child(ch, None, "link").first() {
-        if !is_absolute_http(text(*l)) {
-            p.push("channel <link> must be a full URL".into());
-        }
+    if let Some(l) = child(ch, None, "link").first()
+        && !is_absolute_http(text(*l))
+    {
+        p.push("channel <link> must be a full URL".into());
     }
     for d in child(ch, None, "lastBuildDate")
         .into_iter()
@@ -211,10 +211,10 @@ pub fn atom_problems(xml: &str, self_url: &str) -> Vec<String> {
         }
         Some(text(c[0]).to_owned())
     };
-    if let Some(id) = one(feed, "id", &mut p, "feed") {
-        if url::Url::parse(&id).is_err() {
-            p.push("feed id must be an IRI".into());
-        }
+    if let Some(id) = one(feed, "id", &mut p, "feed")
+        && url::Url::parse(&id).is_err()
+    {
+        p.push("feed id must be an IRI".into());
     }
     one(feed, "title", &mut p, "feed");
     if let Some(u) = one(feed, "updated", &mut p, "feed") {
@@ -333,10 +333,10 @@ pub fn json_feed_problems(json: &[u8], self_url: &str) -> Vec<String> {
                 rfc3339(&w, d, &mut p);
             }
         }
-        if let Some(authors) = item["authors"].as_array() {
-            if authors.iter().any(|a| !a["name"].is_string()) {
-                p.push(format!("{w}: every author needs a name"));
-            }
+        if let Some(authors) = item["authors"].as_array()
+            && authors.iter().any(|a| !a["name"].is_string())
+        {
+            p.push(format!("{w}: every author needs a name"));
         }
     }
     p

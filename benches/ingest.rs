@@ -1,0 +1,350 @@
+//! Ingest and feed build over a generated corpus (issue 2).
+//!
+//!     cargo bench --bench ingest
+//!     FEEDLETTER_BENCH_ARTICLES=500 cargo bench --bench ingest   # quick run
+//!
+//! Scenarios, each timed as `ingest_once` + `build_feeds_once`:
+//! - cold: fresh database and empty feeds folder, every file new;
+//! - no change: a re-run over the same database with nothing touched;
+//! - one change: the newest article's body rewritten (new size and mtime).
+//!
+//! The corpus is generated once; each cold run gets its own database, since
+//! the store remembers file stamps. Files are in the page cache throughout.
+
+#[path = "corpus/mod.rs"]
+mod corpus;
+
+use anyhow::{Context as _, Result, ensure};
+use chrono::{DateTime, Utc};
+use feedletter::feeds::{BuildReport, build_feeds_once};
+use feedletter::ingest::{IngestReport, check_content, ingest_once};
+use feedletter::store::Store;
+use feedletter::{Config, FixedClock};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const SEED: u64 = 0x00fe_ed1e;
+const DEFAULT_ARTICLES: usize = 10_000;
+const COLD_RUNS: usize = 5;
+const NO_CHANGE_RUNS: usize = 20;
+const ONE_CHANGE_RUNS: usize = 20;
+const PHASE_RUNS: usize = 3;
+const COLD_TARGET_MS: f64 = 3_000.0;
+const ONE_CHANGE_TARGET_MS: f64 = 150.0;
+
+/// One timed `ingest_once` + `build_feeds_once`.
+struct Run {
+    ingest: Duration,
+    build: Duration,
+    report: IngestReport,
+    built: BuildReport,
+}
+
+impl Run {
+    fn total(&self) -> Duration {
+        self.ingest + self.build
+    }
+}
+
+fn main() -> Result<()> {
+    let count = match std::env::var("FEEDLETTER_BENCH_ARTICLES") {
+        Ok(v) => v
+            .trim()
+            .parse::<usize>()
+            .with_context(|| format!("FEEDLETTER_BENCH_ARTICLES='{v}' is not a count"))?,
+        Err(_) => DEFAULT_ARTICLES,
+    };
+    ensure!(count > 0, "FEEDLETTER_BENCH_ARTICLES must be at least 1");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let now: DateTime<Utc> = corpus::AFTER_ALL.parse()?;
+    let clock = FixedClock::new(now);
+
+    let root = tempfile::tempdir()?;
+    let content = root.path().join("content");
+    let started = Instant::now();
+    let corpus = corpus::write_articles(&content, count, SEED)?;
+    let generated = started.elapsed();
+    let newest = corpus.newest().context("empty corpus")?.clone();
+    println!(
+        "corpus: {count} files, {:.1} MB ({:.0} bytes per file on average), generated in {} ms",
+        mb(corpus.total_bytes),
+        corpus.total_bytes as f64 / count as f64,
+        generated.as_millis()
+    );
+
+    // Cold: a fresh database and feeds folder each time, same content folder.
+    let mut cold = Vec::new();
+    let mut kept = None;
+    for r in 0..COLD_RUNS {
+        let dir = root.path().join(format!("run-{r}"));
+        let config = config_for(&dir, &content)?;
+        let store = rt.block_on(feedletter::store::connect(&config.store))?;
+        let run = rt.block_on(run_once(store.as_ref(), &config, &clock))?;
+        ensure!(
+            run.report.new.len() == count && run.report.rejected.is_empty(),
+            "cold run {r}: {} new, {} rejected (first: {:?}); expected {count} new, 0 rejected",
+            run.report.new.len(),
+            run.report.rejected.len(),
+            run.report.rejected.first()
+        );
+        ensure!(
+            run.report.updated.is_empty() && run.report.scheduled.is_empty(),
+            "cold run {r}: unexpected updated or scheduled articles"
+        );
+        ensure!(
+            run.built.written.len() == config.feeds.formats.len(),
+            "cold run {r}: wrote {:?}",
+            run.built.written
+        );
+        cold.push(run);
+        if r + 1 == COLD_RUNS {
+            kept = Some((dir, config, store));
+        } else {
+            drop(store);
+            std::fs::remove_dir_all(&dir)?;
+        }
+    }
+    let (dir, config, store) = kept.context("no cold run")?;
+    let db_bytes = std::fs::metadata(dir.join("bench.db"))?.len()
+        + std::fs::metadata(dir.join("bench.db-wal")).map_or(0, |m| m.len());
+    // Rows written besides the articles: one per (article, topic).
+    let topic_rows = rt.block_on(store.topic_data())?.occurrences.len();
+
+    // No change: nothing to read, nothing to write.
+    let mut unchanged = Vec::new();
+    for r in 0..NO_CHANGE_RUNS {
+        let run = rt.block_on(run_once(store.as_ref(), &config, &clock))?;
+        ensure!(
+            !run.report.changed() && run.report.unchanged == count,
+            "no-change run {r}: {} new, {} updated, {} withdrawn, {} unchanged",
+            run.report.new.len(),
+            run.report.updated.len(),
+            run.report.withdrawn.len(),
+            run.report.unchanged
+        );
+        ensure!(
+            run.built.written.is_empty(),
+            "no-change run {r}: wrote {:?}",
+            run.built.written
+        );
+        unchanged.push(run);
+    }
+
+    // One change: the newest article (so the feeds change too), a new body
+    // each time. The rewrite itself is not timed.
+    let mut one = Vec::new();
+    for r in 0..ONE_CHANGE_RUNS {
+        corpus::rewrite_body(&newest.path, SEED ^ (r as u64 + 1))?;
+        let run = rt.block_on(run_once(store.as_ref(), &config, &clock))?;
+        ensure!(
+            run.report.updated == [newest.slug.clone()]
+                && run.report.new.is_empty()
+                && run.report.withdrawn.is_empty()
+                && run.report.rejected.is_empty()
+                && run.report.unchanged == count - 1,
+            "one-change run {r}: {} new, {:?} updated, {} withdrawn, {} rejected, {} unchanged",
+            run.report.new.len(),
+            run.report.updated,
+            run.report.withdrawn.len(),
+            run.report.rejected.len(),
+            run.report.unchanged
+        );
+        ensure!(
+            run.built.written.len() == config.feeds.formats.len(),
+            "one-change run {r}: wrote {:?}",
+            run.built.written
+        );
+        one.push(run);
+    }
+
+    // Where the time goes: the parts that can be timed from outside.
+    let p = rt.block_on(phases(&content, store.as_ref(), &config))?;
+
+    println!();
+    println!(
+        "{:<12} {:>5} {:>12} {:>12} {:>10} {:>10} {:>10}  target ms",
+        "scenario", "runs", "ingest med", "build med", "min ms", "median ms", "max ms"
+    );
+    row("cold", &cold, Some(COLD_TARGET_MS));
+    row("no change", &unchanged, None);
+    row("one change", &one, Some(ONE_CHANGE_TARGET_MS));
+    println!();
+    println!(
+        "database after the cold run: {:.1} MB (with its WAL); feeds: {} files of up to {} articles",
+        mb(db_bytes),
+        config.feeds.formats.len(),
+        config.feeds.limit
+    );
+    println!(
+        "topic rows after the cold run: {topic_rows} ({:.1} per article)",
+        topic_rows as f64 / count as f64
+    );
+    println!();
+    println!("where ingest's time goes (medians, ms; parts timed apart, \"rest\" by subtraction):");
+    let cold_ingest = median_of(&cold, |r| r.ingest);
+    let still_ingest = median_of(&unchanged, |r| r.ingest);
+    let one_ingest = median_of(&one, |r| r.ingest);
+    let lines = [
+        ("cold ingest_once", cold_ingest),
+        (
+            "  check_content(): scan, read, parse all files",
+            p.scan_parse,
+        ),
+        (
+            "  rest: decide + apply_changes (all inserts)",
+            cold_ingest.saturating_sub(p.scan_parse),
+        ),
+        ("no-change ingest_once", still_ingest),
+        ("  store.article_index(), full database", p.index),
+        ("  read_dir + metadata of every file", p.walk),
+        (
+            "  rest: compare stamps + decide",
+            still_ingest.saturating_sub(p.index + p.walk),
+        ),
+        ("one-change ingest_once", one_ingest),
+        ("store.published_articles(feeds.limit)", p.published),
+    ];
+    for (name, d) in lines {
+        println!("  {name:<48} {:>9.1}", ms(d));
+    }
+    println!(
+        "  {:<48} {:>+9.1}",
+        "one-change minus no-change ingest",
+        ms(one_ingest) - ms(still_ingest)
+    );
+    Ok(())
+}
+
+fn config_for(dir: &Path, content: &Path) -> Result<Config> {
+    std::fs::create_dir_all(dir)?;
+    let text = format!(
+        "[site]\n\
+         title = \"Feedletter bench\"\n\
+         base_url = \"https://bench.example\"\n\
+         timezone = \"Asia/Kolkata\"\n\
+         \n\
+         [store]\n\
+         url = \"sqlite://{}\"\n\
+         \n\
+         [content]\n\
+         dir = \"{}\"\n\
+         \n\
+         [feeds]\n\
+         dir = \"{}\"\n",
+        toml_escape(&dir.join("bench.db")),
+        toml_escape(content),
+        toml_escape(&dir.join("feeds")),
+    );
+    Config::from_toml_str(&text, &dir.join("feedletter.toml"), &[])
+        .map_err(|e| anyhow::anyhow!("bench config: {e}"))
+}
+
+fn toml_escape(p: &Path) -> String {
+    p.display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+}
+
+async fn run_once(store: &dyn Store, config: &Config, clock: &FixedClock) -> Result<Run> {
+    let t0 = Instant::now();
+    let report = ingest_once(store, config, clock).await?;
+    let t1 = Instant::now();
+    let built = build_feeds_once(store, config).await?;
+    let t2 = Instant::now();
+    Ok(Run {
+        ingest: t1 - t0,
+        build: t2 - t1,
+        report,
+        built,
+    })
+}
+
+/// Times apart the steps of ingest that the public API exposes, to see where
+/// the time goes. `store` is the populated database of the last cold run.
+async fn phases(content: &Path, store: &dyn Store, config: &Config) -> Result<Phases> {
+    let mut scan_parse = Vec::new();
+    let mut index = Vec::new();
+    let mut walk = Vec::new();
+    let mut published = Vec::new();
+    for _ in 0..PHASE_RUNS {
+        let t = Instant::now();
+        check_content(config).await?;
+        scan_parse.push(t.elapsed());
+
+        let t = Instant::now();
+        store.article_index().await?;
+        index.push(t.elapsed());
+
+        let t = Instant::now();
+        let mut n = 0usize;
+        for entry in std::fs::read_dir(content)? {
+            n += usize::from(entry?.metadata()?.is_file());
+        }
+        ensure!(n > 0, "empty content folder");
+        walk.push(t.elapsed());
+
+        let t = Instant::now();
+        store.published_articles(Some(config.feeds.limit)).await?;
+        published.push(t.elapsed());
+    }
+    Ok(Phases {
+        scan_parse: median(&mut scan_parse),
+        index: median(&mut index),
+        walk: median(&mut walk),
+        published: median(&mut published),
+    })
+}
+
+struct Phases {
+    scan_parse: Duration,
+    index: Duration,
+    walk: Duration,
+    published: Duration,
+}
+
+fn median_of(runs: &[Run], f: impl Fn(&Run) -> Duration) -> Duration {
+    median(&mut runs.iter().map(f).collect::<Vec<_>>())
+}
+
+fn row(name: &str, runs: &[Run], target_ms: Option<f64>) {
+    let mut total: Vec<Duration> = runs.iter().map(Run::total).collect();
+    let med = median(&mut total);
+    let max = total.iter().max().copied().unwrap_or_default();
+    // Met when the median is under the target; "(max over)" flags outliers.
+    let target = match target_ms {
+        Some(t) if ms(max) < t => format!("{t:.0} met"),
+        Some(t) if ms(med) < t => format!("{t:.0} met (max over)"),
+        Some(t) => format!("{t:.0} MISSED"),
+        None => "-".into(),
+    };
+    println!(
+        "{name:<12} {:>5} {:>12.1} {:>12.1} {:>10.1} {:>10.1} {:>10.1}  {target}",
+        runs.len(),
+        ms(median_of(runs, |r| r.ingest)),
+        ms(median_of(runs, |r| r.build)),
+        ms(total.iter().min().copied().unwrap_or_default()),
+        ms(med),
+        ms(max),
+    );
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    match v.len() {
+        0 => Duration::ZERO,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}

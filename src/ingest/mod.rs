@@ -243,8 +243,17 @@ pub async fn ingest_once(
     let matcher = load_matcher(config)?;
     let key = render_key(&ctx, &matcher);
     let dir = config.content.dir.clone();
-    let index = store.article_index().await?;
     let max = config.content.max_file_size;
+    // Listing the folder and reading the index overlap.
+    let scan_dir = dir.clone();
+    let scanning = tokio::task::spawn_blocking(move || scan(&scan_dir, &key));
+    let index = store.article_index().await?;
+    let files = scanning
+        .await
+        .map_err(|e| {
+            IngestError::Store(StoreError::Other(anyhow::anyhow!("scan task failed: {e}")))
+        })?
+        .map_err(|source| IngestError::ContentDir { path: dir, source })?;
 
     let by_source: HashMap<String, IndexEntry> = index
         .iter()
@@ -253,10 +262,6 @@ pub async fn ingest_once(
         .collect();
     // Reading and rendering is CPU work: off the async threads, on all cores.
     let (files, outcomes) = tokio::task::spawn_blocking(move || {
-        let files = scan(&dir, &key).map_err(|source| IngestError::ContentDir {
-            path: dir.clone(),
-            source,
-        })?;
         let outcomes: Vec<Outcome> = files
             .par_iter()
             .map(|f| {
@@ -300,6 +305,11 @@ fn decide(
     let mut changes = Vec::new();
     let by_slug: HashMap<&str, &IndexEntry> = index.iter().map(|e| (e.slug.as_str(), e)).collect();
 
+    let position: HashMap<&str, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.rel.as_str(), i))
+        .collect();
     // Which slug each source holds after this scan: a stored article keeps
     // its slug while its file is unchanged, rejected, or still claims it.
     let mut claims: BTreeMap<String, String> = BTreeMap::new();
@@ -308,7 +318,7 @@ fn decide(
             claims.insert(e.slug.clone(), e.source.clone());
             continue;
         };
-        let Some(pos) = files.iter().position(|f| f.rel == rel) else {
+        let Some(&pos) = position.get(rel) else {
             continue;
         };
         let keeps = match &outcomes[pos] {

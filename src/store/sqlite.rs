@@ -2,6 +2,7 @@
 
 use super::{ArticleChange, IndexEntry, Store, StoreError, TopicData};
 use crate::domain::{Article, ArticleStatus, Person, Slug, StoredArticle};
+use crate::topics::extract::TopicRef;
 use anyhow::Context as _;
 use chrono::{DateTime, FixedOffset};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -30,6 +31,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
+            // 64 MiB of page cache: a large ingest transaction otherwise spills
+            // pages to the WAL again and again.
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -44,34 +49,47 @@ fn parse_time(s: &str) -> Result<DateTime<FixedOffset>, StoreError> {
     DateTime::parse_from_rfc3339(s).map_err(|e| StoreError::Corrupt(format!("time '{s}': {e}")))
 }
 
-/// Replaces an article's topics; a topic it already had keeps its
-/// first-seen time, a new one gets `at`.
+const UPSERT_ROWS: usize = 200;
+const TOPIC_ROWS: usize = 1000;
+
+/// Replaces articles' topics: (slug, topics, when new ones were first seen).
+/// A topic an article already had keeps its first-seen time.
 async fn set_topics(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    slug: &str,
-    topics: &[crate::topics::extract::TopicRef],
-    at: chrono::DateTime<chrono::Utc>,
+    sets: &[(&str, &[TopicRef], i64)],
 ) -> Result<(), StoreError> {
-    let ids: Vec<&str> = topics.iter().map(|t| t.id.as_str()).collect();
-    let ids = serde_json::to_string(&ids).context("encoding topic ids")?;
-    sqlx::query(
-        "DELETE FROM article_topics WHERE slug = $1 \
-         AND topic_id NOT IN (SELECT value FROM json_each($2))",
-    )
-    .bind(slug)
-    .bind(ids)
-    .execute(&mut **tx)
-    .await?;
-    for t in topics {
+    for chunk in sets.chunks(TOPIC_ROWS) {
+        let slugs: Vec<&str> = chunk.iter().map(|(s, _, _)| *s).collect();
+        let keep: Vec<String> = chunk
+            .iter()
+            .flat_map(|(s, topics, _)| topics.iter().map(move |t| format!("{s}\u{1f}{}", t.id)))
+            .collect();
+        sqlx::query(
+            "DELETE FROM article_topics WHERE slug IN (SELECT value FROM json_each($1)) \
+             AND slug || char(31) || topic_id NOT IN (SELECT value FROM json_each($2))",
+        )
+        .bind(serde_json::to_string(&slugs).context("encoding slugs")?)
+        .bind(serde_json::to_string(&keep).context("encoding topic keys")?)
+        .execute(&mut **tx)
+        .await?;
+    }
+    // One JSON document per chunk rather than four binds per row: binding
+    // is most of the cost of many small rows.
+    let rows: Vec<(&str, &str, &str, i64)> = sets
+        .iter()
+        .flat_map(|(s, topics, at)| {
+            topics
+                .iter()
+                .map(move |t| (*s, t.id.as_str(), t.label.as_str(), *at))
+        })
+        .collect();
+    for chunk in rows.chunks(TOPIC_ROWS * 5) {
         sqlx::query(
             "INSERT INTO article_topics (slug, topic_id, label, first_seen_ts) \
-             VALUES ($1, $2, $3, $4) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($1) WHERE true \
              ON CONFLICT (slug, topic_id) DO UPDATE SET label = excluded.label",
         )
-        .bind(slug)
-        .bind(&t.id)
-        .bind(&t.label)
-        .bind(at.timestamp())
+        .bind(serde_json::to_string(chunk).context("encoding topics")?)
         .execute(&mut **tx)
         .await?;
     }
@@ -159,6 +177,10 @@ impl Store for SqliteStore {
         if changes.is_empty() {
             return Ok(());
         }
+        // Multi-row statements: a cold ingest of thousands of articles is
+        // dominated by per-statement cost otherwise.
+        let mut upserts = Vec::new();
+        let mut topic_sets: Vec<(&str, &[TopicRef], i64)> = Vec::new();
         let mut tx = self.pool.begin().await?;
         for change in changes {
             match change {
@@ -171,54 +193,8 @@ impl Store for SqliteStore {
                     topics,
                     topics_at,
                 } => {
-                    let a = article.as_ref();
-                    let tags = serde_json::to_string(&a.tags).context("encoding tags")?;
-                    // The guid is fixed at first insert: the URL the article had then.
-                    sqlx::query(
-                        "INSERT INTO articles (slug, guid, source, status, title, summary, content_html, \
-                           author_name, author_email, reviewed_by, tags, category, image, url, \
-                           published_at, published_ts, source_updated, updated_at, updated_ts, \
-                           content_hash, first_seen_ts, withdrawn_ts, source_mtime_ns, source_size, render_key) \
-                         VALUES ($1, $2, $3, 'published', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                           $14, $15, $16, $17, $18, $19, $20, NULL, $21, $22, $23) \
-                         ON CONFLICT (slug) DO UPDATE SET \
-                           source = excluded.source, status = 'published', title = excluded.title, \
-                           summary = excluded.summary, content_html = excluded.content_html, \
-                           author_name = excluded.author_name, author_email = excluded.author_email, \
-                           reviewed_by = excluded.reviewed_by, tags = excluded.tags, \
-                           category = excluded.category, image = excluded.image, url = excluded.url, \
-                           published_at = excluded.published_at, published_ts = excluded.published_ts, \
-                           source_updated = excluded.source_updated, updated_at = excluded.updated_at, \
-                           updated_ts = excluded.updated_ts, content_hash = excluded.content_hash, \
-                           withdrawn_ts = NULL, source_mtime_ns = excluded.source_mtime_ns, \
-                           source_size = excluded.source_size, render_key = excluded.render_key",
-                    )
-                    .bind(a.slug.as_str())
-                    .bind(&a.url)
-                    .bind(source)
-                    .bind(&a.title)
-                    .bind(&a.summary)
-                    .bind(&a.content_html)
-                    .bind(&a.author.name)
-                    .bind(&a.author.email)
-                    .bind(&a.reviewed_by)
-                    .bind(tags)
-                    .bind(&a.category)
-                    .bind(&a.image)
-                    .bind(&a.url)
-                    .bind(a.published.to_rfc3339())
-                    .bind(a.published.timestamp())
-                    .bind(a.updated.map(|u| u.to_rfc3339()))
-                    .bind(updated.to_rfc3339())
-                    .bind(updated.timestamp())
-                    .bind(a.content_hash())
-                    .bind(at.timestamp())
-                    .bind(stamp.as_ref().map(|s| s.mtime_ns))
-                    .bind(stamp.as_ref().map(|s| s.size))
-                    .bind(stamp.as_ref().map(|s| s.render_key.as_str()))
-                    .execute(&mut *tx)
-                    .await?;
-                    set_topics(&mut tx, a.slug.as_str(), topics, *topics_at).await?;
+                    upserts.push((article.as_ref(), source, updated, stamp, at));
+                    topic_sets.push((article.slug.as_str(), topics, topics_at.timestamp()));
                 }
                 ArticleChange::Restamp {
                     slug,
@@ -236,7 +212,7 @@ impl Store for SqliteStore {
                     .bind(slug)
                     .execute(&mut *tx)
                     .await?;
-                    set_topics(&mut tx, slug, topics, *topics_at).await?;
+                    topic_sets.push((slug.as_str(), topics, topics_at.timestamp()));
                 }
                 ArticleChange::Withdraw { slug, at } => {
                     sqlx::query(
@@ -251,6 +227,67 @@ impl Store for SqliteStore {
                 }
             }
         }
+        for chunk in upserts.chunks(UPSERT_ROWS) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO articles (slug, guid, source, status, title, summary, content_html, \
+                   author_name, author_email, reviewed_by, tags, category, image, url, \
+                   published_at, published_ts, source_updated, updated_at, updated_ts, \
+                   content_hash, first_seen_ts, withdrawn_ts, source_mtime_ns, source_size, render_key) ",
+            );
+            let mut bad = None;
+            q.push_values(chunk, |mut row, (a, source, updated, stamp, at)| {
+                let tags = serde_json::to_string(&a.tags).unwrap_or_else(|e| {
+                    bad = Some(e);
+                    String::new()
+                });
+                // The guid is fixed at first insert: the URL the article had then.
+                row.push_bind(a.slug.to_string())
+                    .push_bind(a.url.clone())
+                    .push_bind((*source).clone())
+                    .push_bind("published")
+                    .push_bind(a.title.clone())
+                    .push_bind(a.summary.clone())
+                    .push_bind(a.content_html.clone())
+                    .push_bind(a.author.name.clone())
+                    .push_bind(a.author.email.clone())
+                    .push_bind(a.reviewed_by.clone())
+                    .push_bind(tags)
+                    .push_bind(a.category.clone())
+                    .push_bind(a.image.clone())
+                    .push_bind(a.url.clone())
+                    .push_bind(a.published.to_rfc3339())
+                    .push_bind(a.published.timestamp())
+                    .push_bind(a.updated.map(|u| u.to_rfc3339()))
+                    .push_bind(updated.to_rfc3339())
+                    .push_bind(updated.timestamp())
+                    .push_bind(a.content_hash())
+                    .push_bind(at.timestamp())
+                    .push_bind(None::<i64>)
+                    .push_bind(stamp.as_ref().map(|s| s.mtime_ns))
+                    .push_bind(stamp.as_ref().map(|s| s.size))
+                    .push_bind(stamp.as_ref().map(|s| s.render_key.clone()));
+            });
+            if let Some(e) = bad {
+                return Err(StoreError::Other(
+                    anyhow::Error::new(e).context("encoding tags"),
+                ));
+            }
+            q.push(
+                " ON CONFLICT (slug) DO UPDATE SET \
+                   source = excluded.source, status = 'published', title = excluded.title, \
+                   summary = excluded.summary, content_html = excluded.content_html, \
+                   author_name = excluded.author_name, author_email = excluded.author_email, \
+                   reviewed_by = excluded.reviewed_by, tags = excluded.tags, \
+                   category = excluded.category, image = excluded.image, url = excluded.url, \
+                   published_at = excluded.published_at, published_ts = excluded.published_ts, \
+                   source_updated = excluded.source_updated, updated_at = excluded.updated_at, \
+                   updated_ts = excluded.updated_ts, content_hash = excluded.content_hash, \
+                   withdrawn_ts = NULL, source_mtime_ns = excluded.source_mtime_ns, \
+                   source_size = excluded.source_size, render_key = excluded.render_key",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        set_topics(&mut tx, &topic_sets).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::domain::Clock;
+use crate::feeds::Scope;
 use crate::http::{AppState, router};
 use crate::ingest::{IngestReport, ingest_once};
 use crate::scheduler::{Job, JobFuture};
@@ -83,6 +84,8 @@ fn ingest_job(state: &AppState) -> Job {
     let store = state.store.clone();
     let clock = state.clock.clone();
     let last_rejected: Arc<Mutex<Vec<crate::ingest::Rejection>>> = Arc::default();
+    // The hour of the last trending build; None before the first (full) build.
+    let last_trending: Arc<Mutex<Option<i64>>> = Arc::default();
     Job {
         name: "ingest".into(),
         cron: config.schedule.ingest.clone(),
@@ -94,13 +97,22 @@ fn ingest_job(state: &AppState) -> Job {
                 clock.clone(),
                 last_rejected.clone(),
             );
+            let last_trending = last_trending.clone();
             Box::pin(async move {
                 let started = std::time::Instant::now();
-                match ingest_once(store.as_ref(), &config, clock.as_ref()).await {
-                    Ok(report) => log_rejections(&report, &last),
-                    Err(e) => tracing::error!(error = %e, "ingest failed"),
-                }
-                match crate::feeds::build_feeds_once(store.as_ref(), &config).await {
+                let report = match ingest_once(store.as_ref(), &config, clock.as_ref()).await {
+                    Ok(report) => {
+                        log_rejections(&report, &last);
+                        Some(report)
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "ingest failed");
+                        None
+                    }
+                };
+                let now = clock.now();
+                let scope = scope_after(report.as_ref(), now, &last_trending);
+                match crate::feeds::build_feeds(store.as_ref(), &config, now, &scope).await {
                     Ok(b) if !b.written.is_empty() => tracing::info!(
                         written = ?b.written,
                         ms = started.elapsed().as_millis() as u64,
@@ -112,6 +124,28 @@ fn ingest_job(state: &AppState) -> Job {
             })
         }),
     }
+}
+
+/// What to rebuild after an ingest: everything the first time; then the
+/// feeds its changes touched, and the trending feed when something changed
+/// or a new hour began (the trending window slides with time).
+fn scope_after(
+    report: Option<&IngestReport>,
+    now: chrono::DateTime<chrono::Utc>,
+    last_trending: &Mutex<Option<i64>>,
+) -> Scope {
+    let hour = now.timestamp().div_euclid(3600);
+    let mut last = last_trending.lock().unwrap_or_else(|p| p.into_inner());
+    let scope = match (report, *last) {
+        (Some(r), Some(prev)) => Scope::Changed {
+            main: r.changed(),
+            topics: r.topics_changed.clone(),
+            trending: r.changed() || prev != hour,
+        },
+        _ => Scope::All,
+    };
+    *last = Some(hour);
+    scope
 }
 
 fn log_rejections(report: &IngestReport, last: &Mutex<Vec<crate::ingest::Rejection>>) {

@@ -4,13 +4,14 @@
 
 pub mod atom;
 pub mod json;
+pub mod opml;
 pub mod rss;
 pub mod write;
 
 use crate::config::{Config, FeedFormat};
 use crate::domain::{Person, StoredArticle};
 use crate::store::{Store, StoreError};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -136,6 +137,8 @@ pub struct BuildReport {
     /// Files whose bytes changed, relative to the feeds folder.
     pub written: Vec<String>,
     pub unchanged: usize,
+    /// Topic folders removed because the topic has no article any more.
+    pub removed: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,30 +152,164 @@ pub enum BuildError {
     },
 }
 
-/// Every feed this build writes: (path under feeds/, view).
-pub async fn all_views(store: &dyn Store, config: &Config) -> Result<Vec<FeedView>, StoreError> {
-    let articles = store.published_articles(Some(config.feeds.limit)).await?;
-    let items: Vec<ItemView> = articles.iter().map(ItemView::from).collect();
-    let main = feed_view(
-        config,
-        "",
-        config.site.title.clone(),
-        if config.site.description.is_empty() {
-            config.site.title.clone()
+/// What a build writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every feed, and topic folders of topics that no longer have articles
+    /// are removed.
+    All,
+    /// Only what an ingest may have changed.
+    Changed {
+        /// The main feeds.
+        main: bool,
+        /// These topics' feeds.
+        topics: Vec<String>,
+        /// The trending feeds and the OPML index.
+        trending: bool,
+    },
+}
+
+fn site_description(config: &Config) -> String {
+    if config.site.description.is_empty() {
+        config.site.title.clone()
+    } else {
+        config.site.description.clone()
+    }
+}
+
+/// The feeds `scope` asks for, and topic folders to remove.
+async fn views(
+    store: &dyn Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    scope: &Scope,
+) -> Result<(Vec<FeedView>, Vec<String>, Option<Vec<u8>>), StoreError> {
+    let limit = config.feeds.limit;
+    let (main, topic_ids, trending) = match scope {
+        Scope::All => (true, None, true),
+        Scope::Changed {
+            main,
+            topics,
+            trending,
+        } => (*main, Some(topics.clone()), *trending),
+    };
+    let mut out = Vec::new();
+    let mut remove = Vec::new();
+    if main {
+        let articles = store.published_articles(Some(limit)).await?;
+        out.push(feed_view(
+            config,
+            "",
+            config.site.title.clone(),
+            site_description(config),
+            articles.iter().map(ItemView::from).collect(),
+        ));
+    }
+    let all_topics = if topic_ids.as_ref().is_none_or(|t| !t.is_empty()) || trending {
+        Some(store.topics().await?)
+    } else {
+        None
+    };
+    let wanted: Vec<String> = match (&topic_ids, &all_topics) {
+        (Some(ids), _) => ids.clone(),
+        (None, Some(all)) => all.iter().map(|(id, _, _)| id.clone()).collect(),
+        (None, None) => Vec::new(),
+    };
+    for id in &wanted {
+        let articles = store.topic_articles(id, limit).await?;
+        if articles.is_empty() {
+            remove.push(id.clone());
+            continue;
+        }
+        let label = all_topics
+            .as_ref()
+            .and_then(|all| {
+                all.iter()
+                    .find(|(t, _, _)| t == id)
+                    .map(|(_, l, _)| l.clone())
+            })
+            .unwrap_or_else(|| id.clone());
+        out.push(topic_view(config, id, &label, &articles));
+    }
+    if topic_ids.is_none() {
+        // A full build also clears folders of topics that have gone.
+        if let (Ok(entries), Some(all)) = (
+            std::fs::read_dir(config.feeds.dir.join("topics")),
+            &all_topics,
+        ) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !all.iter().any(|(id, _, _)| *id == name)
+                    && crate::domain::Slug::parse(&name).is_ok()
+                {
+                    remove.push(name);
+                }
+            }
+        }
+    }
+    let mut opml = None;
+    if trending {
+        let report = crate::topics::report::trending_at(store, config, now, 50).await?;
+        let mut items: Vec<ItemView> = Vec::new();
+        let mut labels = Vec::new();
+        for t in report
+            .topics
+            .iter()
+            .filter(|t| t.status != crate::topics::trending::Status::Covered)
+        {
+            labels.push(t.label.clone());
+            for a in store.topic_articles(&t.id, limit).await? {
+                if !items.iter().any(|i| i.slug == a.article.slug.as_str()) {
+                    items.push(ItemView::from(&a));
+                }
+            }
+        }
+        let description = if labels.is_empty() {
+            "Nothing is trending right now.".to_owned()
         } else {
-            config.site.description.clone()
-        },
-        items,
-    );
-    Ok(vec![main])
+            format!("Trending now: {}", labels.join(", "))
+        };
+        out.push(feed_view(
+            config,
+            "trending",
+            format!("{}: trending now", config.site.title),
+            description,
+            items,
+        ));
+        if let Some(all) = &all_topics {
+            opml = Some(opml::render(config, all));
+        }
+    }
+    Ok((out, remove, opml))
+}
+
+fn topic_view(config: &Config, id: &str, label: &str, articles: &[StoredArticle]) -> FeedView {
+    feed_view(
+        config,
+        &format!("topics/{id}"),
+        format!("{}: {label}", config.site.title),
+        format!("{} articles about {label}", config.site.title),
+        articles.iter().map(ItemView::from).collect(),
+    )
 }
 
 /// Writes every feed once; files whose bytes would not change are left alone.
 pub async fn build_feeds_once(
     store: &dyn Store,
     config: &Config,
+    now: DateTime<Utc>,
 ) -> Result<BuildReport, BuildError> {
-    let views = all_views(store, config).await?;
+    build_feeds(store, config, now, &Scope::All).await
+}
+
+/// Writes the feeds `scope` names.
+pub async fn build_feeds(
+    store: &dyn Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    scope: &Scope,
+) -> Result<BuildReport, BuildError> {
+    let (views, remove, opml) = views(store, config, now, scope).await?;
     let mut report = BuildReport::default();
     let dir = config.feeds.dir.clone();
     let formats = config.feeds.formats.clone();
@@ -191,6 +328,24 @@ pub async fn build_feeds_once(
                     Ok(false) => report.unchanged += 1,
                     Err(source) => return Err(BuildError::Write { path, source }),
                 }
+            }
+        }
+        if let Some(bytes) = opml {
+            let path = dir.join("index.opml");
+            match write::write_if_changed(&path, &bytes) {
+                Ok(true) => report.written.push("index.opml".into()),
+                Ok(false) => report.unchanged += 1,
+                Err(source) => return Err(BuildError::Write { path, source }),
+            }
+        }
+        for id in remove {
+            let folder = dir.join("topics").join(&id);
+            if folder.is_dir() {
+                for format in [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json] {
+                    let _ = std::fs::remove_file(folder.join(format.file_name()));
+                }
+                let _ = std::fs::remove_dir(&folder);
+                report.removed.push(format!("topics/{id}"));
             }
         }
         Ok(report)

@@ -31,6 +31,9 @@ pub struct IngestReport {
     pub scheduled: Vec<Scheduled>,
     pub warnings: Vec<Rejection>,
     pub unchanged: usize,
+    /// Topics whose feeds may have changed.
+    #[serde(skip)]
+    pub topics_changed: Vec<String>,
 }
 
 impl IngestReport {
@@ -287,8 +290,8 @@ pub async fn ingest_once(
         )))
     })??;
 
-    let (report, changes) = decide(&index, &files, outcomes, &config.content.dir, now);
-    store.apply_changes(&changes).await?;
+    let (mut report, changes) = decide(&index, &files, outcomes, &config.content.dir, now);
+    report.topics_changed = store.apply_changes(&changes).await?;
     Ok(report)
 }
 

@@ -99,8 +99,18 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Every article ever stored, published or withdrawn, without bodies.
     async fn article_index(&self) -> Result<Vec<IndexEntry>, StoreError>;
-    /// Applies one ingest's changes in a single transaction.
-    async fn apply_changes(&self, changes: &[ArticleChange]) -> Result<(), StoreError>;
+    /// Applies one ingest's changes in a single transaction. Returns the
+    /// topics whose feeds may have changed: those the changed articles had
+    /// before or have now, sorted.
+    async fn apply_changes(&self, changes: &[ArticleChange]) -> Result<Vec<String>, StoreError>;
+    /// Every topic with a published article: (id, label, articles), by id.
+    async fn topics(&self) -> Result<Vec<(String, String, u32)>, StoreError>;
+    /// A topic's published articles, newest first (published time, then slug).
+    async fn topic_articles(
+        &self,
+        topic: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredArticle>, StoreError>;
     /// Published articles, newest first (published time, then slug).
     async fn published_articles(
         &self,

@@ -173,15 +173,35 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn apply_changes(&self, changes: &[ArticleChange]) -> Result<(), StoreError> {
+    async fn apply_changes(&self, changes: &[ArticleChange]) -> Result<Vec<String>, StoreError> {
         if changes.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         // Multi-row statements: a cold ingest of thousands of articles is
         // dominated by per-statement cost otherwise.
         let mut upserts = Vec::new();
         let mut topic_sets: Vec<(&str, &[TopicRef], i64)> = Vec::new();
         let mut tx = self.pool.begin().await?;
+        // Topics the changed articles had before this change.
+        let slugs: Vec<&str> = changes
+            .iter()
+            .map(|c| match c {
+                ArticleChange::Upsert { article, .. } => article.slug.as_str(),
+                ArticleChange::Restamp { slug, .. } | ArticleChange::Withdraw { slug, .. } => slug,
+            })
+            .collect();
+        let mut touched = std::collections::BTreeSet::new();
+        for chunk in slugs.chunks(TOPIC_ROWS) {
+            let rows = sqlx::query(
+                "SELECT DISTINCT topic_id FROM article_topics WHERE slug IN (SELECT value FROM json_each($1))",
+            )
+            .bind(serde_json::to_string(chunk).context("encoding slugs")?)
+            .fetch_all(&mut *tx)
+            .await?;
+            for r in rows {
+                touched.insert(r.try_get::<String, _>("topic_id")?);
+            }
+        }
         for change in changes {
             match change {
                 ArticleChange::Upsert {
@@ -289,7 +309,47 @@ impl Store for SqliteStore {
         }
         set_topics(&mut tx, &topic_sets).await?;
         tx.commit().await?;
-        Ok(())
+        for (_, topics, _) in &topic_sets {
+            touched.extend(topics.iter().map(|t| t.id.clone()));
+        }
+        Ok(touched.into_iter().collect())
+    }
+
+    async fn topics(&self) -> Result<Vec<(String, String, u32)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.topic_id, MIN(t.label) AS label, COUNT(*) AS n FROM article_topics t \
+             JOIN articles a ON a.slug = t.slug WHERE a.status = 'published' \
+             GROUP BY t.topic_id ORDER BY t.topic_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("topic_id")?,
+                    r.try_get("label")?,
+                    u32::try_from(r.try_get::<i64, _>("n")?).unwrap_or(u32::MAX),
+                ))
+            })
+            .collect()
+    }
+
+    async fn topic_articles(
+        &self,
+        topic: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredArticle>, StoreError> {
+        let sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE status = 'published' \
+             AND slug IN (SELECT slug FROM article_topics WHERE topic_id = $1) \
+             ORDER BY published_ts DESC, slug ASC LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(topic)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row_to_article).collect()
     }
 
     async fn published_articles(

@@ -9,7 +9,7 @@ async fn the_three_feeds_hold_the_published_articles_newest_first() {
     let site = TestSite::sample().await;
     site.ingest().await;
     let b = site.build().await;
-    assert_eq!(b.written, vec!["rss.xml", "atom.xml", "feed.json"]);
+    assert_eq!(&b.written[..3], ["rss.xml", "atom.xml", "feed.json"]);
 
     let mut expected: Vec<(chrono::DateTime<chrono::FixedOffset>, String)> = site
         .store
@@ -109,8 +109,15 @@ async fn builds_are_byte_identical_and_unchanged_files_are_not_rewritten() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     site.ingest().await;
     let b = site.build().await;
-    assert!(b.written.is_empty(), "{:?}", b.written);
-    assert_eq!(b.unchanged, 3);
+    // Only the trending feed depends on the time: three days later the
+    // window has moved on.
+    let written: Vec<&String> = b
+        .written
+        .iter()
+        .filter(|w| !w.starts_with("trending/"))
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
+    assert!(b.unchanged > 3);
     let second: Vec<Vec<u8>> = ["rss.xml", "atom.xml", "feed.json"]
         .iter()
         .map(|n| site.feed_bytes(n))
@@ -167,7 +174,7 @@ async fn an_edit_shows_as_a_later_updated_with_the_same_id_and_a_deletion_leaves
     site.remove("spf.md");
     site.ingest().await;
     let b = site.build().await;
-    assert_eq!(b.written.len(), 3);
+    assert_eq!(&b.written[..3], ["rss.xml", "atom.xml", "feed.json"]);
     for name in ["atom.xml", "feed.json"] {
         let after = site.feed(name);
         assert_eq!(after.entries.len(), 1, "{name}: the deleted article left");

@@ -111,7 +111,8 @@ ingest = "* * * * * *"
     }
 
     pub async fn build(&self) -> BuildReport {
-        feedletter::feeds::build_feeds_once(self.store.as_ref(), &self.config)
+        use feedletter::Clock as _;
+        feedletter::feeds::build_feeds_once(self.store.as_ref(), &self.config, self.clock.now())
             .await
             .unwrap()
     }

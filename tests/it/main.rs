@@ -6,4 +6,4 @@ mod helpers;
 mod http;
 mod ingest;
 mod topics;
-mod validity;
+pub mod validity;

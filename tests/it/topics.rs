@@ -128,3 +128,126 @@ async fn a_topic_added_by_an_update_counts_at_the_update_and_reingest_changes_no
     );
     assert_eq!(before.new.len(), 61);
 }
+
+#[tokio::test]
+async fn topic_and_trending_feeds_and_the_opml_index() {
+    let site = TestSite::sample().await;
+    // Monday morning, after the week's exosome articles.
+    site.clock.set(t("2026-11-23T08:00:00+05:30"));
+    site.ingest().await;
+    site.build().await;
+
+    // A topic feed holds exactly the articles about the topic, newest first.
+    let exo = site.feed("topics/exosomes/atom.xml");
+    let slugs: Vec<String> = exo
+        .entries
+        .iter()
+        .map(|e| e.links[0].href.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        slugs,
+        vec![
+            "plant-derived-exosomes-serums",
+            "exosome-facials-what-happens-in-clinic",
+            "exosomes-viral-skincare-trend"
+        ],
+        "exosome articles published by Monday 08:00 IST"
+    );
+    assert_eq!(exo.title.unwrap().content, "The Dewline (test): Exosomes");
+    for name in ["rss.xml", "atom.xml", "feed.json"] {
+        assert_eq!(
+            site.feed(&format!("topics/exosomes/{name}")).entries.len(),
+            3,
+            "{name}"
+        );
+    }
+    let rss = String::from_utf8(site.feed_bytes("topics/exosomes/rss.xml")).unwrap();
+    let p =
+        crate::validity::rss_problems(&rss, "https://dewline.test/feeds/topics/exosomes/rss.xml");
+    assert!(p.is_empty(), "{p:?}");
+    let atom = String::from_utf8(site.feed_bytes("topics/exosomes/atom.xml")).unwrap();
+    let p = crate::validity::atom_problems(
+        &atom,
+        "https://dewline.test/feeds/topics/exosomes/atom.xml",
+    );
+    assert!(p.is_empty(), "{p:?}");
+    // The trap: "retinal detachment" in the diabetes article is not retinaldehyde.
+    let retinal = site.feed("topics/retinaldehyde/atom.xml");
+    assert!(
+        retinal
+            .entries
+            .iter()
+            .all(|e| !e.links[0].href.ends_with("skin-signs-of-diabetes"))
+    );
+    assert!(!site.feeds_dir().join("topics/exosomes-explained").exists());
+
+    // The trending feed carries the trending topics' articles.
+    let trending = site.feed("trending/atom.xml");
+    assert!(
+        trending
+            .entries
+            .iter()
+            .any(|e| e.links[0].href.ends_with("/exosomes-viral-skincare-trend"))
+    );
+    assert!(
+        !trending
+            .entries
+            .iter()
+            .any(|e| e.links[0].href.ends_with("/how-much-sunscreen-is-enough")),
+        "steady topics stay out"
+    );
+
+    // The OPML index lists the main, trending and every topic feed that exists.
+    let opml = String::from_utf8(site.feed_bytes("index.opml")).unwrap();
+    let doc = roxmltree::Document::parse(&opml).unwrap();
+    let urls: Vec<&str> = doc
+        .descendants()
+        .filter_map(|n| n.attribute("xmlUrl"))
+        .collect();
+    assert!(urls.contains(&"https://dewline.test/feeds/rss.xml"));
+    assert!(urls.contains(&"https://dewline.test/feeds/trending/atom.xml"));
+    assert!(urls.contains(&"https://dewline.test/feeds/topics/exosomes/feed.json"));
+    for u in &urls {
+        let rel = u.strip_prefix("https://dewline.test/feeds/").unwrap();
+        assert!(
+            site.feeds_dir().join(rel).is_file(),
+            "{u} is listed but not written"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_topic_that_loses_its_last_article_loses_its_feed_folder() {
+    use feedletter::Clock as _;
+    use feedletter::feeds::{Scope, build_feeds};
+    let site = TestSite::sample().await;
+    site.ingest().await;
+    site.build().await;
+    assert!(site.feeds_dir().join("topics/diwali/atom.xml").is_file());
+
+    site.remove("chemical-peels-before-diwali.md");
+    let r = site.ingest().await;
+    assert!(
+        r.topics_changed.iter().any(|t| t == "diwali"),
+        "{:?}",
+        r.topics_changed
+    );
+    let scope = Scope::Changed {
+        main: true,
+        topics: r.topics_changed.clone(),
+        trending: true,
+    };
+    let b = build_feeds(site.store.as_ref(), &site.config, site.clock.now(), &scope)
+        .await
+        .unwrap();
+    assert!(b.removed.contains(&"topics/diwali".to_string()), "{b:?}");
+    assert!(!site.feeds_dir().join("topics/diwali").exists());
+    // Only the touched topics were rebuilt, not all of them.
+    assert!(
+        !b.written.iter().any(|w| w.starts_with("topics/exosomes/")),
+        "{:?}",
+        b.written
+    );
+    let opml = String::from_utf8(site.feed_bytes("index.opml")).unwrap();
+    assert!(!opml.contains("topics/diwali/"));
+}

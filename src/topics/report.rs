@@ -28,6 +28,67 @@ pub struct TrendingTopic {
     pub score: f64,
     pub lift: f64,
     pub feed: String,
+    /// Articles newly about the topic in each of the last 8 weeks, oldest
+    /// first (for sparklines; not part of the JSON).
+    #[serde(skip)]
+    pub weekly: Vec<u32>,
+}
+
+/// Weeks in a sparkline.
+pub const SPARK_WEEKS: usize = 8;
+
+/// Counts of occurrences per week before `at`, oldest week first.
+fn weekly(times: &[DateTime<Utc>], at: DateTime<Utc>) -> Vec<u32> {
+    let mut out = vec![0u32; SPARK_WEEKS];
+    for t in times {
+        let age = (at - *t).num_seconds();
+        if age >= 0 {
+            let week = usize::try_from(age / (7 * 86400)).unwrap_or(usize::MAX);
+            if week < SPARK_WEEKS {
+                out[SPARK_WEEKS - 1 - week] += 1;
+            }
+        }
+    }
+    out
+}
+
+/// An inline SVG sparkline of `counts`, drawn on the server.
+pub fn sparkline_svg(counts: &[u32]) -> String {
+    let (w, h, pad) = (120.0_f64, 28.0_f64, 3.0_f64);
+    let max = f64::from(counts.iter().copied().max().unwrap_or(0).max(1));
+    let step = if counts.len() > 1 {
+        (w - 2.0 * pad) / (counts.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let points: Vec<(f64, f64)> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                pad + step * i as f64,
+                h - pad - (h - 2.0 * pad) * f64::from(*c) / max,
+            )
+        })
+        .collect();
+    let line = points
+        .iter()
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (lx, ly) = points.last().copied().unwrap_or((pad, h - pad));
+    let label = counts
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "<svg class=\"spark\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" \
+         aria-label=\"Articles per week, last {n} weeks: {label}\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <polyline fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\" stroke-linejoin=\"round\" points=\"{line}\"/>\
+         <circle cx=\"{lx:.1}\" cy=\"{ly:.1}\" r=\"2.5\" fill=\"currentColor\"/></svg>",
+        n = counts.len()
+    )
 }
 
 fn round3(x: f64) -> f64 {
@@ -62,6 +123,10 @@ pub async fn trending_at(
         .collect();
     let published: Vec<DateTime<Utc>> = data.articles.iter().map(|(_, t)| *t).collect();
     let mut labels: HashMap<&str, &str> = HashMap::new();
+    let mut times: HashMap<&str, Vec<DateTime<Utc>>> = HashMap::new();
+    for (_, topic, _, t) in &data.occurrences {
+        times.entry(topic.as_str()).or_default().push(*t);
+    }
     let occurrences: Vec<Occurrence> = data
         .occurrences
         .iter()
@@ -88,6 +153,7 @@ pub async fn trending_at(
                     .get(s.id.as_str())
                     .map_or_else(|| s.id.clone(), |l| (*l).to_owned()),
                 feed: format!("/feeds/topics/{}/atom.xml", s.id),
+                weekly: weekly(times.get(s.id.as_str()).map_or(&[][..], Vec::as_slice), at),
                 id: s.id,
                 status: s.status,
                 count: s.count,

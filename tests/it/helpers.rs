@@ -128,7 +128,17 @@ ingest = "* * * * * *"
 
     /// Starts the daemon (system clock, ingest every second) on a free port.
     pub async fn spawn(&self) -> RunningApp {
-        let app = feedletter::App::build(self.config.clone(), Arc::new(SystemClock))
+        self.spawn_with(Arc::new(SystemClock)).await
+    }
+
+    /// Starts the daemon with the site's fixed clock: what it shows is what
+    /// it would show at that time (the scheduler still waits in real time).
+    pub async fn spawn_at_fixed_time(&self) -> RunningApp {
+        self.spawn_with(Arc::new(self.clock.clone())).await
+    }
+
+    async fn spawn_with(&self, clock: Arc<dyn feedletter::Clock>) -> RunningApp {
+        let app = feedletter::App::build(self.config.clone(), clock)
             .await
             .unwrap();
         let port = app.port();

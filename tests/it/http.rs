@@ -230,3 +230,35 @@ async fn a_new_file_reaches_the_served_feed_while_the_daemon_runs() {
     assert!(found, "the new article never appeared in the served feed");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_landing_page_shows_this_weeks_trending_topics_with_sparklines() {
+    let site = TestSite::sample().await;
+    site.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-11-23T08:00:00+05:30")
+            .unwrap()
+            .to_utc(),
+    );
+    let app = site.spawn_at_fixed_time().await;
+    let html = app.get("/").await.unwrap().text().await.unwrap();
+    assert!(html.contains("Trending this week"), "{html}");
+    let section =
+        &html[html.find("trending-heading").unwrap()..html.find("latest-heading").unwrap()];
+    let first = &section[section.find("<li>").unwrap()..section.find("</li>").unwrap()];
+    assert!(
+        first.contains("Exosomes") && first.contains("status-new"),
+        "{first}"
+    );
+    // An inline SVG sparkline, no script: the last of its 8 weeks holds this week's 3 articles.
+    assert!(
+        first.contains("<svg") && first.contains("<polyline"),
+        "{first}"
+    );
+    assert!(
+        first.contains("last 8 weeks: 0, 0, 0, 0, 0, 0, 0, 3"),
+        "{first}"
+    );
+    assert!(first.contains("href=\"https://dewline.test/feeds/topics/exosomes/atom.xml\""));
+    assert!(!html.contains("<script"));
+    app.stop().await;
+}

@@ -43,6 +43,15 @@ struct ArticleView<'a> {
     updated_human: String,
 }
 
+#[derive(Serialize)]
+struct TrendView<'a> {
+    label: &'a str,
+    status: &'static str,
+    count: u32,
+    feed: String,
+    sparkline: String,
+}
+
 /// "18 Nov 2026, 10:30 IST", in the site's time zone.
 pub fn human_time(config: &Config, t: DateTime<FixedOffset>) -> String {
     t.with_timezone(&config.site.timezone)
@@ -110,8 +119,40 @@ pub async fn index(State(state): State<AppState>) -> Response {
             .iter()
             .map(|a| article_view(&state.config, a))
             .collect();
+        let trending = crate::topics::report::trending_at(
+            state.store.as_ref(),
+            &state.config,
+            state.clock.now(),
+            6,
+        )
+        .await
+        .map_err(anyhow::Error::from)?;
+        let topics: Vec<TrendView> = trending
+            .topics
+            .iter()
+            .map(|t| TrendView {
+                label: &t.label,
+                status: match t.status {
+                    crate::topics::trending::Status::New => "new",
+                    crate::topics::trending::Status::Rising => "rising",
+                    crate::topics::trending::Status::Covered => "covered",
+                },
+                count: t.count,
+                feed: state.config.site.url(&t.feed),
+                sparkline: crate::topics::report::sparkline_svg(&t.weekly),
+            })
+            .collect();
         let mut ctx = site_context(&state);
         ctx.insert("articles", &views);
+        ctx.insert("trending", &topics);
+        ctx.insert(
+            "trending_is_fallback",
+            &topics.iter().all(|t| t.status == "covered"),
+        );
+        ctx.insert(
+            "trending_feed",
+            &state.config.site.url("/feeds/trending/atom.xml"),
+        );
         page(&state, "pages/index.html", &ctx)
     }
     .await;

@@ -6,4 +6,5 @@ mod helpers;
 mod http;
 mod ingest;
 mod topics;
+mod trending_corpus;
 pub mod validity;

@@ -227,7 +227,7 @@ fn main() -> Result<()> {
 
 fn config_for(dir: &Path, content: &Path) -> Result<Config> {
     std::fs::create_dir_all(dir)?;
-    let text = format!(
+    let mut text = format!(
         "[site]\n\
          title = \"Feedletter bench\"\n\
          base_url = \"https://bench.example\"\n\
@@ -245,6 +245,14 @@ fn config_for(dir: &Path, content: &Path) -> Result<Config> {
         toml_escape(content),
         toml_escape(&dir.join("feeds")),
     );
+    // FEEDLETTER_BENCH_VOCABULARY=<file> swaps the built-in vocabulary, e.g.
+    // for a one-topic file to see what extraction costs.
+    if let Ok(v) = std::env::var("FEEDLETTER_BENCH_VOCABULARY") {
+        text.push_str(&format!(
+            "\n[topics]\nvocabulary = \"{}\"\n",
+            toml_escape(Path::new(&v))
+        ));
+    }
     Config::from_toml_str(&text, &dir.join("feedletter.toml"), &[])
         .map_err(|e| anyhow::anyhow!("bench config: {e}"))
 }
@@ -274,7 +282,8 @@ async fn run_once(
         let scope = Scope::Changed {
             main: report.changed(),
             topics: report.topics_changed.clone(),
-            trending: report.changed(),
+            // As the daemon: trending is refreshed hourly, not per change.
+            trending: false,
         };
         build_feeds(store, config, clock.now(), &scope).await?
     };

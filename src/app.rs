@@ -127,8 +127,8 @@ fn ingest_job(state: &AppState) -> Job {
 }
 
 /// What to rebuild after an ingest: everything the first time; then the
-/// feeds its changes touched, and the trending feed when something changed
-/// or a new hour began (the trending window slides with time).
+/// feeds its changes touched, and the trending feed and OPML index once an
+/// hour (the trending window slides with time).
 fn scope_after(
     report: Option<&IngestReport>,
     now: chrono::DateTime<chrono::Utc>,
@@ -140,7 +140,9 @@ fn scope_after(
         (Some(r), Some(prev)) => Scope::Changed {
             main: r.changed(),
             topics: r.topics_changed.clone(),
-            trending: r.changed() || prev != hour,
+            // Trending moves with the hour, not with each article: computing
+            // it reads every topic occurrence.
+            trending: prev != hour,
         },
         _ => Scope::All,
     };

@@ -12,6 +12,7 @@ use crate::config::{Config, FeedFormat};
 use crate::domain::{Person, StoredArticle};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, FixedOffset, Utc};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -205,7 +206,7 @@ async fn views(
             articles.iter().map(ItemView::from).collect(),
         ));
     }
-    let all_topics = if topic_ids.as_ref().is_none_or(|t| !t.is_empty()) || trending {
+    let all_topics = if topic_ids.is_none() || trending {
         Some(store.topics().await?)
     } else {
         None
@@ -314,20 +315,30 @@ pub async fn build_feeds(
     let dir = config.feeds.dir.clone();
     let formats = config.feeds.formats.clone();
     let report = tokio::task::spawn_blocking(move || {
-        for view in &views {
-            for &format in &formats {
+        // Rendering is CPU work and the feeds are independent: all cores.
+        let jobs: Vec<(&FeedView, FeedFormat)> = views
+            .iter()
+            .flat_map(|v| formats.iter().map(move |f| (v, *f)))
+            .collect();
+        let results: Vec<(String, Result<bool, BuildError>)> = jobs
+            .par_iter()
+            .map(|(view, format)| {
                 let rel = if view.path.is_empty() {
                     format.file_name().to_owned()
                 } else {
                     format!("{}/{}", view.path, format.file_name())
                 };
                 let path = dir.join(&rel);
-                let bytes = render(view, format);
-                match write::write_if_changed(&path, &bytes) {
-                    Ok(true) => report.written.push(rel),
-                    Ok(false) => report.unchanged += 1,
-                    Err(source) => return Err(BuildError::Write { path, source }),
-                }
+                let result = write::write_if_changed(&path, &render(view, *format))
+                    .map_err(|source| BuildError::Write { path, source });
+                (rel, result)
+            })
+            .collect();
+        for (rel, result) in results {
+            match result {
+                Ok(true) => report.written.push(rel),
+                Ok(false) => report.unchanged += 1,
+                Err(e) => return Err(e),
             }
         }
         if let Some(bytes) = opml {

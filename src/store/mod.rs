@@ -105,6 +105,8 @@ pub trait Store: Send + Sync + 'static {
     async fn apply_changes(&self, changes: &[ArticleChange]) -> Result<Vec<String>, StoreError>;
     /// Every topic with a published article: (id, label, articles), by id.
     async fn topics(&self) -> Result<Vec<(String, String, u32)>, StoreError>;
+    /// A topic's label, if any article has it.
+    async fn topic_label(&self, topic: &str) -> Result<Option<String>, StoreError>;
     /// A topic's published articles, newest first (published time, then slug).
     async fn topic_articles(
         &self,

@@ -334,6 +334,18 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn topic_label(&self, topic: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT label FROM article_topics WHERE topic_id = $1 ORDER BY label LIMIT 1",
+        )
+        .bind(topic)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| r.try_get("label"))
+            .transpose()
+            .map_err(Into::into)
+    }
+
     async fn topic_articles(
         &self,
         topic: &str,

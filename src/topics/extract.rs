@@ -57,9 +57,12 @@ fn build(
     patterns: &[(String, Target)],
     insensitive: bool,
 ) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    // A full DFA: built once per vocabulary, then the fastest to search
+    // with, and every article's whole text goes through it.
     AhoCorasickBuilder::new()
         .match_kind(MatchKind::LeftmostLongest)
         .ascii_case_insensitive(insensitive)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .build(patterns.iter().map(|(p, _)| p.as_str()))
 }
 

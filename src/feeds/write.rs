@@ -25,7 +25,10 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        // No fsync: the rename alone keeps readers from seeing half a file,
+        // and feeds are derived data. Should a crash leave a file short, the
+        // next build finds its bytes differ and writes it again. An fsync per
+        // file cost more than rendering on this machine's disk.
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

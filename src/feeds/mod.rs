@@ -39,15 +39,15 @@ pub struct FeedView {
 impl FeedView {
     /// The public URL of this feed in `format`.
     pub fn url(&self, format: FeedFormat) -> String {
+        format!("{}/feeds/{}", self.base_url, self.file(format))
+    }
+
+    /// This feed's file in `format`, relative to the feeds folder.
+    pub fn file(&self, format: FeedFormat) -> String {
         if self.path.is_empty() {
-            format!("{}/feeds/{}", self.base_url, format.file_name())
+            format.file_name().to_owned()
         } else {
-            format!(
-                "{}/feeds/{}/{}",
-                self.base_url,
-                self.path,
-                format.file_name()
-            )
+            format!("{}/{}", self.path, format.file_name())
         }
     }
 }
@@ -294,6 +294,12 @@ fn topic_view(config: &Config, id: &str, label: &str, articles: &[StoredArticle]
     )
 }
 
+/// One file a build writes.
+enum Output<'a> {
+    Feed(&'a FeedView, FeedFormat),
+    Bytes(&'a [u8]),
+}
+
 /// Writes every feed once; files whose bytes would not change are left alone.
 pub async fn build_feeds_once(
     store: &dyn Store,
@@ -315,38 +321,35 @@ pub async fn build_feeds(
     let dir = config.feeds.dir.clone();
     let formats = config.feeds.formats.clone();
     let report = tokio::task::spawn_blocking(move || {
-        // Rendering is CPU work and the feeds are independent: all cores.
-        let jobs: Vec<(&FeedView, FeedFormat)> = views
+        // Rendering is CPU work and the files are independent: all cores.
+        let mut jobs: Vec<(String, Output)> = views
             .iter()
-            .flat_map(|v| formats.iter().map(move |f| (v, *f)))
+            .flat_map(|v| {
+                formats
+                    .iter()
+                    .map(move |f| (v.file(*f), Output::Feed(v, *f)))
+            })
             .collect();
+        if let Some(bytes) = &opml {
+            jobs.push(("index.opml".to_owned(), Output::Bytes(bytes)));
+        }
         let results: Vec<(String, Result<bool, BuildError>)> = jobs
-            .par_iter()
-            .map(|(view, format)| {
-                let rel = if view.path.is_empty() {
-                    format.file_name().to_owned()
-                } else {
-                    format!("{}/{}", view.path, format.file_name())
+            .into_par_iter()
+            .map(|(rel, output)| {
+                let bytes = match output {
+                    Output::Feed(view, format) => std::borrow::Cow::Owned(render(view, format)),
+                    Output::Bytes(b) => std::borrow::Cow::Borrowed(b),
                 };
                 let path = dir.join(&rel);
-                let result = write::write_if_changed(&path, &render(view, *format))
+                let result = write::write_if_changed(&path, &bytes)
                     .map_err(|source| BuildError::Write { path, source });
                 (rel, result)
             })
             .collect();
         for (rel, result) in results {
-            match result {
-                Ok(true) => report.written.push(rel),
-                Ok(false) => report.unchanged += 1,
-                Err(e) => return Err(e),
-            }
-        }
-        if let Some(bytes) = opml {
-            let path = dir.join("index.opml");
-            match write::write_if_changed(&path, &bytes) {
-                Ok(true) => report.written.push("index.opml".into()),
-                Ok(false) => report.unchanged += 1,
-                Err(source) => return Err(BuildError::Write { path, source }),
+            match result? {
+                true => report.written.push(rel),
+                false => report.unchanged += 1,
             }
         }
         for id in remove {
@@ -359,7 +362,7 @@ pub async fn build_feeds(
                 report.removed.push(format!("topics/{id}"));
             }
         }
-        Ok(report)
+        Ok::<_, BuildError>(report)
     })
     .await
     .map_err(|e| {

@@ -235,6 +235,79 @@ fn read_file(found: &Found, max: u64, ctx: &ReadContext, matcher: &Matcher) -> O
     }
 }
 
+/// What reading the content folder needs, prepared once per scan.
+#[derive(Clone)]
+struct Reader {
+    ctx: ReadContext,
+    matcher: Arc<Matcher>,
+    key: String,
+    dir: PathBuf,
+    max: u64,
+}
+
+fn task_failed(what: &str, e: tokio::task::JoinError) -> IngestError {
+    IngestError::Store(StoreError::Other(anyhow::anyhow!(
+        "{what} task failed: {e}"
+    )))
+}
+
+impl Reader {
+    fn new(config: &Config) -> Result<Self, IngestError> {
+        let ctx = read_context(config);
+        let matcher = load_matcher(config)?;
+        let key = render_key(&ctx, &matcher);
+        Ok(Self {
+            ctx,
+            matcher,
+            key,
+            dir: config.content.dir.clone(),
+            max: config.content.max_file_size,
+        })
+    }
+
+    /// Lists the folder, off the async threads.
+    fn scan(&self) -> impl std::future::Future<Output = Result<Vec<Found>, IngestError>> + use<> {
+        let (dir, key) = (self.dir.clone(), self.key.clone());
+        let task =
+            tokio::task::spawn_blocking(move || scan(&dir, &key).map_err(|source| (dir, source)));
+        async move {
+            task.await
+                .map_err(|e| task_failed("scan", e))?
+                .map_err(|(path, source)| IngestError::ContentDir { path, source })
+        }
+    }
+
+    /// Reads and renders every file whose stamp differs from the stored one
+    /// (`stored` by source); CPU work, so off the async threads, on all cores.
+    async fn read(
+        &self,
+        files: Vec<Found>,
+        stored: HashMap<String, IndexEntry>,
+    ) -> Result<(Vec<Found>, Vec<Outcome>), IngestError> {
+        let reader = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let outcomes: Vec<Outcome> = files
+                .par_iter()
+                .map(|f| {
+                    let same = stored.get(&source_of(&f.rel)).is_some_and(|e| {
+                        e.source_mtime_ns == Some(f.stamp.mtime_ns)
+                            && e.source_size == Some(f.stamp.size)
+                            && e.render_key.as_deref() == Some(f.stamp.render_key.as_str())
+                    });
+                    if same {
+                        Outcome::Unchanged
+                    } else {
+                        read_file(f, reader.max, &reader.ctx, &reader.matcher)
+                    }
+                })
+                .collect();
+            (files, outcomes)
+        })
+        .await
+        .map_err(|e| task_failed("read", e))
+    }
+}
+
 /// Scans the content folder once and records what changed.
 pub async fn ingest_once(
     store: &dyn Store,
@@ -242,53 +315,17 @@ pub async fn ingest_once(
     clock: &dyn Clock,
 ) -> Result<IngestReport, IngestError> {
     let now = clock.now();
-    let ctx = read_context(config);
-    let matcher = load_matcher(config)?;
-    let key = render_key(&ctx, &matcher);
-    let dir = config.content.dir.clone();
-    let max = config.content.max_file_size;
+    let reader = Reader::new(config)?;
     // Listing the folder and reading the index overlap.
-    let scan_dir = dir.clone();
-    let scanning = tokio::task::spawn_blocking(move || scan(&scan_dir, &key));
+    let scanning = reader.scan();
     let index = store.article_index().await?;
-    let files = scanning
-        .await
-        .map_err(|e| {
-            IngestError::Store(StoreError::Other(anyhow::anyhow!("scan task failed: {e}")))
-        })?
-        .map_err(|source| IngestError::ContentDir { path: dir, source })?;
-
-    let by_source: HashMap<String, IndexEntry> = index
+    let files = scanning.await?;
+    let stored: HashMap<String, IndexEntry> = index
         .iter()
         .filter(|e| e.published)
         .map(|e| (e.source.clone(), e.clone()))
         .collect();
-    // Reading and rendering is CPU work: off the async threads, on all cores.
-    let (files, outcomes) = tokio::task::spawn_blocking(move || {
-        let outcomes: Vec<Outcome> = files
-            .par_iter()
-            .map(|f| {
-                let stored = by_source.get(&source_of(&f.rel));
-                let same = stored.is_some_and(|e| {
-                    e.source_mtime_ns == Some(f.stamp.mtime_ns)
-                        && e.source_size == Some(f.stamp.size)
-                        && e.render_key.as_deref() == Some(f.stamp.render_key.as_str())
-                });
-                if same {
-                    Outcome::Unchanged
-                } else {
-                    read_file(f, max, &ctx, &matcher)
-                }
-            })
-            .collect();
-        Ok::<_, IngestError>((files, outcomes))
-    })
-    .await
-    .map_err(|e| {
-        IngestError::Store(StoreError::Other(anyhow::anyhow!(
-            "ingest task failed: {e}"
-        )))
-    })??;
+    let (files, outcomes) = reader.read(files, stored).await?;
 
     let (mut report, changes) = decide(&index, &files, outcomes, &config.content.dir, now);
     report.topics_changed = store.apply_changes(&changes).await?;
@@ -456,26 +493,9 @@ fn decide(
 
 /// Reads every content file without touching the store: what `check` reports.
 pub async fn check_content(config: &Config) -> Result<Vec<Rejection>, IngestError> {
-    let ctx = read_context(config);
-    let matcher = load_matcher(config)?;
-    let key = render_key(&ctx, &matcher);
-    let dir = config.content.dir.clone();
-    let max = config.content.max_file_size;
-    let (files, outcomes) = tokio::task::spawn_blocking(move || {
-        let files = scan(&dir, &key).map_err(|source| IngestError::ContentDir {
-            path: dir.clone(),
-            source,
-        })?;
-        let outcomes: Vec<Outcome> = files
-            .par_iter()
-            .map(|f| read_file(f, max, &ctx, &matcher))
-            .collect();
-        Ok::<_, IngestError>((files, outcomes))
-    })
-    .await
-    .map_err(|e| {
-        IngestError::Store(StoreError::Other(anyhow::anyhow!("check task failed: {e}")))
-    })??;
+    let reader = Reader::new(config)?;
+    let files = reader.scan().await?;
+    let (files, outcomes) = reader.read(files, HashMap::new()).await?;
     // Far future: scheduled articles are not problems.
     let (report, _) = decide(
         &[],

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod feeds;
 pub mod http;
 pub mod ingest;
+pub mod mail;
 pub mod scheduler;
 pub mod store;
 pub mod telemetry;

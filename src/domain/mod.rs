@@ -2,9 +2,11 @@
 
 pub mod article;
 pub mod clock;
+pub mod email;
 pub mod schedule;
 pub mod slug;
 
 pub use article::{Article, ArticleStatus, Person, StoredArticle};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use email::SubscriberEmail;
 pub use slug::Slug;

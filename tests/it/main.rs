@@ -5,6 +5,8 @@ mod feeds;
 mod helpers;
 mod http;
 mod ingest;
+mod mail;
+mod smtp_server;
 mod topics;
 mod trending_corpus;
 pub mod validity;

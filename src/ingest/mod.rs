@@ -435,6 +435,7 @@ fn decide(
                         at: now,
                         topics: topics.clone(),
                         topics_at: topics_at.to_utc(),
+                        new_slug: stored.is_none(),
                     }
                 };
                 match stored {

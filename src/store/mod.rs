@@ -78,6 +78,9 @@ pub enum ArticleChange {
         /// recorded as first seen at `topics_at`.
         topics: Vec<TopicRef>,
         topics_at: DateTime<Utc>,
+        /// The slug has never been stored: there are no old topic rows to
+        /// compare with or clear (a cold ingest skips that work).
+        new_slug: bool,
     },
     /// The source is unchanged in content but its file stamp moved (or the
     /// vocabulary changed, so its topics are recomputed).

@@ -56,13 +56,17 @@ const TOPIC_ROWS: usize = 1000;
 /// A topic an article already had keeps its first-seen time.
 async fn set_topics(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    sets: &[(&str, &[TopicRef], i64)],
+    sets: &[(&str, &[TopicRef], i64, bool)],
 ) -> Result<(), StoreError> {
-    for chunk in sets.chunks(TOPIC_ROWS) {
-        let slugs: Vec<&str> = chunk.iter().map(|(s, _, _)| *s).collect();
+    // Only slugs that may already have rows need the clearing pass.
+    let existing: Vec<&(&str, &[TopicRef], i64, bool)> = sets.iter().filter(|s| s.3).collect();
+    for chunk in existing.chunks(TOPIC_ROWS) {
+        let slugs: Vec<&str> = chunk.iter().map(|(s, _, _, _)| *s).collect();
         let keep: Vec<String> = chunk
             .iter()
-            .flat_map(|(s, topics, _)| topics.iter().map(move |t| format!("{s}\u{1f}{}", t.id)))
+            .flat_map(|(s, topics, _, _)| {
+                topics.iter().map(move |t| format!("{s}\u{1f}{}", t.id))
+            })
             .collect();
         sqlx::query(
             "DELETE FROM article_topics WHERE slug IN (SELECT value FROM json_each($1)) \
@@ -77,7 +81,7 @@ async fn set_topics(
     // is most of the cost of many small rows.
     let rows: Vec<(&str, &str, &str, i64)> = sets
         .iter()
-        .flat_map(|(s, topics, at)| {
+        .flat_map(|(s, topics, at, _)| {
             topics
                 .iter()
                 .map(move |t| (*s, t.id.as_str(), t.label.as_str(), *at))
@@ -180,14 +184,17 @@ impl Store for SqliteStore {
         // Multi-row statements: a cold ingest of thousands of articles is
         // dominated by per-statement cost otherwise.
         let mut upserts = Vec::new();
-        let mut topic_sets: Vec<(&str, &[TopicRef], i64)> = Vec::new();
+        let mut topic_sets: Vec<(&str, &[TopicRef], i64, bool)> = Vec::new();
         let mut tx = self.pool.begin().await?;
         // Topics the changed articles had before this change.
         let slugs: Vec<&str> = changes
             .iter()
-            .map(|c| match c {
-                ArticleChange::Upsert { article, .. } => article.slug.as_str(),
-                ArticleChange::Restamp { slug, .. } | ArticleChange::Withdraw { slug, .. } => slug,
+            .filter_map(|c| match c {
+                ArticleChange::Upsert { new_slug: true, .. } => None,
+                ArticleChange::Upsert { article, .. } => Some(article.slug.as_str()),
+                ArticleChange::Restamp { slug, .. } | ArticleChange::Withdraw { slug, .. } => {
+                    Some(slug.as_str())
+                }
             })
             .collect();
         let mut touched = std::collections::BTreeSet::new();
@@ -212,9 +219,15 @@ impl Store for SqliteStore {
                     at,
                     topics,
                     topics_at,
+                    new_slug,
                 } => {
                     upserts.push((article.as_ref(), source, updated, stamp, at));
-                    topic_sets.push((article.slug.as_str(), topics, topics_at.timestamp()));
+                    topic_sets.push((
+                        article.slug.as_str(),
+                        topics,
+                        topics_at.timestamp(),
+                        !new_slug,
+                    ));
                 }
                 ArticleChange::Restamp {
                     slug,
@@ -232,7 +245,7 @@ impl Store for SqliteStore {
                     .bind(slug)
                     .execute(&mut *tx)
                     .await?;
-                    topic_sets.push((slug.as_str(), topics, topics_at.timestamp()));
+                    topic_sets.push((slug.as_str(), topics, topics_at.timestamp(), true));
                 }
                 ArticleChange::Withdraw { slug, at } => {
                     sqlx::query(
@@ -309,7 +322,7 @@ impl Store for SqliteStore {
         }
         set_topics(&mut tx, &topic_sets).await?;
         tx.commit().await?;
-        for (_, topics, _) in &topic_sets {
+        for (_, topics, _, _) in &topic_sets {
             touched.extend(topics.iter().map(|t| t.id.clone()));
         }
         Ok(touched.into_iter().collect())

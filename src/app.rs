@@ -17,6 +17,7 @@ use tokio::sync::watch;
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    mailer: crate::mail::Mailer,
 }
 
 impl App {
@@ -30,8 +31,13 @@ impl App {
         let listener = TcpListener::bind(config.http.bind)
             .await
             .with_context(|| format!("http.bind: cannot listen on {}", config.http.bind))?;
+        let mailer = crate::mail::Mailer::from_config(&config.mail).context("mail")?;
         let state = AppState::new(Arc::new(config), store, Arc::new(tera), clock);
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            mailer,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -56,6 +62,14 @@ impl App {
         let scheduler = tokio::spawn(crate::scheduler::run(
             vec![ingest],
             state.clock.clone(),
+            stop_rx.clone(),
+        ));
+        let mail_queue = tokio::spawn(crate::subscribers::queue::run(
+            state.store.clone(),
+            self.mailer,
+            state.config.delivery.clone(),
+            state.clock.clone(),
+            state.subs.queued.clone(),
             stop_rx,
         ));
         tracing::info!(
@@ -63,7 +77,7 @@ impl App {
             base_url = %state.config.site.base(),
             "serving"
         );
-        let app = router(state);
+        let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -73,6 +87,7 @@ impl App {
             .await
             .context("serving HTTP")?;
         let _ = scheduler.await;
+        let _ = mail_queue.await;
         Ok(())
     }
 }

@@ -64,6 +64,54 @@ pub enum Command {
     },
     /// Apply database migrations.
     Migrate,
+    /// Manage the subscriber list.
+    #[command(subcommand)]
+    Subscribers(SubscribersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscribersCommand {
+    /// Add one address; without --confirmed it gets a confirmation mail.
+    Add {
+        email: String,
+        /// Topic ids, comma-separated (default: every topic).
+        #[arg(long, value_delimiter = ',')]
+        topics: Vec<String>,
+        #[arg(long, value_parser = ["daily", "weekly"], default_value = "weekly")]
+        frequency: String,
+        /// The address already consented elsewhere: no confirmation mail.
+        #[arg(long)]
+        confirmed: bool,
+    },
+    /// Import a CSV with the header email[,topics][,frequency] (topics
+    /// separated by `;`). Unsubscribed and bounced addresses are never
+    /// re-subscribed; bad rows are reported by line.
+    Import {
+        file: PathBuf,
+        /// Import as confirmed (consent given elsewhere). Otherwise the new
+        /// addresses are pending and get no mail until they subscribe.
+        #[arg(long)]
+        confirmed: bool,
+        /// The import report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything kept about every subscriber, on stdout.
+    Export {
+        #[arg(long, value_parser = ["csv", "json"], default_value = "csv")]
+        format: String,
+    },
+    /// One line per subscriber.
+    List {
+        #[arg(long, value_parser = ["pending", "confirmed", "unsubscribed", "bounced"])]
+        status: Option<String>,
+    },
+    /// Unsubscribe an address; with --erase delete every record of it.
+    Remove {
+        email: String,
+        #[arg(long)]
+        erase: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -150,6 +198,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::store::connect(&config.store).await?;
             println!("migrations applied");
         }
+        Command::Subscribers(cmd) => return subscribers(cmd, config, clock).await,
         Command::Check => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
@@ -270,4 +319,165 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
     async {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+async fn subscribers(
+    cmd: SubscribersCommand,
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<ExitCode> {
+    use crate::domain::{Frequency, SubscriberStatus};
+    use crate::subscribers::{Request, Subscriptions, import::ExportFormat};
+    use std::io::IsTerminal as _;
+    let store = crate::store::connect(&config.store).await?;
+    let tera = crate::templates::load(&config.site.templates_dir)?;
+    let config = Arc::new(config);
+    let subs = Subscriptions::new(store.clone(), config.clone(), Arc::new(tera), clock.clone());
+    match cmd {
+        SubscribersCommand::Add {
+            email,
+            topics,
+            frequency,
+            confirmed,
+        } => {
+            let request = Request {
+                email,
+                topics,
+                frequency: Some(Frequency::parse(&frequency).map_err(anyhow::Error::msg)?),
+                source: "cli".into(),
+                client: None,
+            };
+            let (s, created) = subs.add(request, confirmed).await?;
+            if created {
+                println!("added {} ({})", s.email, s.status.as_str());
+                if !confirmed {
+                    // Send the confirmation now rather than wait for the daemon.
+                    let mailer = crate::mail::Mailer::from_config(&config.mail)?;
+                    let r = crate::subscribers::queue::deliver_due(
+                        store.as_ref(),
+                        &mailer,
+                        &config.delivery,
+                        clock.as_ref(),
+                    )
+                    .await?;
+                    println!(
+                        "confirmation mail: {} sent, {} to retry, {} failed",
+                        r.sent, r.retried, r.failed
+                    );
+                }
+            } else {
+                println!(
+                    "{} is already on the list ({}); nothing changed",
+                    s.email,
+                    s.status.as_str()
+                );
+            }
+        }
+        SubscribersCommand::Import {
+            file,
+            confirmed,
+            json,
+        } => {
+            let f = std::fs::File::open(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let total = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar = if std::io::stderr().is_terminal() && !json {
+                let bar = indicatif::ProgressBar::new(total);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {elapsed} (eta {eta})",
+                ) {
+                    bar.set_style(style);
+                }
+                Some(bar)
+            } else {
+                None
+            };
+            let source = format!("import:{}", file.display());
+            let report = subs
+                .import_csv(std::io::BufReader::new(f), confirmed, &source, |bytes| {
+                    if let Some(b) = &bar {
+                        b.set_position(bytes);
+                    }
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for bad in &report.bad {
+                    println!("{}:{}: {}", file.display(), bad.line, bad.reason);
+                }
+                println!(
+                    "{} rows: {} added, {} confirmed, {} already on the list, {} not re-subscribed (unsubscribed or bounced), {} bad",
+                    report.rows,
+                    report.added,
+                    report.confirmed,
+                    report.existing,
+                    report.refused,
+                    report.bad.len()
+                );
+            }
+            if !report.bad.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        SubscribersCommand::Export { format } => {
+            let format = if format == "json" {
+                ExportFormat::Json
+            } else {
+                ExportFormat::Csv
+            };
+            subs.export(std::io::stdout().lock(), format, None).await?;
+        }
+        SubscribersCommand::List { status } => {
+            let status = status
+                .as_deref()
+                .map(SubscriberStatus::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let mut after = 0;
+            let mut n = 0u64;
+            loop {
+                let page = store.list_subscribers(status, after, 1000).await?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                for s in &page {
+                    let topics = if s.topics.is_empty() {
+                        "(every topic)".to_owned()
+                    } else {
+                        s.topics.join(",")
+                    };
+                    println!(
+                        "{:<40} {:<13} {:<7} {}",
+                        s.email.as_str(),
+                        s.status.as_str(),
+                        s.frequency.as_str(),
+                        topics
+                    );
+                    n += 1;
+                }
+            }
+            eprintln!("{n} subscriber(s)");
+        }
+        SubscribersCommand::Remove { email, erase } => {
+            if subs.remove(&email, erase).await? {
+                println!(
+                    "{} {}",
+                    email.trim(),
+                    if erase {
+                        "erased: no record of it is left"
+                    } else {
+                        "unsubscribed"
+                    }
+                );
+            } else {
+                println!("{} is not on the list", email.trim());
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -148,10 +148,21 @@ impl Default for RawTopics {
 struct RawHttp {
     #[serde(default = "d_bind")]
     bind: String,
+    #[serde(default = "d_subscribe_per_minute")]
+    subscribe_per_minute: u32,
+    #[serde(default)]
+    trust_forwarded_for: bool,
+}
+fn d_subscribe_per_minute() -> u32 {
+    5
 }
 impl Default for RawHttp {
     fn default() -> Self {
-        Self { bind: d_bind() }
+        Self {
+            bind: d_bind(),
+            subscribe_per_minute: d_subscribe_per_minute(),
+            trust_forwarded_for: false,
+        }
     }
 }
 
@@ -447,6 +458,14 @@ pub struct TopicsConfig {
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     pub bind: SocketAddr,
+    /// `POST /subscribe` requests allowed per client address and minute
+    /// (0 turns the limit off).
+    pub subscribe_per_minute: u32,
+    /// Take the client address from `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: bool,
+    /// `$FEEDLETTER_ADMIN_TOKEN`, never read from the file: without it the
+    /// admin API answers 404.
+    pub admin_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -508,11 +527,7 @@ pub struct WebSubConfig {
     pub hub: Url,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Frequency {
-    Daily,
-    Weekly,
-}
+pub use crate::domain::subscriber::Frequency;
 
 #[derive(Debug, Clone)]
 pub struct DigestConfig {
@@ -529,6 +544,9 @@ pub struct DigestConfig {
 
 /// Environment variables that are not config keys.
 const NOT_CONFIG_VARS: &[&str] = &["FEEDLETTER_CONFIG"];
+
+/// The admin API's bearer token.
+pub const ADMIN_TOKEN_VAR: &str = "FEEDLETTER_ADMIN_TOKEN";
 
 impl Config {
     /// Reads `path`, applies the process's `FEEDLETTER_*` variables, validates.
@@ -573,7 +591,14 @@ impl Config {
             })
             .collect();
         match config {
-            Some(c) if problems.is_empty() => Ok(c),
+            Some(mut c) if problems.is_empty() => {
+                c.http.admin_token = env
+                    .iter()
+                    .find(|(k, _)| k == ADMIN_TOKEN_VAR)
+                    .map(|(_, v)| v.trim().to_owned())
+                    .filter(|v| !v.is_empty());
+                Ok(c)
+            }
             _ => Err(ConfigError { problems }),
         }
     }
@@ -970,7 +995,12 @@ fn validate(raw: Raw, root: &Path, path: &Path, p: &mut Vec<String>) -> Option<C
             window_days: raw.topics.window_days,
             baseline_days: raw.topics.baseline_days,
         },
-        http: HttpConfig { bind },
+        http: HttpConfig {
+            bind,
+            subscribe_per_minute: raw.http.subscribe_per_minute,
+            trust_forwarded_for: raw.http.trust_forwarded_for,
+            admin_token: None,
+        },
         mail,
         delivery,
         schedule: ScheduleConfig {

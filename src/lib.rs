@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod mail;
 pub mod scheduler;
 pub mod store;
+pub mod subscribers;
 pub mod telemetry;
 pub mod templates;
 pub mod topics;

@@ -23,6 +23,46 @@ const BUILTIN: &[(&str, &str)] = &[
         "pages/error.html",
         include_str!("../templates/pages/error.html"),
     ),
+    (
+        "email/confirm.html",
+        include_str!("../templates/email/confirm.html"),
+    ),
+    (
+        "email/confirm.txt",
+        include_str!("../templates/email/confirm.txt"),
+    ),
+    (
+        "email/welcome.html",
+        include_str!("../templates/email/welcome.html"),
+    ),
+    (
+        "email/welcome.txt",
+        include_str!("../templates/email/welcome.txt"),
+    ),
+    (
+        "email/notice.html",
+        include_str!("../templates/email/notice.html"),
+    ),
+    (
+        "email/notice.txt",
+        include_str!("../templates/email/notice.txt"),
+    ),
+    (
+        "pages/subscribe.html",
+        include_str!("../templates/pages/subscribe.html"),
+    ),
+    (
+        "pages/message.html",
+        include_str!("../templates/pages/message.html"),
+    ),
+    (
+        "pages/preferences.html",
+        include_str!("../templates/pages/preferences.html"),
+    ),
+    (
+        "pages/unsubscribe.html",
+        include_str!("../templates/pages/unsubscribe.html"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -5,8 +5,10 @@ pub mod clock;
 pub mod email;
 pub mod schedule;
 pub mod slug;
+pub mod subscriber;
 
 pub use article::{Article, ArticleStatus, Person, StoredArticle};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use email::SubscriberEmail;
 pub use slug::Slug;
+pub use subscriber::{Consent, Frequency, Subscriber, SubscriberStatus, TokenPurpose};

@@ -2,6 +2,7 @@
 //! no SQL here.
 
 pub mod error;
+pub mod guard;
 pub mod router;
 pub mod routes;
 pub mod state;

@@ -1,21 +1,48 @@
 //! Routes (names from INTERFACES.md) and the layers around them.
 
-use super::routes::{feeds, health, pages};
+use super::routes::{admin, feeds, health, pages, subscribe};
 use super::state::AppState;
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+/// Public form posts are small.
+const FORM_LIMIT: usize = 16 * 1024;
+/// An admin CSV import sent in one request (the CLI streams any size).
+const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
+
 pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/subscribers", get(admin::list).post(admin::add))
+        .route(
+            "/subscribers/import",
+            post(admin::import).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/subscribers/export", get(admin::export))
+        .route("/subscribers/{email}", delete(admin::erase))
+        .fallback(admin::fallback);
     Router::new()
         .route("/", get(pages::index))
         .route("/articles/{slug}", get(pages::article))
         .route("/feeds/{*path}", get(feeds::serve))
         .route("/healthz", get(health::healthz))
+        .route("/subscribe", post(subscribe::subscribe))
+        .route("/confirm/{token}", get(subscribe::confirm))
+        .route(
+            "/unsubscribe/{token}",
+            get(subscribe::unsubscribe_page).post(subscribe::unsubscribe_post),
+        )
+        .route(
+            "/preferences/{token}",
+            get(subscribe::preferences_get).post(subscribe::preferences_post),
+        )
+        .nest("/api/v1", api)
         .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(CompressionLayer::new().gzip(true))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -19,6 +19,8 @@ pub struct AppState {
     /// ETags of feed files by (path, mtime, length): hashing a file once per
     /// version rather than once per request.
     pub etags: EtagCache,
+    pub subs: crate::subscribers::Subscriptions,
+    pub limiter: Arc<super::guard::RateLimiter>,
 }
 
 impl AppState {
@@ -28,12 +30,23 @@ impl AppState {
         tera: Arc<tera::Tera>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let subs = crate::subscribers::Subscriptions::new(
+            store.clone(),
+            config.clone(),
+            tera.clone(),
+            clock.clone(),
+        );
+        let limiter = Arc::new(super::guard::RateLimiter::per_minute(
+            config.http.subscribe_per_minute,
+        ));
         Self {
             config,
             store,
             tera,
             clock,
             etags: Arc::default(),
+            subs,
+            limiter,
         }
     }
 }

@@ -57,7 +57,7 @@ const RESERVED_HEADERS: &[&str] = &[
 const MAX_URL: usize = 900;
 
 /// A message for one subscriber, before it becomes MIME.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutgoingMail {
     pub to: SubscriberEmail,
     pub subject: String,

@@ -2,8 +2,11 @@
 //! `[store].url`. Only this module touches SQL.
 
 mod sqlite;
+mod sqlite_subscribers;
+pub mod subscribers;
 
 pub use sqlite::SqliteStore;
+pub use subscribers::{ImportBatch, ImportRow, NewSubscriber, QueuedMail, SubscriberStore};
 
 use crate::config::StoreConfig;
 use crate::domain::{Article, StoredArticle};
@@ -95,7 +98,7 @@ pub enum ArticleChange {
 }
 
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: SubscriberStore + Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Answers when the store is reachable.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 const ARTICLE_COLUMNS: &str = "slug, guid, source, status, title, summary, content_html, \
@@ -64,9 +64,7 @@ async fn set_topics(
         let slugs: Vec<&str> = chunk.iter().map(|(s, _, _, _)| *s).collect();
         let keep: Vec<String> = chunk
             .iter()
-            .flat_map(|(s, topics, _, _)| {
-                topics.iter().map(move |t| format!("{s}\u{1f}{}", t.id))
-            })
+            .flat_map(|(s, topics, _, _)| topics.iter().map(move |t| format!("{s}\u{1f}{}", t.id)))
             .collect();
         sqlx::query(
             "DELETE FROM article_topics WHERE slug IN (SELECT value FROM json_each($1)) \

@@ -54,6 +54,7 @@ templates = "{templates}"
 
 [http]
 bind = "127.0.0.1:0"
+subscribe_per_minute = 0
 
 [schedule]
 ingest = "* * * * * *"

@@ -7,6 +7,7 @@ mod http;
 mod ingest;
 mod mail;
 mod smtp_server;
+mod subscribers;
 mod topics;
 mod trending_corpus;
 pub mod validity;

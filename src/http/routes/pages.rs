@@ -108,7 +108,8 @@ fn page(state: &AppState, name: &str, ctx: &tera::Context) -> Result<Response, P
     Ok(Html(html).into_response())
 }
 
-pub async fn index(State(state): State<AppState>) -> Response {
+pub async fn index(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let mut cookie = None;
     let result = async {
         let articles = state
             .store
@@ -153,10 +154,14 @@ pub async fn index(State(state): State<AppState>) -> Response {
             "trending_feed",
             &state.config.site.url("/feeds/trending/atom.xml"),
         );
+        cookie = super::subscribe::form_context(&state, &headers, &mut ctx).await;
         page(&state, "pages/index.html", &ctx)
     }
     .await;
-    result.unwrap_or_else(|e| e.into_page(&state))
+    match result {
+        Ok(r) => super::subscribe::with_cookie(r, cookie),
+        Err(e) => e.into_page(&state),
+    }
 }
 
 pub async fn article(State(state): State<AppState>, Path(slug): Path<String>) -> Response {

@@ -1,0 +1,454 @@
+//! Subscriptions: double opt-in, the links in every mail, preferences,
+//! unsubscribing, and the queue that sends transactional mail. HTTP
+//! handlers, the CLI and the admin API all go through `Subscriptions`.
+
+pub mod import;
+pub mod queue;
+pub mod tokens;
+
+use crate::config::Config;
+use crate::domain::email::EmailError;
+use crate::domain::{
+    Clock, Consent, Frequency, Subscriber, SubscriberEmail, SubscriberStatus, TokenPurpose,
+};
+use crate::mail::OutgoingMail;
+use crate::store::{NewSubscriber, Store, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// A confirmation link works for this long.
+pub const CONFIRM_DAYS: i64 = 7;
+/// At most one confirmation or notice mail per address in this time, so
+/// that the public form cannot be used to flood someone's inbox.
+pub const NOTICE_GAP_MINUTES: i64 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    #[error("email: {0}")]
+    Email(#[from] EmailError),
+    #[error("topics: `{0}` is not a topic of this publication")]
+    UnknownTopic(String),
+    #[error("frequency: {0}")]
+    Frequency(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// A request to subscribe, from any channel.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub email: String,
+    pub topics: Vec<String>,
+    pub frequency: Option<Frequency>,
+    /// "web", "api", "cli".
+    pub source: String,
+    pub client: Option<String>,
+}
+
+/// A topic a subscriber may pick.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TopicChoice {
+    pub id: String,
+    pub label: String,
+    pub articles: u32,
+}
+
+#[derive(Clone)]
+pub struct Subscriptions {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub tera: Arc<tera::Tera>,
+    pub clock: Arc<dyn Clock>,
+    /// Woken when mail is queued.
+    pub queued: Arc<Notify>,
+}
+
+impl Subscriptions {
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: Arc<Config>,
+        tera: Arc<tera::Tera>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            config,
+            tera,
+            clock,
+            queued: Arc::new(Notify::new()),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.site.base())
+    }
+
+    /// Every topic that has articles, most covered first; vocabulary
+    /// concepts before tags of one article.
+    pub async fn topic_choices(&self, limit: usize) -> Result<Vec<TopicChoice>, SubscribeError> {
+        let matcher =
+            crate::ingest::load_matcher(&self.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let vocabulary = matcher.vocabulary();
+        let mut all: Vec<TopicChoice> = self
+            .store
+            .topics()
+            .await?
+            .into_iter()
+            .filter(|(id, _, _)| vocabulary.get(id).is_some())
+            .map(|(id, label, articles)| TopicChoice {
+                id,
+                label,
+                articles,
+            })
+            .collect();
+        all.sort_by(|a, b| b.articles.cmp(&a.articles).then_with(|| a.id.cmp(&b.id)));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    /// Checks topic ids against the vocabulary and the topics in the store.
+    pub async fn validate_topics(&self, topics: &[String]) -> Result<Vec<String>, SubscribeError> {
+        if topics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let matcher =
+            crate::ingest::load_matcher(&self.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let known = self.store.topics().await?;
+        let mut out = Vec::new();
+        for t in topics {
+            let t = t.trim();
+            if t.is_empty() {
+                continue;
+            }
+            if matcher.vocabulary().get(t).is_none() && !known.iter().any(|(id, _, _)| id == t) {
+                return Err(SubscribeError::UnknownTopic(t.to_owned()));
+            }
+            if !out.iter().any(|o| o == t) {
+                out.push(t.to_owned());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn labels(&self, topics: &[String]) -> Vec<String> {
+        let matcher = crate::ingest::load_matcher(&self.config).ok();
+        let mut out = Vec::new();
+        for t in topics {
+            let label = match matcher.as_ref().and_then(|m| m.vocabulary().get(t)) {
+                Some(topic) => topic.label.clone(),
+                None => self
+                    .store
+                    .topic_label(t)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| t.clone()),
+            };
+            out.push(label);
+        }
+        out
+    }
+
+    /// The public subscribe: the caller answers the same whatever happened
+    /// here, so that the form does not tell who is subscribed.
+    pub async fn subscribe(&self, request: Request) -> Result<(), SubscribeError> {
+        let email = SubscriberEmail::parse(&request.email)?;
+        let topics = self.validate_topics(&request.topics).await?;
+        let frequency = request.frequency.unwrap_or(Frequency::Weekly);
+        let now = self.clock.now();
+        let consent = Consent {
+            at: now,
+            source: request.source.clone(),
+            client: request.client.clone(),
+        };
+        let (mut s, created) = self
+            .store
+            .insert_subscriber(
+                &NewSubscriber {
+                    email,
+                    status: SubscriberStatus::Pending,
+                    topics: topics.clone(),
+                    frequency,
+                    consent: consent.clone(),
+                },
+                now,
+            )
+            .await?;
+        let gap = now - Duration::minutes(NOTICE_GAP_MINUTES);
+        match s.status {
+            SubscriberStatus::Confirmed => {
+                // Preferences change only through the subscriber's own
+                // link; they get that link by mail.
+                if self.store.claim_notice(s.id, now, gap).await? {
+                    self.queue_notice(&s).await?;
+                }
+            }
+            SubscriberStatus::Pending
+            | SubscriberStatus::Unsubscribed
+            | SubscriberStatus::Bounced => {
+                if !created {
+                    // A new request: its preferences and consent replace the
+                    // unconfirmed ones. The status stays until confirmation.
+                    s.topics = topics;
+                    s.frequency = frequency;
+                    s.consent = consent;
+                    s.updated_at = now;
+                    self.store.update_subscriber(&s).await?;
+                }
+                if self.store.claim_notice(s.id, now, gap).await? || created {
+                    self.queue_confirmation(&s).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a subscriber directly (CLI, admin API). Without `confirmed` the
+    /// address gets a confirmation mail like a web sign-up.
+    pub async fn add(
+        &self,
+        request: Request,
+        confirmed: bool,
+    ) -> Result<(Subscriber, bool), SubscribeError> {
+        let email = SubscriberEmail::parse(&request.email)?;
+        let topics = self.validate_topics(&request.topics).await?;
+        let now = self.clock.now();
+        let (s, created) = self
+            .store
+            .insert_subscriber(
+                &NewSubscriber {
+                    email,
+                    status: if confirmed {
+                        SubscriberStatus::Confirmed
+                    } else {
+                        SubscriberStatus::Pending
+                    },
+                    topics,
+                    frequency: request.frequency.unwrap_or(Frequency::Weekly),
+                    consent: Consent {
+                        at: now,
+                        source: request.source,
+                        client: request.client,
+                    },
+                },
+                now,
+            )
+            .await?;
+        if created && !confirmed {
+            self.store.claim_notice(s.id, now, now).await?;
+            self.queue_confirmation(&s).await?;
+        }
+        Ok((s, created))
+    }
+
+    async fn subscriber_for(
+        &self,
+        token: &str,
+        purpose: TokenPurpose,
+    ) -> Result<Option<Subscriber>, SubscribeError> {
+        let hash = tokens::hash(token);
+        if !tokens::well_formed(token) {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        match self.store.token_subscriber(&hash, purpose, now).await? {
+            Some(id) => Ok(self.store.subscriber(id).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// `/confirm/{token}`: None for an unknown, forged or expired token.
+    pub async fn confirm(
+        &self,
+        token: &str,
+        client: Option<String>,
+    ) -> Result<Option<Subscriber>, SubscribeError> {
+        let Some(mut s) = self.subscriber_for(token, TokenPurpose::Confirm).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        s.status = SubscriberStatus::Confirmed;
+        s.confirmed_at = Some(now);
+        s.confirmed_client = client;
+        s.unsubscribed_at = None;
+        s.updated_at = now;
+        self.store.update_subscriber(&s).await?;
+        self.store
+            .delete_tokens(s.id, TokenPurpose::Confirm)
+            .await?;
+        self.queue_welcome(&s).await?;
+        Ok(Some(s))
+    }
+
+    /// The subscriber behind an unsubscribe or preferences link.
+    pub async fn manage(&self, token: &str) -> Result<Option<Subscriber>, SubscribeError> {
+        self.subscriber_for(token, TokenPurpose::Manage).await
+    }
+
+    /// Unsubscribes the holder of a manage token. Doing it twice is fine.
+    pub async fn unsubscribe(&self, token: &str) -> Result<Option<Subscriber>, SubscribeError> {
+        let Some(mut s) = self.manage(token).await? else {
+            return Ok(None);
+        };
+        if s.status != SubscriberStatus::Unsubscribed {
+            let now = self.clock.now();
+            s.status = SubscriberStatus::Unsubscribed;
+            s.unsubscribed_at = Some(now);
+            s.updated_at = now;
+            self.store.update_subscriber(&s).await?;
+            tracing::info!(subscriber = s.id, "unsubscribed");
+        }
+        Ok(Some(s))
+    }
+
+    /// Changes topics and frequency through a manage token.
+    pub async fn set_preferences(
+        &self,
+        token: &str,
+        topics: &[String],
+        frequency: Frequency,
+    ) -> Result<Option<Subscriber>, SubscribeError> {
+        let Some(mut s) = self.manage(token).await? else {
+            return Ok(None);
+        };
+        s.topics = self.validate_topics(topics).await?;
+        s.frequency = frequency;
+        s.updated_at = self.clock.now();
+        self.store.update_subscriber(&s).await?;
+        Ok(Some(s))
+    }
+
+    /// Unsubscribes by address (CLI, admin); `erase` deletes every record.
+    pub async fn remove(&self, email: &str, erase: bool) -> Result<bool, SubscribeError> {
+        let email = SubscriberEmail::parse(email)?;
+        if erase {
+            return Ok(self.store.erase_subscriber(email.as_str()).await?);
+        }
+        let Some(mut s) = self.store.subscriber_by_email(email.as_str()).await? else {
+            return Ok(false);
+        };
+        if s.status != SubscriberStatus::Unsubscribed {
+            let now = self.clock.now();
+            s.status = SubscriberStatus::Unsubscribed;
+            s.unsubscribed_at = Some(now);
+            s.updated_at = now;
+            self.store.update_subscriber(&s).await?;
+        }
+        Ok(true)
+    }
+
+    /// A fresh manage token for `s`: (unsubscribe URL, preferences URL).
+    /// Tokens are stored only as hashes, so every mail carries a new one;
+    /// old ones keep working.
+    pub async fn manage_links(&self, s: &Subscriber) -> Result<(String, String), SubscribeError> {
+        let (token, hash) = tokens::new_token().map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
+        self.store
+            .add_token(s.id, TokenPurpose::Manage, &hash, self.clock.now(), None)
+            .await?;
+        Ok((
+            self.url(&format!("/unsubscribe/{token}")),
+            self.url(&format!("/preferences/{token}")),
+        ))
+    }
+
+    fn base_context(&self, s: &Subscriber, labels: Vec<String>) -> tera::Context {
+        let mut ctx = tera::Context::new();
+        ctx.insert("site_title", &self.config.site.title);
+        ctx.insert("site_url", &format!("{}/", self.config.site.base()));
+        ctx.insert("topics", &labels);
+        ctx.insert("frequency", s.frequency.as_str());
+        ctx.insert("postal_address", &self.config.mail.postal_address);
+        ctx
+    }
+
+    fn from_domain(&self) -> String {
+        let from = &self.config.mail.from;
+        from.rsplit('@')
+            .next()
+            .map(|d| d.trim_end_matches('>').trim().to_owned())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "feedletter.invalid".to_owned())
+    }
+
+    async fn enqueue(
+        &self,
+        s: &Subscriber,
+        kind: &str,
+        subject: String,
+        template: &str,
+        ctx: &tera::Context,
+        list_unsubscribe: Option<String>,
+    ) -> Result<(), SubscribeError> {
+        let html = crate::templates::render(&self.tera, &format!("email/{template}.html"), ctx)
+            .map_err(anyhow::Error::from)?;
+        let text = crate::templates::render(&self.tera, &format!("email/{template}.txt"), ctx)
+            .map_err(anyhow::Error::from)?;
+        let mail = OutgoingMail {
+            to: s.email.clone(),
+            subject,
+            text,
+            html,
+            message_id: OutgoingMail::new_message_id(&self.from_domain()),
+            list_unsubscribe,
+            list_id: None,
+            extra_headers: Vec::new(),
+        };
+        let json = serde_json::to_string(&mail).map_err(anyhow::Error::from)?;
+        self.store
+            .enqueue_mail(Some(s.id), kind, &json, self.clock.now())
+            .await?;
+        self.queued.notify_one();
+        Ok(())
+    }
+
+    async fn queue_confirmation(&self, s: &Subscriber) -> Result<(), SubscribeError> {
+        let now = self.clock.now();
+        let (token, hash) = tokens::new_token().map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
+        self.store
+            .add_token(
+                s.id,
+                TokenPurpose::Confirm,
+                &hash,
+                now,
+                Some(now + Duration::days(CONFIRM_DAYS)),
+            )
+            .await?;
+        let mut ctx = self.base_context(s, self.labels(&s.topics).await);
+        ctx.insert("confirm_url", &self.url(&format!("/confirm/{token}")));
+        ctx.insert("expires_days", &CONFIRM_DAYS);
+        let subject = format!("Confirm your subscription to {}", self.config.site.title);
+        self.enqueue(s, "confirm", subject, "confirm", &ctx, None)
+            .await
+    }
+
+    async fn queue_welcome(&self, s: &Subscriber) -> Result<(), SubscribeError> {
+        let (unsubscribe, preferences) = self.manage_links(s).await?;
+        let mut ctx = self.base_context(s, self.labels(&s.topics).await);
+        ctx.insert("unsubscribe_url", &unsubscribe);
+        ctx.insert("preferences_url", &preferences);
+        let subject = format!("Welcome to {}", self.config.site.title);
+        self.enqueue(s, "welcome", subject, "welcome", &ctx, Some(unsubscribe))
+            .await
+    }
+
+    /// For an address that is already confirmed and asked again: its links.
+    async fn queue_notice(&self, s: &Subscriber) -> Result<(), SubscribeError> {
+        let (unsubscribe, preferences) = self.manage_links(s).await?;
+        let mut ctx = self.base_context(s, self.labels(&s.topics).await);
+        ctx.insert("unsubscribe_url", &unsubscribe);
+        ctx.insert("preferences_url", &preferences);
+        let subject = format!("You are already subscribed to {}", self.config.site.title);
+        self.enqueue(s, "notice", subject, "notice", &ctx, Some(unsubscribe))
+            .await
+    }
+
+    /// When the clock says it is.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}

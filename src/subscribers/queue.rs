@@ -1,0 +1,112 @@
+//! The transactional mail queue: confirmation, welcome and notice mails are
+//! written to the store by the request that causes them and sent here, so
+//! that a request never waits on SMTP and a crash loses nothing queued.
+
+use crate::config::DeliveryConfig;
+use crate::domain::Clock;
+use crate::mail::{Mailer, OutgoingMail, SendError};
+use crate::store::Store;
+use chrono::Duration;
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::{Notify, watch};
+
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct QueueReport {
+    pub sent: u64,
+    pub retried: u64,
+    pub failed: u64,
+}
+
+/// The wait before attempt `attempts + 1`: doubling from `retry_initial`,
+/// at most `retry_max`.
+pub fn backoff(delivery: &DeliveryConfig, attempts: u32) -> Duration {
+    let initial = Duration::from_std(delivery.retry_initial).unwrap_or(Duration::minutes(1));
+    let max = Duration::from_std(delivery.retry_max).unwrap_or(Duration::hours(1));
+    let factor = 1i32.checked_shl(attempts.min(20)).unwrap_or(i32::MAX);
+    (initial * factor).min(max)
+}
+
+/// Sends every message due now, once. Transient failures are retried with
+/// backoff until `give_up_after`; permanent ones drop the message and mark
+/// the address bounced.
+pub async fn deliver_due(
+    store: &dyn Store,
+    mailer: &Mailer,
+    delivery: &DeliveryConfig,
+    clock: &dyn Clock,
+) -> Result<QueueReport, crate::store::StoreError> {
+    let mut report = QueueReport::default();
+    loop {
+        let now = clock.now();
+        let due = store.due_mail(now, 100).await?;
+        if due.is_empty() {
+            return Ok(report);
+        }
+        for row in due {
+            let mail: OutgoingMail = match serde_json::from_str(&row.message) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(id = row.id, error = %e, "queued mail unreadable; dropped");
+                    store.remove_mail(row.id).await?;
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            match mailer.send(&mail).await {
+                Ok(()) => {
+                    store.remove_mail(row.id).await?;
+                    tracing::info!(kind = %row.kind, subscriber = ?row.subscriber_id, "mail sent");
+                    report.sent += 1;
+                }
+                Err(SendError::Transient { reason }) => {
+                    let give_up =
+                        Duration::from_std(delivery.give_up_after).unwrap_or(Duration::days(3));
+                    if now - row.created_at >= give_up {
+                        tracing::warn!(kind = %row.kind, subscriber = ?row.subscriber_id, %reason, "mail failed for too long; dropped");
+                        store.remove_mail(row.id).await?;
+                        report.failed += 1;
+                    } else {
+                        let next = now + backoff(delivery, row.attempts);
+                        tracing::warn!(kind = %row.kind, subscriber = ?row.subscriber_id, %reason, retry_at = %next, "mail will be retried");
+                        store.retry_mail(row.id, next, &reason).await?;
+                        report.retried += 1;
+                    }
+                }
+                Err(SendError::Permanent { reason }) => {
+                    tracing::warn!(kind = %row.kind, subscriber = ?row.subscriber_id, %reason, "mail refused for good");
+                    store.remove_mail(row.id).await?;
+                    if let Some(id) = row.subscriber_id {
+                        store.record_bounce(id, now).await?;
+                    }
+                    report.failed += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The daemon's sender: runs when mail is queued, and every 30 seconds for
+/// retries, until `stop` turns true.
+pub async fn run(
+    store: Arc<dyn Store>,
+    mailer: Mailer,
+    delivery: DeliveryConfig,
+    clock: Arc<dyn Clock>,
+    queued: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(e) = deliver_due(store.as_ref(), &mailer, &delivery, clock.as_ref()).await {
+            tracing::error!(error = %e, "mail queue");
+        }
+        tokio::select! {
+            _ = queued.notified() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}

@@ -366,7 +366,7 @@ impl Subscriptions {
         ctx
     }
 
-    fn from_domain(&self) -> String {
+    fn sender_domain(&self) -> String {
         let from = &self.config.mail.from;
         from.rsplit('@')
             .next()
@@ -393,7 +393,7 @@ impl Subscriptions {
             subject,
             text,
             html,
-            message_id: OutgoingMail::new_message_id(&self.from_domain()),
+            message_id: OutgoingMail::new_message_id(&self.sender_domain()),
             list_unsubscribe,
             list_id: None,
             extra_headers: Vec::new(),

@@ -138,3 +138,102 @@ async fn run_stops_cleanly_on_sigterm() {
     };
     assert_eq!(code.code(), Some(0));
 }
+
+fn run_ok(site: &TestSite, args: &[&str]) -> String {
+    let out = feedletter(site).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "feedletter {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn subscribers_commands_add_import_list_export_and_erase() {
+    let site = TestSite::sample().await;
+    site.ingest().await;
+    // Add without --confirmed: pending, and the confirmation mail is sent
+    // (to the outbox folder) by the command itself.
+    let out = run_ok(
+        &site,
+        &[
+            "subscribers",
+            "add",
+            "Pending@Example.com",
+            "--topics",
+            "retinol,exosomes",
+        ],
+    );
+    assert!(out.contains("added Pending@example.com (pending)"), "{out}");
+    assert!(out.contains("1 sent"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(&site.config.mail.outbox_dir)
+            .unwrap()
+            .count(),
+        1
+    );
+    run_ok(
+        &site,
+        &["subscribers", "add", "kept@example.com", "--confirmed"],
+    );
+    run_ok(
+        &site,
+        &["subscribers", "add", "left@example.com", "--confirmed"],
+    );
+    assert!(run_ok(&site, &["subscribers", "remove", "left@example.com"]).contains("unsubscribed"));
+
+    let csv = site.dir.path().join("list.csv");
+    std::fs::write(
+        &csv,
+        "email,frequency\nnew@example.com,daily\nleft@example.com,weekly\nnot an address,weekly\n",
+    )
+    .unwrap();
+    let out = feedletter(&site)
+        .args(["subscribers", "import", "--confirmed"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "bad rows exit 1: {stdout}");
+    assert!(
+        stdout.contains("list.csv:4: email `not an address`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("3 rows: 1 added, 0 confirmed, 0 already on the list, 1 not re-subscribed"),
+        "{stdout}"
+    );
+
+    let list = run_ok(&site, &["subscribers", "list", "--status", "confirmed"]);
+    assert!(list.contains("kept@example.com"), "{list}");
+    assert!(list.contains("new@example.com"), "{list}");
+    assert!(!list.contains("left@example.com"), "{list}");
+
+    let export = run_ok(&site, &["subscribers", "export", "--format", "json"]);
+    let all: serde_json::Value = serde_json::from_str(&export).unwrap();
+    let left = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == "left@example.com")
+        .unwrap();
+    assert_eq!(left["status"], "unsubscribed");
+    assert_eq!(left["consent"]["source"], "cli");
+    assert!(left["unsubscribed_at"].is_string());
+
+    let out = run_ok(
+        &site,
+        &["subscribers", "remove", "left@example.com", "--erase"],
+    );
+    assert!(out.contains("erased"), "{out}");
+    let export = run_ok(&site, &["subscribers", "export"]);
+    assert!(export.starts_with("email,status,"), "{export}");
+    assert!(!export.contains("left@example.com"), "{export}");
+    let out = feedletter(&site)
+        .args(["subscribers", "remove", "left@example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -1,5 +1,6 @@
 //! One integration-test binary: the modules share `helpers`.
 
+mod browser;
 mod cli;
 mod feeds;
 mod helpers;

@@ -77,6 +77,14 @@ impl TestSmtp {
             .insert(address.to_ascii_lowercase(), code);
     }
 
+    /// Accepts `address` again.
+    pub fn accept_rcpt(&self, address: &str) {
+        self.rejections
+            .lock()
+            .unwrap()
+            .remove(&address.to_ascii_lowercase());
+    }
+
     /// A copy of what has arrived so far.
     pub fn received(&self) -> Vec<Received> {
         self.messages.lock().unwrap().clone()

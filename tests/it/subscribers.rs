@@ -714,3 +714,57 @@ async fn csv_import_reports_bad_rows_by_line_and_never_resubscribes() {
     assert!(e.to_string().starts_with("line 1:"), "{e}");
     let _ = site.clock.now();
 }
+
+#[tokio::test]
+async fn queued_mail_retries_temporary_failures_and_marks_refused_addresses_bounced() {
+    let smtp = TestSmtp::start();
+    smtp.reject_rcpt("later@example.com", 451);
+    smtp.reject_rcpt("nobody@example.com", 550);
+    let site = TestSite::new(&smtp_config(&smtp)).await;
+    let subs = subscriptions(&site).await;
+    for email in [
+        "fine@example.com",
+        "later@example.com",
+        "nobody@example.com",
+    ] {
+        add(&subs, email, false).await;
+    }
+    let mailer = feedletter::mail::Mailer::from_config(&site.config.mail).unwrap();
+    let report = feedletter::subscribers::queue::deliver_due(
+        site.store.as_ref(),
+        &mailer,
+        &site.config.delivery,
+        &site.clock,
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.sent, report.retried, report.failed), (1, 1, 1));
+    assert_eq!(smtp.received().len(), 1);
+    assert_eq!(site.store.mail_queue_depth().await.unwrap(), 1);
+    assert_eq!(
+        status_of(&site, "nobody@example.com").await,
+        Some(SubscriberStatus::Bounced)
+    );
+    // Not due again until the backoff has passed; then it goes through.
+    let again = feedletter::subscribers::queue::deliver_due(
+        site.store.as_ref(),
+        &mailer,
+        &site.config.delivery,
+        &site.clock,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, Default::default());
+    smtp.accept_rcpt("later@example.com");
+    site.clock.advance(chrono::Duration::hours(1));
+    let later = feedletter::subscribers::queue::deliver_due(
+        site.store.as_ref(),
+        &mailer,
+        &site.config.delivery,
+        &site.clock,
+    )
+    .await
+    .unwrap();
+    assert_eq!(later.sent, 1, "{later:?}");
+    assert_eq!(site.store.mail_queue_depth().await.unwrap(), 0);
+}

@@ -57,10 +57,10 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
-fn status_param(s: Option<&str>) -> Result<Option<SubscriberStatus>, Response> {
+fn status_param(s: Option<&str>) -> Result<Option<SubscriberStatus>, Box<Response>> {
     s.map(SubscriberStatus::parse)
         .transpose()
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("status: {e}")))
+        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, format!("status: {e}"))))
 }
 
 /// `GET /api/v1/subscribers?status=&after=&limit=`: a page, by id.
@@ -78,7 +78,7 @@ pub async fn list(
     };
     let status = match status_param(q.status.as_deref()) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     match state.store.list_subscribers(status, q.after, limit).await {
@@ -192,7 +192,7 @@ pub async fn export(
     };
     let status = match status_param(q.status.as_deref()) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (format, media) = match q.format.as_deref().unwrap_or("json") {
         "json" => (ExportFormat::Json, "application/json"),

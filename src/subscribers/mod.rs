@@ -427,23 +427,29 @@ impl Subscriptions {
     }
 
     async fn queue_welcome(&self, s: &Subscriber) -> Result<(), SubscribeError> {
-        let (unsubscribe, preferences) = self.manage_links(s).await?;
-        let mut ctx = self.base_context(s, self.labels(&s.topics).await);
-        ctx.insert("unsubscribe_url", &unsubscribe);
-        ctx.insert("preferences_url", &preferences);
         let subject = format!("Welcome to {}", self.config.site.title);
-        self.enqueue(s, "welcome", subject, "welcome", &ctx, Some(unsubscribe))
-            .await
+        self.queue_with_links(s, "welcome", subject).await
     }
 
     /// For an address that is already confirmed and asked again: its links.
     async fn queue_notice(&self, s: &Subscriber) -> Result<(), SubscribeError> {
+        let subject = format!("You are already subscribed to {}", self.config.site.title);
+        self.queue_with_links(s, "notice", subject).await
+    }
+
+    /// A mail (template `kind`) carrying fresh preferences and unsubscribe
+    /// links and the list headers.
+    async fn queue_with_links(
+        &self,
+        s: &Subscriber,
+        kind: &str,
+        subject: String,
+    ) -> Result<(), SubscribeError> {
         let (unsubscribe, preferences) = self.manage_links(s).await?;
         let mut ctx = self.base_context(s, self.labels(&s.topics).await);
         ctx.insert("unsubscribe_url", &unsubscribe);
         ctx.insert("preferences_url", &preferences);
-        let subject = format!("You are already subscribed to {}", self.config.site.title);
-        self.enqueue(s, "notice", subject, "notice", &ctx, Some(unsubscribe))
+        self.enqueue(s, kind, subject, kind, &ctx, Some(unsubscribe))
             .await
     }
 

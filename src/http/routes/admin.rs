@@ -57,6 +57,20 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
+/// The admin check, then the query string: either answer stops the request.
+fn authorized_query<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, Box<Response>> {
+    if let Some(r) = deny(state, headers) {
+        return Err(Box::new(r));
+    }
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, e.body_text())))
+}
+
 fn status_param(s: Option<&str>) -> Result<Option<SubscriberStatus>, Box<Response>> {
     s.map(SubscriberStatus::parse)
         .transpose()
@@ -69,12 +83,9 @@ pub async fn list(
     headers: HeaderMap,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Some(r) = deny(&state, &headers) {
-        return r;
-    }
-    let Query(q) = match query {
+    let q = match authorized_query(&state, &headers, query) {
         Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+        Err(r) => return *r,
     };
     let status = match status_param(q.status.as_deref()) {
         Ok(s) => s,
@@ -150,12 +161,9 @@ pub async fn import(
     query: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = deny(&state, &headers) {
-        return r;
-    }
-    let Query(q) = match query {
+    let q = match authorized_query(&state, &headers, query) {
         Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+        Err(r) => return *r,
     };
     match state
         .subs
@@ -183,12 +191,9 @@ pub async fn export(
     headers: HeaderMap,
     query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Some(r) = deny(&state, &headers) {
-        return r;
-    }
-    let Query(q) = match query {
+    let q = match authorized_query(&state, &headers, query) {
         Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+        Err(r) => return *r,
     };
     let status = match status_param(q.status.as_deref()) {
         Ok(s) => s,

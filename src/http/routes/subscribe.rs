@@ -206,7 +206,7 @@ pub async fn subscribe(
                     "something went wrong; please try again later",
                 )
             } else {
-                PageError::Unexpected(anyhow::anyhow!("{e}")).into_page(&state)
+                failed(&state, e)
             }
         }
     }
@@ -227,6 +227,11 @@ fn bad_request(state: &AppState, json: bool, message: &str) -> Response {
             }],
         )
     }
+}
+
+/// A 500 page for an unexpected error (logged by `into_page`).
+fn failed(state: &AppState, e: impl std::fmt::Display) -> Response {
+    PageError::Unexpected(anyhow::anyhow!("{e}")).into_page(state)
 }
 
 /// The answer to any token we do not know, forged or expired: the same 404.
@@ -268,7 +273,7 @@ pub async fn confirm(
             None,
         ),
         Ok(None) => unknown_link(&state),
-        Err(e) => PageError::Unexpected(anyhow::anyhow!("{e}")).into_page(&state),
+        Err(e) => failed(&state, e),
     }
 }
 
@@ -293,7 +298,7 @@ pub async fn unsubscribe_page(
             }
         }
         Ok(None) => unknown_link(&state),
-        Err(e) => PageError::Unexpected(anyhow::anyhow!("{e}")).into_page(&state),
+        Err(e) => failed(&state, e),
     }
 }
 
@@ -334,7 +339,7 @@ pub async fn unsubscribe_post(
         Ok(Some(_)) if one_click => (StatusCode::OK, "Unsubscribed.\n").into_response(),
         Ok(Some(s)) => unsubscribed_page(&state, &s),
         Ok(None) => unknown_link(&state),
-        Err(e) => PageError::Unexpected(anyhow::anyhow!("{e}")).into_page(&state),
+        Err(e) => failed(&state, e),
     }
 }
 
@@ -381,7 +386,7 @@ async fn preferences_page(
                 label: c.label,
             })
             .collect(),
-        Err(e) => return PageError::Unexpected(anyhow::anyhow!("{e}")).into_page(state),
+        Err(e) => return failed(state, e),
     };
     // Topics the subscriber follows that are not among the most covered.
     for t in &s.topics {
@@ -422,7 +427,7 @@ pub async fn preferences_get(
     match state.subs.manage(&token).await {
         Ok(Some(s)) => preferences_page(&state, &headers, &token, &s, false).await,
         Ok(None) => unknown_link(&state),
-        Err(e) => PageError::Unexpected(anyhow::anyhow!("{e}")).into_page(&state),
+        Err(e) => failed(&state, e),
     }
 }
 
@@ -446,7 +451,7 @@ pub async fn preferences_post(
         return match state.subs.unsubscribe(&token).await {
             Ok(Some(s)) => unsubscribed_page(&state, &s),
             Ok(None) => unknown_link(&state),
-            Err(e) => PageError::Unexpected(anyhow::anyhow!("{e}")).into_page(&state),
+            Err(e) => failed(&state, e),
         };
     }
     let frequency = match Frequency::parse(field(&pairs, "frequency").unwrap_or("weekly")) {
@@ -462,7 +467,7 @@ pub async fn preferences_post(
         Ok(Some(s)) => preferences_page(&state, &headers, &token, &s, true).await,
         Ok(None) => unknown_link(&state),
         Err(e @ SubscribeError::UnknownTopic(_)) => bad_request(&state, false, &e.to_string()),
-        Err(e) => PageError::Unexpected(anyhow::anyhow!("{e}")).into_page(&state),
+        Err(e) => failed(&state, e),
     }
 }
 

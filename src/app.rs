@@ -1,7 +1,8 @@
 //! The daemon: store, templates, HTTP listener and scheduler, built from a
 //! config and a clock. Tests build it the same way, on port 0.
 
-use crate::config::Config;
+use crate::config::{Config, DigestConfig};
+use crate::delivery::{Deliverer, Options};
 use crate::domain::Clock;
 use crate::feeds::Scope;
 use crate::http::{AppState, router};
@@ -59,11 +60,31 @@ impl App {
         (ingest.run)(state.clock.now()).await;
 
         let (stop_tx, stop_rx) = watch::channel(false);
+        let deliverer = Deliverer {
+            store: state.store.clone(),
+            mailer: self.mailer.clone(),
+            config: state.config.clone(),
+            tera: state.tera.clone(),
+            clock: state.clock.clone(),
+        };
+        // One digest delivery at a time in this process: a schedule's run
+        // and the retry sweep never work on the same rows together.
+        let delivering = Arc::new(tokio::sync::Mutex::new(()));
+        let mut jobs = vec![ingest];
+        for schedule in &state.config.digests {
+            jobs.push(digest_job(
+                &deliverer,
+                schedule.clone(),
+                delivering.clone(),
+                stop_rx.clone(),
+            ));
+        }
         let scheduler = tokio::spawn(crate::scheduler::run(
-            vec![ingest],
+            jobs,
             state.clock.clone(),
             stop_rx.clone(),
         ));
+        let sweeper = tokio::spawn(sweep_loop(deliverer, delivering, stop_rx.clone()));
         let mail_queue = tokio::spawn(crate::subscribers::queue::run(
             state.store.clone(),
             self.mailer,
@@ -88,6 +109,7 @@ impl App {
             .context("serving HTTP")?;
         let _ = scheduler.await;
         let _ = mail_queue.await;
+        let _ = sweeper.await;
         Ok(())
     }
 }
@@ -102,6 +124,7 @@ fn ingest_job(state: &AppState) -> Job {
     // The hour of the last trending build; None before the first (full) build.
     let last_trending: Arc<Mutex<Option<i64>>> = Arc::default();
     Job {
+        catch_up: None,
         name: "ingest".into(),
         cron: config.schedule.ingest.clone(),
         timezone: config.site.timezone,
@@ -138,6 +161,110 @@ fn ingest_job(state: &AppState) -> Job {
                 }
             })
         }),
+    }
+}
+
+/// Retries due within this long are waited for by a schedule's run; later
+/// ones are left to the sweep.
+const RUN_WAITS_FOR_RETRIES: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often unfinished runs are looked at for due retries.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A `[[digest]]` schedule: at each fire time, create its run (or find it)
+/// and deliver it. A fire time missed while the daemon was down is run at
+/// start when younger than `[schedule].catch_up`, or when its run exists
+/// already (it is then resumed); otherwise it is skipped and logged.
+fn digest_job(
+    deliverer: &Deliverer,
+    schedule: DigestConfig,
+    delivering: Arc<tokio::sync::Mutex<()>>,
+    stop: watch::Receiver<bool>,
+) -> Job {
+    let schedule = Arc::new(schedule);
+    let fire = {
+        let (deliverer, schedule, delivering, stop) = (
+            deliverer.clone(),
+            schedule.clone(),
+            delivering.clone(),
+            stop.clone(),
+        );
+        Arc::new(move |at: chrono::DateTime<chrono::Utc>| -> JobFuture {
+            let (deliverer, schedule, delivering, stop) = (
+                deliverer.clone(),
+                schedule.clone(),
+                delivering.clone(),
+                stop.clone(),
+            );
+            Box::pin(async move {
+                let _one_at_a_time = delivering.lock().await;
+                let options = Options {
+                    wait_for_retries: RUN_WAITS_FOR_RETRIES,
+                    progress: None,
+                };
+                if let Err(e) = deliverer.fire(&schedule, at, &options, stop).await {
+                    tracing::error!(schedule = %schedule.name, fire = %at, error = %e, "digest run failed");
+                }
+            })
+        })
+    };
+    let catch_up = {
+        let (deliverer, schedule, fire) = (deliverer.clone(), schedule.clone(), fire.clone());
+        Arc::new(move |at: chrono::DateTime<chrono::Utc>| -> JobFuture {
+            let (deliverer, schedule, fire) = (deliverer.clone(), schedule.clone(), fire.clone());
+            Box::pin(async move {
+                let window = chrono::Duration::from_std(deliverer.config.schedule.catch_up)
+                    .unwrap_or_default();
+                let exists = match deliverer.store.latest_run(Some(&schedule.name)).await {
+                    Ok(run) => run.is_some_and(|r| r.fire >= at),
+                    Err(e) => {
+                        tracing::error!(schedule = %schedule.name, error = %e, "cannot read digest runs");
+                        return;
+                    }
+                };
+                let age = deliverer.clock.now() - at;
+                if exists {
+                    return; // done, or resumed by the sweep
+                }
+                if age <= window {
+                    tracing::info!(schedule = %schedule.name, fire = %at, "catching up a missed digest");
+                    fire(at).await;
+                } else {
+                    tracing::warn!(
+                        schedule = %schedule.name,
+                        fire = %at,
+                        age_minutes = age.num_minutes(),
+                        "missed digest fire is older than schedule.catch_up; skipped"
+                    );
+                }
+            })
+        })
+    };
+    Job {
+        name: format!("digest:{}", schedule.name),
+        cron: schedule.cron.clone(),
+        timezone: schedule.timezone,
+        run: fire,
+        catch_up: Some(catch_up),
+    }
+}
+
+/// Every `SWEEP_EVERY`: retries that came due, and runs left unfinished by
+/// a stopped process (including at start).
+async fn sweep_loop(
+    deliverer: Deliverer,
+    delivering: Arc<tokio::sync::Mutex<()>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if let Ok(_one_at_a_time) = delivering.try_lock()
+            && let Err(e) = deliverer.sweep(stop.clone()).await
+        {
+            tracing::error!(error = %e, "digest sweep");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            () = crate::delivery::stopped(&mut stop) => return,
+        }
     }
 }
 

@@ -67,6 +67,41 @@ pub enum Command {
     /// Manage the subscriber list.
     #[command(subcommand)]
     Subscribers(SubscribersCommand),
+    /// Preview, send and inspect digest runs.
+    #[command(subcommand)]
+    Digest(DigestCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DigestCommand {
+    /// Write the .eml and .html of one subscriber's digest (or a sample
+    /// reader's, who follows every topic) without sending anything.
+    Preview {
+        #[arg(long)]
+        schedule: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// The moment to compose at (RFC 3339); the run is the schedule's
+        /// last fire time at or before it. Default now.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Create the run for the schedule's last fire time at or before --at
+    /// (default now) if it does not exist, and deliver it. Called again for
+    /// the same run, it resumes: due retries and rows left pending.
+    Send {
+        #[arg(long)]
+        schedule: String,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Counts by state and the last errors of a run (default: the latest).
+    Status {
+        #[arg(long)]
+        run: Option<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,7 +234,196 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
         }
         Command::Subscribers(cmd) => return subscribers(cmd, config, clock).await,
+        Command::Digest(cmd) => return digest(cmd, config, clock).await,
         Command::Check => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_at(at: Option<&str>, clock: &dyn Clock) -> anyhow::Result<chrono::DateTime<Utc>> {
+    match at {
+        Some(s) => Ok(chrono::DateTime::parse_from_rfc3339(s)
+            .map_err(|e| anyhow::anyhow!("--at: '{s}' is not an RFC 3339 time: {e}"))?
+            .with_timezone(&Utc)),
+        None => Ok(clock.now()),
+    }
+}
+
+async fn digest(
+    cmd: DigestCommand,
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<ExitCode> {
+    use crate::delivery::{Deliverer, Options};
+    use std::io::IsTerminal as _;
+    let store = crate::store::connect(&config.store).await?;
+    let tera = Arc::new(crate::templates::load(&config.site.templates_dir)?);
+    match cmd {
+        DigestCommand::Preview {
+            schedule,
+            email,
+            at,
+            out,
+        } => {
+            let schedule = crate::digest::schedule(&config, &schedule)?;
+            let fire = crate::digest::fire_at(schedule, parse_at(at.as_deref(), clock.as_ref())?)?;
+            let since = crate::digest::period_start(schedule, fire);
+            let (to, topics) = match &email {
+                Some(e) => {
+                    let s = store
+                        .subscriber_by_email(e.trim())
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("--email: no subscriber '{e}'"))?;
+                    (s.email, s.topics)
+                }
+                None => (
+                    crate::domain::SubscriberEmail::parse("reader@example.com")
+                        .map_err(anyhow::Error::msg)?,
+                    Vec::new(),
+                ),
+            };
+            let material = crate::digest::material(store.as_ref(), &config, fire, since).await?;
+            let c = material.compose(&topics, since, crate::digest::limits(schedule));
+            if c.is_empty() {
+                println!(
+                    "nothing new for {to} between {since} and {fire}: no digest would be sent"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rendered = crate::digest::render::Renderer {
+                config: &config,
+                schedule,
+                tera: &tera,
+                fire,
+                run_id: 0,
+            }
+            .render(&material, &c, crate::digest::render::Audience::Subscriber)?;
+            let (html, text) = rendered.personalise("preview");
+            // Built as the file transport would, so the preview needs no SMTP
+            // password.
+            let mut mail_config = config.mail.clone();
+            mail_config.transport = crate::config::MailTransportKind::File;
+            let mailer = crate::mail::Mailer::from_config(&mail_config)?;
+            let mail = crate::mail::OutgoingMail {
+                to,
+                subject: rendered.subject.clone(),
+                text,
+                html: html.clone(),
+                message_id: mailer.new_message_id(),
+                list_unsubscribe: Some(format!("{}/unsubscribe/preview", config.site.base())),
+                list_id: None,
+                extra_headers: Vec::new(),
+            };
+            let message = mailer.build(&mail)?;
+            std::fs::create_dir_all(&out)
+                .map_err(|e| anyhow::anyhow!("--out {}: {e}", out.display()))?;
+            let stem = format!(
+                "digest-{}-{}",
+                schedule.name,
+                fire.with_timezone(&schedule.timezone).format("%Y%m%d-%H%M")
+            );
+            let eml = out.join(format!("{stem}.eml"));
+            let page = out.join(format!("{stem}.html"));
+            std::fs::write(&eml, message.formatted())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", eml.display()))?;
+            std::fs::write(&page, html).map_err(|e| anyhow::anyhow!("{}: {e}", page.display()))?;
+            println!("subject: {}", rendered.subject);
+            println!("wrote {} and {}", eml.display(), page.display());
+        }
+        DigestCommand::Send { schedule, at } => {
+            let schedule = crate::digest::schedule(&config, &schedule)?.clone();
+            let fire = crate::digest::fire_at(&schedule, parse_at(at.as_deref(), clock.as_ref())?)?;
+            let mailer = crate::mail::Mailer::from_config(&config.mail)?;
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let signal = shutdown_signal();
+            tokio::spawn(async move {
+                signal.await;
+                let _ = stop_tx.send(true);
+            });
+            let progress = std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new(0);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} {per_sec} {elapsed} (eta {eta})",
+                ) {
+                    bar.set_style(style);
+                }
+                bar
+            });
+            let deliverer = Deliverer {
+                store: store.clone(),
+                mailer,
+                config: Arc::new(config.clone()),
+                tera,
+                clock: clock.clone(),
+            };
+            let options = Options {
+                wait_for_retries: std::time::Duration::from_secs(60),
+                progress: progress.clone(),
+            };
+            let report = deliverer.fire(&schedule, fire, &options, stop_rx).await?;
+            if let Some(bar) = progress {
+                bar.finish_and_clear();
+            }
+            let c = &report.counts;
+            println!(
+                "run {} ({} at {}): {} sent now; {} sent, {} skipped, {} failed, {} pending of {}",
+                report.run_id,
+                schedule.name,
+                fire.with_timezone(&schedule.timezone)
+                    .format("%a %Y-%m-%d %H:%M %Z"),
+                report.sent,
+                c.sent,
+                c.skipped,
+                c.failed,
+                c.pending + c.sending,
+                c.total()
+            );
+            if let Some(next) = report.next_retry {
+                println!(
+                    "retries left: the next is due at {next}; the daemon, or `digest send` again, takes them"
+                );
+            }
+        }
+        DigestCommand::Status { run } => {
+            let run = match run {
+                Some(id) => store
+                    .digest_run(id)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("--run: no run {id}"))?,
+                None => match store.latest_run(None).await? {
+                    Some(r) => r,
+                    None => {
+                        println!("no digest has run yet");
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                },
+            };
+            let c = store.run_counts(run.id).await?;
+            println!(
+                "run {} of {}: fired {}, {}",
+                run.id,
+                run.schedule,
+                run.fire.to_rfc3339(),
+                if run.done { "done" } else { "delivering" }
+            );
+            println!("subject: {}", run.subject);
+            println!(
+                "pending {}  sending {}  sent {}  failed {}  skipped {}  (total {})",
+                c.pending,
+                c.sending,
+                c.sent,
+                c.failed,
+                c.skipped,
+                c.total()
+            );
+            let errors = store.last_errors(run.id, 10).await?;
+            if !errors.is_empty() {
+                println!("last errors:");
+                for (email, state, error) in errors {
+                    println!("  {email} ({state}): {error}");
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -216,6 +440,7 @@ fn jobs_for_listing(config: &Config) -> Vec<Job> {
         cron: config.schedule.ingest.clone(),
         timezone: config.site.timezone,
         run: noop.clone(),
+        catch_up: None,
     }];
     for d in &config.digests {
         jobs.push(Job {
@@ -223,6 +448,7 @@ fn jobs_for_listing(config: &Config) -> Vec<Job> {
             cron: d.cron.clone(),
             timezone: d.timezone,
             run: noop.clone(),
+            catch_up: None,
         });
     }
     jobs
@@ -270,6 +496,20 @@ async fn check(path: &Path) -> ExitCode {
     if let Some(config) = &config {
         if let Err(e) = crate::templates::load(&config.site.templates_dir) {
             problems.push(e.to_string());
+        }
+        for (i, d) in config.digests.iter().enumerate() {
+            let mut ctx = tera::Context::new();
+            ctx.insert("top_topic", "Exosomes");
+            ctx.insert("site_title", &config.site.title);
+            ctx.insert("date_label", "Monday 23 November 2026");
+            ctx.insert("period_label", "this week");
+            if let Err(e) = tera::Tera::one_off(&d.subject, &ctx, false) {
+                problems.push(format!(
+                    "digest[{i}].subject: '{}': {} (variables: top_topic, site_title, date_label, period_label)",
+                    d.subject,
+                    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+                ));
+            }
         }
         match ingest::check_content(config).await {
             Ok(rejections) => problems.extend(

@@ -214,6 +214,8 @@ struct RawDelivery {
     retry_max: String,
     #[serde(default = "d_give_up")]
     give_up_after: String,
+    #[serde(default = "d_claim_timeout")]
+    claim_timeout: String,
 }
 impl Default for RawDelivery {
     fn default() -> Self {
@@ -221,6 +223,7 @@ impl Default for RawDelivery {
             retry_initial: d_retry_initial(),
             retry_max: d_retry_max(),
             give_up_after: d_give_up(),
+            claim_timeout: d_claim_timeout(),
         }
     }
 }
@@ -330,6 +333,9 @@ fn d_give_up() -> String {
 }
 fn d_ingest_cron() -> String {
     "* * * * *".into()
+}
+fn d_claim_timeout() -> String {
+    "10m".into()
 }
 fn d_catch_up() -> String {
     "12h".into()
@@ -514,6 +520,9 @@ pub struct DeliveryConfig {
     pub retry_initial: Duration,
     pub retry_max: Duration,
     pub give_up_after: Duration,
+    /// A digest row left `sending` this long belongs to a process that
+    /// died: it goes back to pending. Longer than `mail.smtp.timeout`.
+    pub claim_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -900,7 +909,15 @@ fn validate(raw: Raw, root: &Path, path: &Path, p: &mut Vec<String>) -> Option<C
         retry_initial: dur("delivery.retry_initial", &raw.delivery.retry_initial, p),
         retry_max: dur("delivery.retry_max", &raw.delivery.retry_max, p),
         give_up_after: dur("delivery.give_up_after", &raw.delivery.give_up_after, p),
+        claim_timeout: dur("delivery.claim_timeout", &raw.delivery.claim_timeout, p),
     };
+    if delivery.claim_timeout <= mail.smtp.timeout {
+        p.push(format!(
+            "delivery.claim_timeout: '{}' must be longer than mail.smtp.timeout ({} s), or a slow send would be taken for a dead one and sent twice",
+            raw.delivery.claim_timeout,
+            mail.smtp.timeout.as_secs()
+        ));
+    }
 
     let ingest = CronLine::parse(&raw.schedule.ingest)
         .map_err(|e| p.push(format!("schedule.ingest: {e}")))

@@ -48,6 +48,14 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/email/notice.txt"),
     ),
     (
+        "email/digest.html",
+        include_str!("../templates/email/digest.html"),
+    ),
+    (
+        "email/digest.txt",
+        include_str!("../templates/email/digest.txt"),
+    ),
+    (
         "pages/subscribe.html",
         include_str!("../templates/pages/subscribe.html"),
     ),

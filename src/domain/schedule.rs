@@ -6,7 +6,9 @@
 //! 1 = Sunday, so the day-of-week field is rewritten into day names, which
 //! both dialects read the same way.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::offset::LocalResult;
+use chrono::{DateTime, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
 use std::fmt;
 use std::str::FromStr;
 
@@ -61,9 +63,81 @@ impl CronLine {
         &self.line
     }
 
-    /// The first fire time strictly after `after`, in the zone `tz`.
-    pub fn next_after<Tz: TimeZone>(&self, after: &DateTime<Tz>) -> Option<DateTime<Tz>> {
-        self.schedule.after(after).next()
+    /// The first fire time strictly after `after`, for a line read in the
+    /// zone `tz`. Daylight-saving changes are handled the way people expect
+    /// of a clock on the wall: a local time that does not exist that day
+    /// (the spring-forward gap) fires once, at the first valid instant after
+    /// the gap; a local time that happens twice (fall back) fires once, the
+    /// first time. The `cron` crate alone would skip the first and fire the
+    /// second twice.
+    pub fn next_fire(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        // Walk the line over local wall-clock times ("floating", read as
+        // UTC so no zone rules apply), then place each on the time line.
+        let local = Utc.from_utc_datetime(&after.with_timezone(&tz).naive_local());
+        let mut candidates = self.schedule.after(&local);
+        // A wall clock that fell back an hour can offer times already past.
+        for _ in 0..100_000 {
+            let wall = candidates.next()?.naive_utc();
+            let at = place(tz, wall)?;
+            if at > after {
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    /// The last fire time at or before `at` (the run `digest send --at`
+    /// acts on), under the same rules as `next_fire`.
+    pub fn last_fire(&self, at: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        // Start a little past `at` in wall-clock time: after falling back,
+        // the wall clock may read earlier than a fire that already happened.
+        let local = at.with_timezone(&tz).naive_local() + chrono::Duration::hours(3);
+        let mut candidates = self.schedule.after(&Utc.from_utc_datetime(&local));
+        for _ in 0..100_000 {
+            let wall = candidates.next_back()?.naive_utc();
+            let fire = place(tz, wall)?;
+            if fire <= at && self.next_fire(fire - chrono::Duration::seconds(1), tz) == Some(fire) {
+                return Some(fire);
+            }
+        }
+        None
+    }
+
+    /// The next `count` fire times after `after`.
+    pub fn upcoming(&self, after: DateTime<Utc>, tz: Tz, count: usize) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::with_capacity(count);
+        let mut t = after;
+        while out.len() < count {
+            match self.next_fire(t, tz) {
+                Some(next) => {
+                    out.push(next);
+                    t = next;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+/// The instant a wall-clock time in `tz` stands for: the earlier of two for
+/// an ambiguous time, the end of the gap for a time that is skipped.
+fn place(tz: Tz, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
+    match tz.from_local_datetime(&wall) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
+        LocalResult::None => {
+            // Zone changes fall on whole minutes: step minute by minute to
+            // the first wall-clock time that exists again.
+            let mut m = wall.with_second(0)?.with_nanosecond(0)?;
+            for _ in 0..(48 * 60) {
+                m += chrono::Duration::minutes(1);
+                if let Some(t) = tz.from_local_datetime(&m).earliest() {
+                    return Some(t.with_timezone(&Utc));
+                }
+            }
+            None
+        }
     }
 }
 
@@ -143,11 +217,122 @@ mod tests {
     use super::*;
     use chrono::{Datelike, Timelike, Weekday};
 
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
     fn next(line: &str, after: &str) -> DateTime<Utc> {
-        let at = DateTime::parse_from_rfc3339(after)
+        CronLine::parse(line)
             .unwrap()
-            .with_timezone(&Utc);
-        CronLine::parse(line).unwrap().next_after(&at).unwrap()
+            .next_fire(utc(after), chrono_tz::UTC)
+            .unwrap()
+    }
+
+    fn fires(line: &str, tz: Tz, from: &str, count: usize) -> Vec<String> {
+        CronLine::parse(line)
+            .unwrap()
+            .upcoming(utc(from), tz, count)
+            .iter()
+            .map(|t| t.with_timezone(&tz).to_rfc3339())
+            .collect()
+    }
+
+    #[test]
+    fn berlin_spring_forward_fires_once_at_the_end_of_the_gap() {
+        // 2026-03-29: clocks go from 02:00 CET to 03:00 CEST.
+        let berlin = chrono_tz::Europe::Berlin;
+        assert_eq!(
+            fires("30 2 * * *", berlin, "2026-03-27T12:00:00Z", 3),
+            [
+                "2026-03-28T02:30:00+01:00",
+                "2026-03-29T03:00:00+02:00",
+                "2026-03-30T02:30:00+02:00"
+            ]
+        );
+        // Several times inside the gap still fire once, together with 03:00.
+        assert_eq!(
+            fires("*/20 2-3 * * *", berlin, "2026-03-29T00:30:00Z", 4),
+            [
+                "2026-03-29T03:00:00+02:00",
+                "2026-03-29T03:20:00+02:00",
+                "2026-03-29T03:40:00+02:00",
+                "2026-03-30T02:00:00+02:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn berlin_fall_back_fires_an_ambiguous_time_once() {
+        // 2026-10-25: 02:00-03:00 happens twice (CEST, then CET).
+        let berlin = chrono_tz::Europe::Berlin;
+        assert_eq!(
+            fires("30 2 * * *", berlin, "2026-10-24T12:00:00Z", 3),
+            [
+                "2026-10-25T02:30:00+02:00",
+                "2026-10-26T02:30:00+01:00",
+                "2026-10-27T02:30:00+01:00"
+            ]
+        );
+        let hourly = fires("0 * * * *", berlin, "2026-10-24T23:30:00Z", 4);
+        assert_eq!(
+            hourly,
+            [
+                "2026-10-25T02:00:00+02:00",
+                "2026-10-25T03:00:00+01:00",
+                "2026-10-25T04:00:00+01:00",
+                "2026-10-25T05:00:00+01:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn new_york_changes_in_both_directions() {
+        let ny = chrono_tz::America::New_York;
+        // 2026-03-08: 02:00 EST jumps to 03:00 EDT.
+        assert_eq!(
+            fires("30 2 * * *", ny, "2026-03-07T12:00:00Z", 2),
+            ["2026-03-07T02:30:00-05:00", "2026-03-08T03:00:00-04:00"][..]
+                .iter()
+                .skip(1)
+                .chain(["2026-03-09T02:30:00-04:00"].iter())
+                .map(|s| (*s).to_owned())
+                .collect::<Vec<_>>()
+        );
+        // 2026-11-01: 01:00-02:00 happens twice (EDT, then EST).
+        assert_eq!(
+            fires("30 1 * * *", ny, "2026-10-31T12:00:00Z", 2),
+            ["2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"]
+        );
+    }
+
+    #[test]
+    fn last_fire_is_the_run_a_send_acts_on() {
+        let kolkata = chrono_tz::Asia::Kolkata;
+        let weekly = CronLine::parse("0 8 * * Mon").unwrap();
+        // Thursday 2026-11-26: the last Monday 08:00 IST was 2026-11-23.
+        assert_eq!(
+            weekly.last_fire(utc("2026-11-26T10:00:00Z"), kolkata),
+            Some(utc("2026-11-23T02:30:00Z"))
+        );
+        // Exactly at a fire time: that one.
+        assert_eq!(
+            weekly.last_fire(utc("2026-11-23T02:30:00Z"), kolkata),
+            Some(utc("2026-11-23T02:30:00Z"))
+        );
+        // Across the fall-back hour, the first 01:30 in New York.
+        let ny = chrono_tz::America::New_York;
+        let daily = CronLine::parse("30 1 * * *").unwrap();
+        assert_eq!(
+            daily.last_fire(utc("2026-11-01T06:45:00Z"), ny),
+            Some(utc("2026-11-01T05:30:00Z"))
+        );
+        // In the spring gap, the end of the gap.
+        let berlin = chrono_tz::Europe::Berlin;
+        let night = CronLine::parse("30 2 * * *").unwrap();
+        assert_eq!(
+            night.last_fire(utc("2026-03-29T01:10:00Z"), berlin),
+            Some(utc("2026-03-29T01:00:00Z"))
+        );
     }
 
     #[test]

@@ -19,6 +19,14 @@ impl Frequency {
         }
     }
 
+    /// The length of one period, in days.
+    pub fn days(self) -> i64 {
+        match self {
+            Self::Daily => 1,
+            Self::Weekly => 7,
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Self, String> {
         match s.trim().to_ascii_lowercase().as_str() {
             "daily" => Ok(Self::Daily),

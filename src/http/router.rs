@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/articles/{slug}", get(pages::article))
+        .route("/digests/{run_id}", get(pages::digest))
         .route("/feeds/{*path}", get(feeds::serve))
         .route("/healthz", get(health::healthz))
         .route("/subscribe", post(subscribe::subscribe))

@@ -43,19 +43,25 @@ pub enum SendError {
     /// Try again later: 4xx replies, connection, timeout, TLS and I/O trouble.
     #[error("temporary failure, will retry: {reason}")]
     Transient { reason: String },
-    /// Do not retry this message: 5xx replies, or a message that cannot be built.
+    /// Do not retry this message: a 5xx reply.
     #[error("permanent failure: {reason}")]
     Permanent { reason: String },
+    /// The message cannot be built (a bug or bad config, not the address's
+    /// fault): not retried, not counted as a bounce.
+    #[error("message cannot be built: {reason}")]
+    Invalid { reason: String },
 }
 
 impl SendError {
     pub fn is_permanent(&self) -> bool {
-        matches!(self, Self::Permanent { .. })
+        matches!(self, Self::Permanent { .. } | Self::Invalid { .. })
     }
 
     pub fn reason(&self) -> &str {
         match self {
-            Self::Transient { reason } | Self::Permanent { reason } => reason,
+            Self::Transient { reason } | Self::Permanent { reason } | Self::Invalid { reason } => {
+                reason
+            }
         }
     }
 }

@@ -21,41 +21,59 @@ pub struct Job {
     pub timezone: Tz,
     /// Called with the fire time it runs for.
     pub run: Arc<dyn Fn(DateTime<Utc>) -> JobFuture + Send + Sync>,
+    /// Called with the latest fire time that passed unrun (while the daemon
+    /// was down, or during a long run); the job decides what to do.
+    pub catch_up: Option<Arc<dyn Fn(DateTime<Utc>) -> JobFuture + Send + Sync>>,
 }
 
 impl Job {
     /// The next `count` fire times after `after`, in the job's zone.
     pub fn upcoming(&self, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Tz>> {
-        let mut out = Vec::with_capacity(count);
-        let mut t = after.with_timezone(&self.timezone);
-        while out.len() < count {
-            match self.cron.next_after(&t) {
-                Some(next) => {
-                    out.push(next);
-                    t = next;
-                }
-                None => break,
-            }
-        }
-        out
+        self.cron
+            .upcoming(after, self.timezone, count)
+            .into_iter()
+            .map(|t| t.with_timezone(&self.timezone))
+            .collect()
     }
 }
 
 /// Runs every job at its fire times until `shutdown` turns true. A run in
 /// progress when it does is finished first.
+///
+/// A job's runs never overlap: fire times that pass while a run is still
+/// going are not queued. At start, and after a run that outlasted later
+/// fire times, the job's `catch_up` hook (if any) is given the latest fire
+/// time that passed, and decides whether to run it; without a hook, passed
+/// fire times are skipped.
 pub async fn run(jobs: Vec<Job>, clock: Arc<dyn Clock>, shutdown: watch::Receiver<bool>) {
     let mut tasks = tokio::task::JoinSet::new();
     for job in jobs {
         let clock = clock.clone();
         let mut shutdown = shutdown.clone();
         tasks.spawn(async move {
+            let mut last = clock.now();
+            if let Some(catch_up) = &job.catch_up
+                && let Some(missed) = job.cron.last_fire(last, job.timezone)
+            {
+                catch_up(missed).await;
+                last = last.max(clock.now());
+            }
             loop {
-                let now = clock.now();
-                let Some(next) = job.cron.next_after(&now.with_timezone(&job.timezone)) else {
+                let Some(next) = job.cron.next_fire(last, job.timezone) else {
                     tracing::warn!(job = %job.name, "no further fire times; job stops");
                     return;
                 };
-                let next = next.with_timezone(&Utc);
+                let now = clock.now();
+                if next <= now {
+                    // Fire times passed while the last run was going on.
+                    let latest = job.cron.last_fire(now, job.timezone).unwrap_or(next);
+                    tracing::info!(job = %job.name, first = %next, latest = %latest, "fire times passed during the previous run");
+                    if let Some(catch_up) = &job.catch_up {
+                        catch_up(latest).await;
+                    }
+                    last = now.max(latest);
+                    continue;
+                }
                 let wait = (next - now).to_std().unwrap_or_default();
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
@@ -65,6 +83,7 @@ pub async fn run(jobs: Vec<Job>, clock: Arc<dyn Clock>, shutdown: watch::Receive
                     return;
                 }
                 (job.run)(next).await;
+                last = next;
             }
         });
     }

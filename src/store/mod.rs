@@ -1,10 +1,13 @@
 //! Storage behind one trait; the backend is chosen by the URL scheme of
 //! `[store].url`. Only this module touches SQL.
 
+pub mod digests;
 mod sqlite;
+mod sqlite_digests;
 mod sqlite_subscribers;
 pub mod subscribers;
 
+pub use digests::{Claimed, DigestArticle, DigestRun, DigestStore, NewRun, Outcome, RunCounts};
 pub use sqlite::SqliteStore;
 pub use subscribers::{ImportBatch, ImportRow, NewSubscriber, QueuedMail, SubscriberStore};
 
@@ -98,7 +101,7 @@ pub enum ArticleChange {
 }
 
 #[async_trait::async_trait]
-pub trait Store: SubscriberStore + Send + Sync + 'static {
+pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Answers when the store is reachable.

@@ -73,6 +73,11 @@ pub async fn deliver_due(
                         report.retried += 1;
                     }
                 }
+                Err(SendError::Invalid { reason }) => {
+                    tracing::error!(kind = %row.kind, subscriber = ?row.subscriber_id, %reason, "queued mail cannot be built; dropped");
+                    store.remove_mail(row.id).await?;
+                    report.failed += 1;
+                }
                 Err(SendError::Permanent { reason }) => {
                     tracing::warn!(kind = %row.kind, subscriber = ?row.subscriber_id, %reason, "mail refused for good");
                     store.remove_mail(row.id).await?;

@@ -183,3 +183,26 @@ pub async fn article(State(state): State<AppState>, Path(slug): Path<String>) ->
 pub async fn not_found(State(state): State<AppState>) -> Response {
     PageError::NotFound.into_page(&state)
 }
+
+/// The browser copy of a digest run: the same for every subscriber, with
+/// no personal links.
+pub async fn digest(State(state): State<AppState>, Path(run_id): Path<String>) -> Response {
+    let result = async {
+        let id: i64 = run_id.parse().map_err(|_| PageError::NotFound)?;
+        let (_, html) = state
+            .store
+            .web_copy(id)
+            .await
+            .map_err(anyhow::Error::from)?
+            .ok_or(PageError::NotFound)?;
+        Ok::<_, PageError>(
+            (
+                [(axum::http::header::CACHE_CONTROL, "public, max-age=3600")],
+                Html(html),
+            )
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(|e| e.into_page(&state))
+}

@@ -1,0 +1,279 @@
+//! Turning a composition into subject, HTML and text: Tera, then CSS
+//! inlining for the HTML. Rendering happens once per distinct composition;
+//! the links that differ per subscriber are placeholders filled in by
+//! `Rendered::personalise`, a plain string replacement.
+
+use super::compose::{Composition, Material, Section};
+use crate::config::{Config, DigestConfig, Frequency};
+use crate::topics::trending::Status;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Stands in for a subscriber's link token: 64 characters like a real one,
+/// and nothing Tera or the CSS inliner would escape or change.
+pub const TOKEN_PLACEHOLDER: &str =
+    "ffffeeeeddddccccbbbbaaaa99998888ffffeeeeddddccccbbbbaaaa9999zzzz";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Template(#[from] crate::templates::TemplateError),
+    #[error("digest '{schedule}': subject template '{subject}': {message}")]
+    Subject {
+        schedule: String,
+        subject: String,
+        message: String,
+    },
+    #[error("inlining the CSS of email/digest.html: {0}")]
+    Css(String),
+}
+
+/// A rendered digest, the same for every subscriber with this composition.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+impl Rendered {
+    /// The HTML and text with one subscriber's token in the links.
+    pub fn personalise(&self, token: &str) -> (String, String) {
+        (
+            self.html.replace(TOKEN_PLACEHOLDER, token),
+            self.text.replace(TOKEN_PLACEHOLDER, token),
+        )
+    }
+}
+
+#[derive(Serialize)]
+struct ArticleView {
+    title: String,
+    url: String,
+    summary: String,
+    /// The summary wrapped for the text part, continuation lines indented
+    /// to line up under the first.
+    summary_text: String,
+    author: String,
+    reviewed_by: String,
+    image: String,
+    image_alt: String,
+    date_label: String,
+    updated: bool,
+    #[serde(rename = "ref")]
+    number: usize,
+}
+
+#[derive(Serialize)]
+struct TopicView {
+    id: String,
+    label: String,
+    status: &'static str,
+    status_label: &'static str,
+    count: u32,
+    feed_url: String,
+    articles: Vec<ArticleView>,
+}
+
+#[derive(Serialize)]
+struct LinkView {
+    #[serde(rename = "ref")]
+    number: usize,
+    url: String,
+}
+
+/// Where the digest is read: in a subscriber's mailbox (personal links as
+/// placeholders) or as the public browser copy (none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Subscriber,
+    Web,
+}
+
+pub struct Renderer<'a> {
+    pub config: &'a Config,
+    pub schedule: &'a DigestConfig,
+    pub tera: &'a tera::Tera,
+    pub fire: DateTime<Utc>,
+    pub run_id: i64,
+}
+
+/// Words of `text` in lines of at most `width` characters (a longer word
+/// gets a line of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+fn period_label(f: Frequency) -> &'static str {
+    match f {
+        Frequency::Daily => "today",
+        Frequency::Weekly => "this week",
+    }
+}
+
+impl Renderer<'_> {
+    pub fn web_url(&self) -> String {
+        format!("{}/digests/{}", self.config.site.base(), self.run_id)
+    }
+
+    pub fn render(
+        &self,
+        material: &Material,
+        c: &Composition,
+        audience: Audience,
+    ) -> Result<Rendered, RenderError> {
+        let site_tz = self.config.site.timezone;
+        let mut number = 0usize;
+        let mut links = Vec::new();
+        let mut section = |s: &Section| {
+            let (status, status_label, count) = match s.rank.map(|r| &material.trending[r]) {
+                Some(t) => match t.status {
+                    Status::New => ("new", "New", t.count),
+                    Status::Rising => ("rising", "Rising", t.count),
+                    Status::Covered => ("covered", "Most covered", t.count),
+                },
+                None => ("also", "Also new", 0),
+            };
+            let articles = s
+                .articles
+                .iter()
+                .map(|(i, updated)| {
+                    let a = &material.articles[*i];
+                    number += 1;
+                    links.push(LinkView {
+                        number,
+                        url: a.url.clone(),
+                    });
+                    let shown = if *updated { a.updated } else { a.published };
+                    ArticleView {
+                        title: a.title.clone(),
+                        url: a.url.clone(),
+                        summary: a.summary.clone(),
+                        summary_text: wrap(&a.summary, 66).join("\n     "),
+                        author: a.author.clone(),
+                        reviewed_by: a.reviewed_by.clone().unwrap_or_default(),
+                        image: a.image.clone().unwrap_or_default(),
+                        // The title is the link beside it: the image adds
+                        // nothing a screen reader should read twice.
+                        image_alt: String::new(),
+                        date_label: shown
+                            .with_timezone(&site_tz)
+                            .format("%-d %b %Y")
+                            .to_string(),
+                        updated: *updated,
+                        number,
+                    }
+                })
+                .collect();
+            TopicView {
+                id: s.topic.clone(),
+                label: material.label(&s.topic).to_owned(),
+                status,
+                status_label,
+                count,
+                feed_url: format!(
+                    "{}/feeds/topics/{}/atom.xml",
+                    self.config.site.base(),
+                    s.topic
+                ),
+                articles,
+            }
+        };
+        let topics: Vec<TopicView> = c.topics.iter().map(&mut section).collect();
+        let also_new: Vec<TopicView> = c.also_new.iter().map(&mut section).collect();
+        let top_topic = topics
+            .first()
+            .or(also_new.first())
+            .map_or(String::new(), |t| t.label.clone());
+        let date_label = self
+            .fire
+            .with_timezone(&self.schedule.timezone)
+            .format("%A %-d %B %Y")
+            .to_string();
+
+        let mut ctx = tera::Context::new();
+        ctx.insert("site_title", &self.config.site.title);
+        ctx.insert("site_url", &format!("{}/", self.config.site.base()));
+        ctx.insert("postal_address", &self.config.mail.postal_address);
+        ctx.insert("schedule", &self.schedule.name);
+        ctx.insert("frequency", self.schedule.frequency.as_str());
+        ctx.insert("period_label", period_label(self.schedule.frequency));
+        ctx.insert("date_label", &date_label);
+        ctx.insert("top_topic", &top_topic);
+        let subject = tera::Tera::one_off(&self.schedule.subject, &ctx, false)
+            .map_err(|e| RenderError::Subject {
+                schedule: self.schedule.name.clone(),
+                subject: self.schedule.subject.clone(),
+                message: e.to_string(),
+            })?
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        ctx.insert("subject", &subject);
+        ctx.insert("topics", &topics);
+        ctx.insert("also_new", &also_new);
+        ctx.insert("links", &links);
+        ctx.insert("web_url", &self.web_url());
+        ctx.insert("web_copy", &(audience == Audience::Web));
+        let (unsubscribe, preferences) = match audience {
+            Audience::Subscriber => (
+                format!(
+                    "{}/unsubscribe/{TOKEN_PLACEHOLDER}",
+                    self.config.site.base()
+                ),
+                format!(
+                    "{}/preferences/{TOKEN_PLACEHOLDER}",
+                    self.config.site.base()
+                ),
+            ),
+            Audience::Web => (String::new(), String::new()),
+        };
+        ctx.insert("unsubscribe_url", &unsubscribe);
+        ctx.insert("preferences_url", &preferences);
+
+        let html = crate::templates::render(self.tera, "email/digest.html", &ctx)?;
+        let html = css_inline::CSSInliner::options()
+            .keep_style_tags(true)
+            .load_remote_stylesheets(false)
+            .build()
+            .inline(&html)
+            .map_err(|e| RenderError::Css(e.to_string()))?;
+        let text = crate::templates::render(self.tera, "email/digest.txt", &ctx)?;
+        Ok(Rendered {
+            subject,
+            html,
+            text,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wrap_keeps_lines_short_and_words_whole() {
+        let lines = super::wrap(
+            "Rose, ginseng and centella exosomes are the newest selling point in bottled skincare.",
+            30,
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= 30), "{lines:?}");
+        assert_eq!(
+            lines.join(" "),
+            "Rose, ginseng and centella exosomes are the newest selling point in bottled skincare."
+        );
+        assert_eq!(super::wrap("", 10), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,426 @@
+//! SQLite implementation of `DigestStore`.
+
+use super::StoreError;
+use super::digests::{
+    BOUNCE_LIMIT, Claimed, DigestArticle, DigestRun, DigestStore, NewRun, Outcome, RunCounts,
+};
+use super::sqlite::SqliteStore;
+use crate::domain::{Frequency, SubscriberEmail, SubscriberStatus};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+const RUN_COLUMNS: &str =
+    "id, schedule, fire_ts, since_ts, frequency, state, created_ts, finished_ts, subject";
+
+fn ts(secs: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp(secs, 0)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs}")))
+}
+
+fn row_to_run(row: &sqlx::sqlite::SqliteRow) -> Result<DigestRun, StoreError> {
+    let frequency: String = row.try_get("frequency")?;
+    let state: String = row.try_get("state")?;
+    Ok(DigestRun {
+        id: row.try_get("id")?,
+        schedule: row.try_get("schedule")?,
+        fire: ts(row.try_get("fire_ts")?)?,
+        since: ts(row.try_get("since_ts")?)?,
+        frequency: Frequency::parse(&frequency).map_err(StoreError::Corrupt)?,
+        done: state == "done",
+        created_at: ts(row.try_get("created_ts")?)?,
+        finished_at: row
+            .try_get::<Option<i64>, _>("finished_ts")?
+            .map(ts)
+            .transpose()?,
+        subject: row.try_get("subject")?,
+    })
+}
+
+#[async_trait::async_trait]
+impl DigestStore for SqliteStore {
+    async fn create_run(
+        &self,
+        new: &NewRun<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(DigestRun, bool), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO digest_runs (schedule, fire_ts, since_ts, frequency, state, created_ts, subject, web_html) \
+             VALUES ($1, $2, $3, $4, 'delivering', $5, $6, $7) \
+             ON CONFLICT (schedule, fire_ts) DO NOTHING RETURNING id",
+        )
+        .bind(new.schedule)
+        .bind(new.fire.timestamp())
+        .bind(new.since.timestamp())
+        .bind(new.frequency.as_str())
+        .bind(now.timestamp())
+        .bind(new.subject)
+        .bind(new.web_html)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let created = if let Some(row) = inserted {
+            let id: i64 = row.try_get("id")?;
+            // Each subscriber's window starts at the fire time of their last
+            // digest of this schedule that went out, or one period back.
+            sqlx::query(
+                "INSERT INTO digest_outbox (run_id, subscriber_id, since_ts, state, next_ts) \
+                 SELECT $1, s.id, COALESCE(( \
+                     SELECT MAX(r.fire_ts) FROM digest_outbox o JOIN digest_runs r ON r.id = o.run_id \
+                     WHERE o.subscriber_id = s.id AND o.state = 'sent' AND r.schedule = $2 \
+                       AND r.fire_ts < $3), $4), 'pending', $5 \
+                 FROM subscribers s WHERE s.status = 'confirmed' AND s.frequency = $6 ORDER BY s.id",
+            )
+            .bind(id)
+            .bind(new.schedule)
+            .bind(new.fire.timestamp())
+            .bind(new.since.timestamp())
+            .bind(now.timestamp())
+            .bind(new.frequency.as_str())
+            .execute(&mut *tx)
+            .await?;
+            true
+        } else {
+            false
+        };
+        let sql =
+            format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE schedule = $1 AND fire_ts = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(new.schedule)
+            .bind(new.fire.timestamp())
+            .fetch_one(&mut *tx)
+            .await?;
+        let run = row_to_run(&row)?;
+        tx.commit().await?;
+        Ok((run, created))
+    }
+
+    async fn digest_run(&self, id: i64) -> Result<Option<DigestRun>, StoreError> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(row_to_run).transpose()
+    }
+
+    async fn latest_run(&self, schedule: Option<&str>) -> Result<Option<DigestRun>, StoreError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM digest_runs WHERE ($1 IS NULL OR schedule = $1) \
+             ORDER BY fire_ts DESC, id DESC LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(schedule)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(row_to_run).transpose()
+    }
+
+    async fn unfinished_runs(&self) -> Result<Vec<DigestRun>, StoreError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM digest_runs WHERE state = 'delivering' ORDER BY fire_ts, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row_to_run).collect()
+    }
+
+    async fn web_copy(&self, run_id: i64) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT subject, web_html FROM digest_runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("subject")?, r.try_get("web_html")?)))
+            .transpose()
+    }
+
+    async fn release_stale(
+        &self,
+        run_id: i64,
+        claimed_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE digest_outbox SET state = 'pending', claimed_ts = NULL \
+             WHERE run_id = $1 AND state = 'sending' AND claimed_ts < $2",
+        )
+        .bind(run_id)
+        .bind(claimed_before.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn claim(
+        &self,
+        run_id: i64,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE digest_outbox SET state = 'sending', claimed_ts = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM digest_outbox \
+                          WHERE run_id = $1 AND state = 'pending' AND next_ts <= $2 \
+                          ORDER BY id LIMIT $3) \
+             RETURNING id",
+        )
+        .bind(run_id)
+        .bind(now.timestamp())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(&ids).map_err(|e| StoreError::Other(e.into()))?;
+        let rows = sqlx::query(
+            "SELECT o.id, o.subscriber_id, o.since_ts, o.attempts, s.email, s.status, s.topics \
+             FROM digest_outbox o JOIN subscribers s ON s.id = o.subscriber_id \
+             WHERE o.id IN (SELECT value FROM json_each($1)) ORDER BY o.id",
+        )
+        .bind(list)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| {
+                let email: String = r.try_get("email")?;
+                let status: String = r.try_get("status")?;
+                let topics: String = r.try_get("topics")?;
+                Ok(Claimed {
+                    id: r.try_get("id")?,
+                    subscriber_id: r.try_get("subscriber_id")?,
+                    email: SubscriberEmail::parse(&email).map_err(|e| {
+                        StoreError::Corrupt(format!("subscriber email '{email}': {e}"))
+                    })?,
+                    status: SubscriberStatus::parse(&status).map_err(StoreError::Corrupt)?,
+                    topics: serde_json::from_str(&topics).map_err(|e| {
+                        StoreError::Corrupt(format!("subscriber topics '{topics}': {e}"))
+                    })?,
+                    since: ts(r.try_get("since_ts")?)?,
+                    attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn add_manage_tokens(
+        &self,
+        tokens: &[(i64, String)],
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (subscriber, hash) in tokens {
+            sqlx::query(
+                "INSERT INTO subscriber_tokens (token_hash, subscriber_id, purpose, created_ts, expires_ts) \
+                 VALUES ($1, $2, 'manage', $3, $4)",
+            )
+            .bind(hash)
+            .bind(subscriber)
+            .bind(now.timestamp())
+            .bind(expires.timestamp())
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Links in digests older than their expiry no longer work: drop them.
+        sqlx::query("DELETE FROM subscriber_tokens WHERE expires_ts IS NOT NULL AND expires_ts < $1 AND purpose = 'manage'")
+            .bind(now.timestamp())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record(&self, outcomes: &[Outcome], now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = now.timestamp();
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Sent { id } => {
+                    sqlx::query(
+                        "UPDATE digest_outbox SET state = 'sent', done_ts = $2, claimed_ts = NULL WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Outcome::Skipped { id, reason } => {
+                    sqlx::query(
+                        "UPDATE digest_outbox SET state = 'skipped', done_ts = $2, claimed_ts = NULL, \
+                         last_error = $3 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .bind(reason)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Outcome::Retry { id, next, error } => {
+                    sqlx::query(
+                        "UPDATE digest_outbox SET state = 'pending', next_ts = $2, claimed_ts = NULL, \
+                         last_error = $3 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(next.timestamp())
+                    .bind(error)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Outcome::Failed { id, error, bounce } => {
+                    sqlx::query(
+                        "UPDATE digest_outbox SET state = 'failed', done_ts = $2, claimed_ts = NULL, \
+                         last_error = $3 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .bind(error)
+                    .execute(&mut *tx)
+                    .await?;
+                    if let Some(subscriber) = bounce {
+                        sqlx::query(
+                            "UPDATE subscribers SET bounce_count = bounce_count + 1, updated_ts = $2, \
+                             status = CASE WHEN bounce_count + 1 >= $3 THEN 'bounced' ELSE status END \
+                             WHERE id = $1",
+                        )
+                        .bind(subscriber)
+                        .bind(now)
+                        .bind(BOUNCE_LIMIT)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn run_counts(&self, run_id: i64) -> Result<RunCounts, StoreError> {
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n FROM digest_outbox WHERE run_id = $1 GROUP BY state",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = RunCounts::default();
+        for r in &rows {
+            let n = u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0);
+            match r.try_get::<String, _>("state")?.as_str() {
+                "pending" => counts.pending = n,
+                "sending" => counts.sending = n,
+                "sent" => counts.sent = n,
+                "failed" => counts.failed = n,
+                "skipped" => counts.skipped = n,
+                other => return Err(StoreError::Corrupt(format!("outbox state '{other}'"))),
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn next_due(&self, run_id: i64) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_ts) FROM digest_outbox WHERE run_id = $1 AND state = 'pending'",
+        )
+        .bind(run_id)
+        .fetch_one(&self.pool)
+        .await?;
+        next.map(ts).transpose()
+    }
+
+    async fn last_errors(
+        &self,
+        run_id: i64,
+        limit: u32,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.email, o.state, o.last_error FROM digest_outbox o \
+             JOIN subscribers s ON s.id = o.subscriber_id \
+             WHERE o.run_id = $1 AND o.last_error IS NOT NULL AND o.state IN ('failed', 'pending') \
+             ORDER BY COALESCE(o.done_ts, o.next_ts) DESC, o.id DESC LIMIT $2",
+        )
+        .bind(run_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("email")?,
+                    r.try_get("state")?,
+                    r.try_get("last_error")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn finish_run(&self, run_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE digest_runs SET state = 'done', finished_ts = $2 WHERE id = $1 AND state = 'delivering'",
+        )
+        .bind(run_id)
+        .bind(now.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn digest_articles(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<DigestArticle>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.slug, a.title, a.summary, a.url, a.image, a.author_name, a.reviewed_by, \
+                    a.published_ts, a.updated_ts, t.topic_id, t.label \
+             FROM articles a JOIN article_topics t ON t.slug = a.slug \
+             WHERE a.status = 'published' AND a.published_ts <= $2 \
+               AND (a.published_ts > $1 OR (a.updated_ts > $1 AND a.updated_ts <= $2)) \
+             ORDER BY a.slug, t.topic_id",
+        )
+        .bind(since.timestamp())
+        .bind(until.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_slug: BTreeMap<String, DigestArticle> = BTreeMap::new();
+        for r in &rows {
+            let slug: String = r.try_get("slug")?;
+            let topic = (r.try_get("topic_id")?, r.try_get("label")?);
+            if let Some(a) = by_slug.get_mut(&slug) {
+                a.topics.push(topic);
+                continue;
+            }
+            let published = ts(r.try_get("published_ts")?)?;
+            let updated = ts(r.try_get("updated_ts")?)?;
+            by_slug.insert(
+                slug.clone(),
+                DigestArticle {
+                    slug,
+                    title: r.try_get("title")?,
+                    summary: r.try_get("summary")?,
+                    url: r.try_get("url")?,
+                    image: r.try_get("image")?,
+                    author: r.try_get("author_name")?,
+                    reviewed_by: r.try_get("reviewed_by")?,
+                    published,
+                    // An update after the window's end is not seen yet.
+                    updated: if updated > until { published } else { updated },
+                    topics: vec![topic],
+                },
+            );
+        }
+        Ok(by_slug.into_values().collect())
+    }
+
+    async fn earliest_since(&self, run_id: i64) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let since: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(since_ts) FROM digest_outbox WHERE run_id = $1")
+                .bind(run_id)
+                .fetch_one(&self.pool)
+                .await?;
+        since.map(ts).transpose()
+    }
+}

@@ -13,7 +13,7 @@ const SUBJECT: &str = "Niacinamide, café-style — week 47";
 const UNSUBSCRIBE: &str = "https://dewline.test/unsubscribe/0f3c9a?list=weekly";
 const LIST_ID: &str = "The Dewline digest <weekly.dewline.test>";
 /// Bytes 0..32 in base64: a fixed Ed25519 seed.
-const ED25519_SEED: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const ED25519_SEED: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// Mail settings as an operator would write them, read through `Config`.
 fn mail_config(dir: &Path, title: &str, mail_toml: &str) -> MailConfig {
@@ -286,7 +286,7 @@ async fn dkim_signature_verifies_and_covers_the_list_headers() {
 
 /// An independent DKIM check (RFC 6376 relaxed/relaxed, RFC 8463 Ed25519)
 /// of the first DKIM-Signature; returns its tags.
-fn verify_ed25519_dkim(
+pub fn verify_ed25519_dkim(
     raw: &[u8],
     key: &ed25519_dalek::VerifyingKey,
 ) -> Result<Vec<(String, String)>, String> {

@@ -2,6 +2,7 @@
 
 mod browser;
 mod cli;
+mod digests;
 mod feeds;
 mod helpers;
 mod http;

@@ -167,9 +167,9 @@ impl Renderer<'_> {
                         author: a.author.clone(),
                         reviewed_by: a.reviewed_by.clone().unwrap_or_default(),
                         image: a.image.clone().unwrap_or_default(),
-                        // The title is the link beside it: the image adds
-                        // nothing a screen reader should read twice.
-                        image_alt: String::new(),
+                        // Articles carry no caption of their own; the title
+                        // says what the picture illustrates.
+                        image_alt: format!("Illustration for \u{201c}{}\u{201d}", a.title),
                         date_label: shown
                             .with_timezone(&site_tz)
                             .format("%-d %b %Y")
@@ -263,9 +263,101 @@ impl Renderer<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::digest::compose::Limits;
+    use crate::store::DigestArticle;
+
+    fn render(audience: Audience) -> Rendered {
+        let config = Config::from_toml_str(
+            "[site]\ntitle = \"The Dewline\"\nbase_url = \"https://dewline.example\"\n\
+             [mail]\npostal_address = \"4th floor, Sea Breeze House, Mumbai\"\n\
+             [[digest]]\nname = \"weekly\"\ncron = \"0 8 * * Mon\"\nsubject = \"Top: {{ top_topic }}\"\n",
+            std::path::Path::new("/srv/dew/feedletter.toml"),
+            &[],
+        )
+        .unwrap();
+        let tera = crate::templates::load(std::path::Path::new("/nonexistent")).unwrap();
+        let at = |d: &str| {
+            chrono::DateTime::parse_from_rfc3339(d)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let trending = crate::topics::report::TrendingTopic {
+            id: "sunscreen".into(),
+            label: "Sunscreen".into(),
+            status: Status::Rising,
+            count: 4,
+            baseline_count: 1,
+            score: 2.0,
+            lift: 3.0,
+            feed: String::new(),
+            weekly: Vec::new(),
+        };
+        let material = Material::new(
+            vec![trending],
+            vec![DigestArticle {
+                slug: "spf-myths".into(),
+                title: "Five SPF myths <debunked>".into(),
+                summary: "Sunscreen & you.".into(),
+                url: "https://dewline.example/articles/spf-myths".into(),
+                image: Some("https://dewline.example/img/spf.jpg".into()),
+                author: "Meera Kapoor".into(),
+                reviewed_by: Some("Dr. Kavya Raman".into()),
+                published: at("2026-11-20T08:00:00Z"),
+                updated: at("2026-11-20T08:00:00Z"),
+                topics: vec![("sunscreen".into(), "Sunscreen".into())],
+            }],
+        );
+        let c = material.compose(
+            &[],
+            at("2026-11-16T02:30:00Z"),
+            Limits {
+                max_topics: 5,
+                max_articles_per_topic: 3,
+            },
+        );
+        Renderer {
+            config: &config,
+            schedule: &config.digests[0],
+            tera: &tera,
+            fire: at("2026-11-23T02:30:00Z"),
+            run_id: 7,
+        }
+        .render(&material, &c, audience)
+        .unwrap()
+    }
+
+    #[test]
+    fn html_is_escaped_inlined_and_images_have_alt_text_and_a_size() {
+        let r = render(Audience::Subscriber);
+        assert_eq!(r.subject, "Top: Sunscreen");
+        assert!(r.html.contains("Five SPF myths &lt;debunked&gt;"));
+        assert!(r.html.contains("alt=\"Illustration for"), "{}", r.html);
+        assert!(r.html.contains("width=\"560\""));
+        assert!(r.html.contains("prefers-color-scheme: dark"));
+        // Personal links are placeholders until personalised.
+        let (html, text) = r.personalise("abc123");
+        assert!(html.contains("https://dewline.example/unsubscribe/abc123"));
+        assert!(text.contains("https://dewline.example/preferences/abc123"));
+        assert!(text.contains("https://dewline.example/digests/7"));
+        assert!(!html.contains(TOKEN_PLACEHOLDER) && !text.contains(TOKEN_PLACEHOLDER));
+        // The text part is text: the title as written, not escaped.
+        assert!(text.contains("Five SPF myths <debunked>"));
+    }
+
+    #[test]
+    fn the_web_copy_has_no_personal_links() {
+        let r = render(Audience::Web);
+        for part in [&r.html, &r.text] {
+            assert!(!part.contains("/unsubscribe/"));
+            assert!(!part.contains("/preferences/"));
+            assert!(part.contains("Sea Breeze House"));
+        }
+    }
+
     #[test]
     fn wrap_keeps_lines_short_and_words_whole() {
-        let lines = super::wrap(
+        let lines = wrap(
             "Rose, ginseng and centella exosomes are the newest selling point in bottled skincare.",
             30,
         );
@@ -274,6 +366,6 @@ mod tests {
             lines.join(" "),
             "Rose, ginseng and centella exosomes are the newest selling point in bottled skincare."
         );
-        assert_eq!(super::wrap("", 10), Vec::<String>::new());
+        assert_eq!(wrap("", 10), Vec::<String>::new());
     }
 }

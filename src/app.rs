@@ -29,6 +29,10 @@ impl App {
             .await
             .context("opening the store")?;
         let tera = crate::templates::load(&config.site.templates_dir)?;
+        // Before anything records a metric.
+        if crate::telemetry::metrics().is_none() {
+            tracing::warn!("another metrics recorder is installed: /metrics answers 404");
+        }
         let listener = TcpListener::bind(config.http.bind)
             .await
             .with_context(|| format!("http.bind: cannot listen on {}", config.http.bind))?;
@@ -150,15 +154,49 @@ fn ingest_job(state: &AppState) -> Job {
                 };
                 let now = clock.now();
                 let scope = scope_after(report.as_ref(), now, &last_trending);
-                match crate::feeds::build_feeds(store.as_ref(), &config, now, &scope).await {
-                    Ok(b) if !b.written.is_empty() => tracing::info!(
-                        written = ?b.written,
-                        ms = started.elapsed().as_millis() as u64,
-                        "feeds written"
-                    ),
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "feed build failed"),
+                let written =
+                    match crate::feeds::build_feeds(store.as_ref(), &config, now, &scope).await {
+                        Ok(b) => {
+                            if !b.written.is_empty() {
+                                tracing::info!(written = ?b.written, "feeds written");
+                            }
+                            b.written.len()
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "feed build failed");
+                            0
+                        }
+                    };
+                let seconds = started.elapsed().as_secs_f64();
+                metrics::histogram!("feedletter_job_duration_seconds", "job" => "ingest")
+                    .record(seconds);
+                metrics::counter!("feedletter_feed_writes_total").increment(written as u64);
+                if let Some(r) = &report {
+                    metrics::counter!("feedletter_ingest_rejections_total")
+                        .increment(r.rejected.len() as u64);
+                    metrics::gauge!("feedletter_ingest_rejected_files")
+                        .set(r.rejected.len() as f64);
+                    for (change, n) in [
+                        ("new", r.new.len()),
+                        ("updated", r.updated.len()),
+                        ("withdrawn", r.withdrawn.len()),
+                    ] {
+                        metrics::counter!("feedletter_ingest_changes_total", "change" => change)
+                            .increment(n as u64);
+                    }
                 }
+                // One summary line per run.
+                tracing::info!(
+                    job = "ingest",
+                    ok = report.is_some(),
+                    new = report.as_ref().map_or(0, |r| r.new.len()),
+                    updated = report.as_ref().map_or(0, |r| r.updated.len()),
+                    withdrawn = report.as_ref().map_or(0, |r| r.withdrawn.len()),
+                    rejected = report.as_ref().map_or(0, |r| r.rejected.len()),
+                    feeds_written = written,
+                    ms = (seconds * 1000.0) as u64,
+                    "job finished"
+                );
             })
         }),
     }
@@ -201,8 +239,28 @@ fn digest_job(
                     wait_for_retries: RUN_WAITS_FOR_RETRIES,
                     progress: None,
                 };
-                if let Err(e) = deliverer.fire(&schedule, at, &options, stop).await {
-                    tracing::error!(schedule = %schedule.name, fire = %at, error = %e, "digest run failed");
+                let started = std::time::Instant::now();
+                let job = format!("digest:{}", schedule.name);
+                let result = deliverer.fire(&schedule, at, &options, stop).await;
+                let seconds = started.elapsed().as_secs_f64();
+                metrics::histogram!("feedletter_job_duration_seconds", "job" => job.clone())
+                    .record(seconds);
+                match result {
+                    Ok(r) => tracing::info!(
+                        job = %job,
+                        run = r.run_id,
+                        fire = %at,
+                        sent = r.sent,
+                        skipped = r.skipped,
+                        failed = r.failed,
+                        retried = r.retried,
+                        pending = r.counts.pending,
+                        ms = (seconds * 1000.0) as u64,
+                        "job finished"
+                    ),
+                    Err(e) => {
+                        tracing::error!(job = %job, fire = %at, error = %e, "digest run failed");
+                    }
                 }
             })
         })

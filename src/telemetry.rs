@@ -22,3 +22,31 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => builder.json().try_init(),
     };
 }
+
+/// The process's Prometheus recorder, installed on first use. Metrics are
+/// process-wide (the `metrics` facade has one global recorder); `None` when
+/// another recorder was installed first.
+pub fn metrics() -> Option<&'static metrics_exporter_prometheus::PrometheusHandle> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let buckets = [
+                0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 1800.0,
+            ];
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
+        .as_ref()
+}
+
+/// Mails by kind (`digest`, `confirm`, ...), result (`sent`, `retried`,
+/// `failed`, `skipped`) and a coarse reason.
+pub fn count_mail(kind: &str, result: &'static str, reason: &'static str) {
+    metrics::counter!("feedletter_mails_total", "kind" => kind.to_owned(), "result" => result, "reason" => reason)
+        .increment(1);
+}

@@ -383,11 +383,34 @@ pub async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 fn tally(report: &mut Report, outcome: &Outcome) {
+    use crate::telemetry::count_mail;
     match outcome {
-        Outcome::Sent { .. } => report.sent += 1,
-        Outcome::Skipped { .. } => report.skipped += 1,
-        Outcome::Failed { .. } => report.failed += 1,
-        Outcome::Retry { .. } => report.retried += 1,
+        Outcome::Sent { .. } => {
+            report.sent += 1;
+            count_mail("digest", "sent", "accepted");
+        }
+        Outcome::Skipped { reason, .. } => {
+            report.skipped += 1;
+            let why = if reason.starts_with("nothing new") {
+                "nothing_new"
+            } else {
+                "not_confirmed"
+            };
+            count_mail("digest", "skipped", why);
+        }
+        Outcome::Failed { bounce, .. } => {
+            report.failed += 1;
+            let why = if bounce.is_some() {
+                "rejected"
+            } else {
+                "gave_up_or_invalid"
+            };
+            count_mail("digest", "failed", why);
+        }
+        Outcome::Retry { .. } => {
+            report.retried += 1;
+            count_mail("digest", "retried", "temporary");
+        }
     }
 }
 

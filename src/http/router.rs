@@ -31,6 +31,8 @@ pub fn router(state: AppState) -> Router {
         .route("/digests/{run_id}", get(pages::digest))
         .route("/feeds/{*path}", get(feeds::serve))
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .route("/subscribe", post(subscribe::subscribe))
         .route("/confirm/{token}", get(subscribe::confirm))
         .route(
@@ -50,5 +52,6 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(TraceLayer::new_for_http())
+        .route_layer(axum::middleware::from_fn(health::track))
         .with_state(state)
 }

@@ -166,6 +166,8 @@ pub trait DigestStore: Send + Sync {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<DigestArticle>, StoreError>;
+    /// Digest rows not yet sent or given up, over every run.
+    async fn digest_outbox_depth(&self) -> Result<u64, StoreError>;
     /// The earliest `since` among the run's rows.
     async fn earliest_since(&self, run_id: i64) -> Result<Option<DateTime<Utc>>, StoreError>;
 }

@@ -106,6 +106,10 @@ pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Reachable, and every migration this build knows is applied.
+    async fn ready(&self) -> Result<(), StoreError>;
+    /// (published, withdrawn) articles.
+    async fn article_counts(&self) -> Result<(u64, u64), StoreError>;
     /// Every article ever stored, published or withdrawn, without bodies.
     async fn article_index(&self) -> Result<Vec<IndexEntry>, StoreError>;
     /// Applies one ingest's changes in a single transaction. Returns the

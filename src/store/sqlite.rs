@@ -153,6 +153,38 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn ready(&self) -> Result<(), StoreError> {
+        let latest = sqlx::migrate!("./migrations/sqlite")
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0);
+        self.ping().await?;
+        // No migrations table at all reads as nothing applied.
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await
+                .unwrap_or(None);
+        match applied {
+            Some(v) if v >= latest => Ok(()),
+            v => Err(StoreError::Corrupt(format!(
+                "migrations applied up to {}, this build needs {latest}: run `feedletter migrate`",
+                v.unwrap_or(0)
+            ))),
+        }
+    }
+
+    async fn article_counts(&self) -> Result<(u64, u64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(status = 'published'), 0) AS p, COALESCE(SUM(status = 'withdrawn'), 0) AS w FROM articles",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok((count(row.try_get("p")?), count(row.try_get("w")?)))
+    }
+
     async fn article_index(&self) -> Result<Vec<IndexEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT slug, source, status, content_hash, source_mtime_ns, source_size, render_key \

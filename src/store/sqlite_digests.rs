@@ -415,6 +415,15 @@ impl DigestStore for SqliteStore {
         Ok(by_slug.into_values().collect())
     }
 
+    async fn digest_outbox_depth(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM digest_outbox WHERE state IN ('pending', 'sending')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn earliest_since(&self, run_id: i64) -> Result<Option<DateTime<Utc>>, StoreError> {
         let since: Option<i64> =
             sqlx::query_scalar("SELECT MIN(since_ts) FROM digest_outbox WHERE run_id = $1")

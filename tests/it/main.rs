@@ -8,6 +8,7 @@ mod helpers;
 mod http;
 mod ingest;
 mod mail;
+mod ops;
 mod smtp_server;
 mod subscribers;
 mod topics;

@@ -88,7 +88,12 @@ impl App {
             state.clock.clone(),
             stop_rx.clone(),
         ));
-        let sweeper = tokio::spawn(sweep_loop(deliverer, delivering, stop_rx.clone()));
+        let sweeper = tokio::spawn(sweep_loop(
+            deliverer,
+            delivering,
+            state.digest_wake.clone(),
+            stop_rx.clone(),
+        ));
         let mail_queue = tokio::spawn(crate::subscribers::queue::run(
             state.store.clone(),
             self.mailer,
@@ -311,6 +316,7 @@ fn digest_job(
 async fn sweep_loop(
     deliverer: Deliverer,
     delivering: Arc<tokio::sync::Mutex<()>>,
+    wake: Arc<tokio::sync::Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -321,6 +327,7 @@ async fn sweep_loop(
         }
         tokio::select! {
             () = tokio::time::sleep(SWEEP_EVERY) => {}
+            () = wake.notified() => {}
             () = crate::delivery::stopped(&mut stop) => return,
         }
     }

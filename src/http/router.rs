@@ -12,6 +12,8 @@ use tower_http::trace::TraceLayer;
 
 /// Public form posts are small.
 const FORM_LIMIT: usize = 16 * 1024;
+/// A pushed article (its own check is `content.max_file_size`).
+const ARTICLE_LIMIT: usize = 8 * 1024 * 1024;
 /// An admin CSV import sent in one request (the CLI streams any size).
 const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
 
@@ -24,6 +26,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/subscribers/export", get(admin::export))
         .route("/subscribers/{email}", delete(admin::erase))
+        .route(
+            "/articles/{slug}",
+            axum::routing::put(admin::put_article)
+                .delete(admin::delete_article)
+                .layer(DefaultBodyLimit::max(ARTICLE_LIMIT)),
+        )
+        .route("/jobs/{job}", post(admin::run_job))
         .fallback(admin::fallback);
     Router::new()
         .route("/", get(pages::index))

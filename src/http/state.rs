@@ -21,6 +21,8 @@ pub struct AppState {
     pub etags: EtagCache,
     pub subs: crate::subscribers::Subscriptions,
     pub limiter: Arc<super::guard::RateLimiter>,
+    /// Wakes the daemon's digest sweep (a run created from the admin API).
+    pub digest_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             etags: Arc::default(),
             subs,
             limiter,
+            digest_wake: Arc::default(),
         }
     }
 }

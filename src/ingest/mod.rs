@@ -4,6 +4,7 @@
 //! A file that fails to read is reported with its path and reason; the rest
 //! of the scan goes on and the file's last good version stays published.
 
+pub mod api;
 pub mod content_dir;
 pub mod sanitize;
 

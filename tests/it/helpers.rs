@@ -78,7 +78,12 @@ ingest = "* * * * * *"
 
     /// A site holding a copy of the sample publication.
     pub async fn sample() -> Self {
-        let site = Self::new("").await;
+        Self::sample_with("").await
+    }
+
+    /// The sample publication with `extra` appended to the config.
+    pub async fn sample_with(extra: &str) -> Self {
+        let site = Self::new(extra).await;
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
         for entry in std::fs::read_dir(src).unwrap() {
             let entry = entry.unwrap();

@@ -9,6 +9,7 @@ mod http;
 mod ingest;
 mod mail;
 mod ops;
+mod push;
 mod smtp_server;
 mod subscribers;
 mod topics;

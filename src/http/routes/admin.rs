@@ -233,6 +233,175 @@ pub async fn erase(
     }
 }
 
+/// `PUT /api/v1/articles/{slug}`: JSON with the front matter's fields and
+/// `body` (Markdown) or `body_html`. 201 new, 200 updated or unchanged,
+/// 422 naming the field at fault, 409 when a content file owns the slug.
+pub async fn put_article(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Response {
+    use crate::ingest::api::{PushStatus, push};
+    if let Some(r) = deny(&state, &headers) {
+        return r;
+    }
+    if let Err(e) = crate::domain::Slug::parse(&slug) {
+        return push_error(crate::ingest::api::PushError::Invalid(format!("slug: {e}")));
+    }
+    let json: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not JSON: {e}"),
+            );
+        }
+    };
+    match push(
+        state.store.as_ref(),
+        &state.config,
+        state.clock.as_ref(),
+        &slug,
+        json,
+    )
+    .await
+    {
+        Ok(report) => {
+            let status = if report.status == PushStatus::New {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            tracing::info!(slug = %report.slug, status = ?report.status, "article pushed");
+            (status, Json(report)).into_response()
+        }
+        Err(e) => push_error(e),
+    }
+}
+
+/// `DELETE /api/v1/articles/{slug}`: takes a pushed article out of the feeds.
+pub async fn delete_article(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    if let Some(r) = deny(&state, &headers) {
+        return r;
+    }
+    match crate::ingest::api::withdraw(
+        state.store.as_ref(),
+        &state.config,
+        state.clock.as_ref(),
+        &slug,
+    )
+    .await
+    {
+        Ok(report) => {
+            tracing::info!(slug = %report.slug, "pushed article withdrawn");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => push_error(e),
+    }
+}
+
+fn push_error(e: crate::ingest::api::PushError) -> Response {
+    use crate::ingest::api::PushError;
+    let status = match &e {
+        PushError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        PushError::Conflict(_) => StatusCode::CONFLICT,
+        PushError::NotFound(_) => StatusCode::NOT_FOUND,
+        PushError::Ingest(_) | PushError::Store(_) => return internal(e),
+    };
+    let field = e.field().map(str::to_owned);
+    (
+        status,
+        Json(json!({ "error": e.to_string(), "field": field })),
+    )
+        .into_response()
+}
+
+/// `POST /api/v1/jobs/{ingest|build|digest:NAME}`: run a job now.
+/// `ingest` and `build` answer when done; `digest:NAME` creates the run for
+/// the schedule's last fire time (or finds it) and answers 202 while the
+/// daemon delivers it.
+pub async fn run_job(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(job): Path<String>,
+) -> Response {
+    if let Some(r) = deny(&state, &headers) {
+        return r;
+    }
+    let now = state.clock.now();
+    match job.as_str() {
+        "ingest" => {
+            let report = match crate::ingest::ingest_once(
+                state.store.as_ref(),
+                &state.config,
+                state.clock.as_ref(),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(e) => return internal(e),
+            };
+            match crate::feeds::build_feeds_once(state.store.as_ref(), &state.config, now).await {
+                Ok(b) => Json(json!({ "ingest": report, "feeds_written": b.written.len() }))
+                    .into_response(),
+                Err(e) => internal(e),
+            }
+        }
+        "build" => {
+            match crate::feeds::build_feeds_once(state.store.as_ref(), &state.config, now).await {
+                Ok(b) => Json(json!({ "feeds_written": b.written.len() })).into_response(),
+                Err(e) => internal(e),
+            }
+        }
+        other => {
+            let Some(name) = other.strip_prefix("digest:") else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    format!("no job '{other}': use ingest, build or digest:NAME"),
+                );
+            };
+            let schedule = match crate::digest::schedule(&state.config, name) {
+                Ok(s) => s,
+                Err(e) => return error(StatusCode::NOT_FOUND, e),
+            };
+            let opened = async {
+                let fire = crate::digest::fire_at(schedule, now)?;
+                crate::digest::open_run(
+                    state.store.as_ref(),
+                    &state.config,
+                    &state.tera,
+                    schedule,
+                    fire,
+                    now,
+                )
+                .await
+            }
+            .await;
+            match opened {
+                Ok((run, created)) => {
+                    state.digest_wake.notify_one();
+                    (
+                        StatusCode::ACCEPTED,
+                        Json(json!({
+                            "run_id": run.id,
+                            "created": created,
+                            "fire": run.fire.to_rfc3339(),
+                            "status": format!("/digests/{}", run.id),
+                        })),
+                    )
+                        .into_response()
+                }
+                Err(e) => internal(e),
+            }
+        }
+    }
+}
+
 /// Anything else under `/api/v1`: 404, after the same check.
 pub async fn fallback(State(state): State<AppState>, headers: HeaderMap) -> Response {
     deny(&state, &headers).unwrap_or_else(|| error(StatusCode::NOT_FOUND, "no such API route"))

@@ -29,6 +29,7 @@ impl App {
             .await
             .context("opening the store")?;
         let tera = crate::templates::load(&config.site.templates_dir)?;
+        crate::telemetry::install_crypto();
         // Before anything records a metric.
         if crate::telemetry::metrics().is_none() {
             tracing::warn!("another metrics recorder is installed: /metrics answers 404");
@@ -37,7 +38,8 @@ impl App {
             .await
             .with_context(|| format!("http.bind: cannot listen on {}", config.http.bind))?;
         let mailer = crate::mail::Mailer::from_config(&config.mail).context("mail")?;
-        let state = AppState::new(Arc::new(config), store, Arc::new(tera), clock);
+        let mut state = AppState::new(Arc::new(config), store, Arc::new(tera), clock);
+        state.websub = crate::feeds::websub::Publisher::start(&state.config);
         Ok(Self {
             listener,
             state,
@@ -132,6 +134,7 @@ fn ingest_job(state: &AppState) -> Job {
     let last_rejected: Arc<Mutex<Vec<crate::ingest::Rejection>>> = Arc::default();
     // The hour of the last trending build; None before the first (full) build.
     let last_trending: Arc<Mutex<Option<i64>>> = Arc::default();
+    let websub = state.websub.clone();
     Job {
         catch_up: None,
         name: "ingest".into(),
@@ -145,6 +148,7 @@ fn ingest_job(state: &AppState) -> Job {
                 last_rejected.clone(),
             );
             let last_trending = last_trending.clone();
+            let websub = websub.clone();
             Box::pin(async move {
                 let started = std::time::Instant::now();
                 let report = match ingest_once(store.as_ref(), &config, clock.as_ref()).await {
@@ -164,6 +168,9 @@ fn ingest_job(state: &AppState) -> Job {
                         Ok(b) => {
                             if !b.written.is_empty() {
                                 tracing::info!(written = ?b.written, "feeds written");
+                                if let Some(w) = &websub {
+                                    w.announce(&b.written);
+                                }
                             }
                             b.written.len()
                         }

@@ -23,6 +23,12 @@ pub fn init(format: LogFormat) {
     };
 }
 
+/// Installs ring as the process's rustls provider (reqwest needs one; lettre
+/// brings its own). Harmless when one is installed already.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The process's Prometheus recorder, installed on first use. Metrics are
 /// process-wide (the `metrics` facade has one global recorder); `None` when
 /// another recorder was installed first.

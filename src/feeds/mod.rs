@@ -6,6 +6,7 @@ pub mod atom;
 pub mod json;
 pub mod opml;
 pub mod rss;
+pub mod websub;
 pub mod write;
 
 use crate::config::{Config, FeedFormat};

@@ -23,6 +23,8 @@ pub struct AppState {
     pub limiter: Arc<super::guard::RateLimiter>,
     /// Wakes the daemon's digest sweep (a run created from the admin API).
     pub digest_wake: Arc<tokio::sync::Notify>,
+    /// Tells the WebSub hub about changed feeds, when `[websub]` is set.
+    pub websub: Option<crate::feeds::websub::Publisher>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             subs,
             limiter,
             digest_wake: Arc::default(),
+            websub: None,
         }
     }
 }

@@ -58,8 +58,8 @@ pub struct PushReport {
     pub slug: String,
     pub status: PushStatus,
     pub url: Option<String>,
-    /// Feed files rewritten.
-    pub feeds_written: usize,
+    /// Feed files rewritten, relative to the feeds folder.
+    pub feeds_written: Vec<String>,
 }
 
 /// Turns the pushed JSON into the text a content file would hold: JSON is
@@ -139,7 +139,7 @@ pub async fn push(
                     slug: slug.to_owned(),
                     status: PushStatus::Draft,
                     url: None,
-                    feeds_written: 0,
+                    feeds_written: Vec::new(),
                 })
             };
         }
@@ -170,7 +170,7 @@ pub async fn push(
             slug: slug.to_owned(),
             status,
             url,
-            feeds_written: 0,
+            feeds_written: Vec::new(),
         });
     }
     let matcher = load_matcher(config)?;
@@ -248,17 +248,17 @@ async fn rebuild(
     config: &Config,
     clock: &dyn Clock,
     topics: Vec<String>,
-) -> usize {
+) -> Vec<String> {
     let scope = Scope::Changed {
         main: true,
         topics,
         trending: false,
     };
     match crate::feeds::build_feeds(store, config, clock.now(), &scope).await {
-        Ok(b) => b.written.len(),
+        Ok(b) => b.written,
         Err(e) => {
             tracing::error!(error = %e, "feed build after a push failed; the next scheduled build retries");
-            0
+            Vec::new()
         }
     }
 }

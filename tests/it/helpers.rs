@@ -23,6 +23,8 @@ pub fn sample_now() -> DateTime<Utc> {
 }
 
 pub fn init_logs() {
+    // The tests' HTTP clients use rustls through reqwest, as the daemon does.
+    feedletter::telemetry::install_crypto();
     if std::env::var_os("TEST_LOG").is_some() {
         feedletter::telemetry::init(feedletter::telemetry::LogFormat::Text);
     }

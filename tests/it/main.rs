@@ -15,3 +15,4 @@ mod subscribers;
 mod topics;
 mod trending_corpus;
 pub mod validity;
+mod websub;

@@ -274,6 +274,7 @@ pub async fn put_article(
                 StatusCode::OK
             };
             tracing::info!(slug = %report.slug, status = ?report.status, "article pushed");
+            announce(&state, &report.feeds_written);
             (status, Json(report)).into_response()
         }
         Err(e) => push_error(e),
@@ -299,9 +300,17 @@ pub async fn delete_article(
     {
         Ok(report) => {
             tracing::info!(slug = %report.slug, "pushed article withdrawn");
+            announce(&state, &report.feeds_written);
             StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => push_error(e),
+    }
+}
+
+/// Tells the WebSub hub, when there is one, about rewritten feeds.
+fn announce(state: &AppState, written: &[String]) {
+    if let Some(w) = &state.websub {
+        w.announce(written);
     }
 }
 
@@ -347,14 +356,19 @@ pub async fn run_job(
                 Err(e) => return internal(e),
             };
             match crate::feeds::build_feeds_once(state.store.as_ref(), &state.config, now).await {
-                Ok(b) => Json(json!({ "ingest": report, "feeds_written": b.written.len() }))
-                    .into_response(),
+                Ok(b) => {
+                    announce(&state, &b.written);
+                    Json(json!({ "ingest": report, "feeds_written": b.written })).into_response()
+                }
                 Err(e) => internal(e),
             }
         }
         "build" => {
             match crate::feeds::build_feeds_once(state.store.as_ref(), &state.config, now).await {
-                Ok(b) => Json(json!({ "feeds_written": b.written.len() })).into_response(),
+                Ok(b) => {
+                    announce(&state, &b.written);
+                    Json(json!({ "feeds_written": b.written })).into_response()
+                }
                 Err(e) => internal(e),
             }
         }

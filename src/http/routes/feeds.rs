@@ -152,6 +152,11 @@ async fn serve_inner(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
+    if let Some(v) = crate::feeds::websub::link_header(&state.config, path)
+        .and_then(|l| HeaderValue::from_str(&l).ok())
+    {
+        h.insert(header::LINK, v);
+    }
     Ok(response)
 }
 

@@ -56,49 +56,43 @@ pub async fn serve(
     }
 }
 
-async fn serve_inner(
-    state: &AppState,
+/// What the blocking part of a request found.
+struct Found {
+    real: PathBuf,
+    etag: String,
+    modified_s: std::time::SystemTime,
+    not_modified: bool,
+    /// None when the answer is 304: the file was not read.
+    bytes: Option<Vec<u8>>,
+}
+
+/// Resolves, checks and (unless the client's copy is current) reads the
+/// file, all in one blocking task: one hop to the blocking pool per
+/// request, and no read at all for a 304 once the file's ETag is known.
+fn find(
+    root: &std::path::Path,
     path: &str,
-    headers: &HeaderMap,
-) -> Result<Response, PageError> {
-    let root = &state.config.feeds.dir;
+    etags: &crate::http::state::EtagCache,
+    if_none_match: Option<&str>,
+    if_modified_since: Option<std::time::SystemTime>,
+) -> Result<Found, PageError> {
     let file = safe_path(root, path).ok_or(PageError::NotFound)?;
     // Symbolic links must not lead out of the folder either.
-    let (Ok(real), Ok(real_root)) = (
-        tokio::fs::canonicalize(&file).await,
-        tokio::fs::canonicalize(root).await,
-    ) else {
+    let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(&file), std::fs::canonicalize(root))
+    else {
         return Err(PageError::NotFound);
     };
     if !real.starts_with(&real_root) {
         return Err(PageError::NotFound);
     }
-    let meta = tokio::fs::metadata(&real)
-        .await
-        .map_err(|_| PageError::NotFound)?;
+    let meta = std::fs::metadata(&real).map_err(|_| PageError::NotFound)?;
     if !meta.is_file() {
         return Err(PageError::NotFound);
     }
-    let bytes = tokio::fs::read(&real)
-        .await
-        .map_err(|_| PageError::NotFound)?;
     let modified = meta.modified().unwrap_or(UNIX_EPOCH);
     let mtime_ns = modified
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i128);
-    let len = bytes.len() as u64;
-    let etag = {
-        let mut cache = state.etags.lock().unwrap_or_else(|p| p.into_inner());
-        match cache.get(&real) {
-            Some((m, l, tag)) if *m == mtime_ns && *l == len => tag.clone(),
-            _ => {
-                use sha2::{Digest, Sha256};
-                let tag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&bytes)[..12]));
-                cache.insert(real.clone(), (mtime_ns, len, tag.clone()));
-                tag
-            }
-        }
-    };
     // Whole seconds: that is all an HTTP date can say.
     let modified_s = UNIX_EPOCH
         + std::time::Duration::from_secs(
@@ -106,22 +100,80 @@ async fn serve_inner(
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
         );
-    let last_modified = httpdate::fmt_http_date(modified_s);
+    let is_current = |etag: &str| match (if_none_match, if_modified_since) {
+        (Some(inm), _) => etag_matches(inm, etag),
+        (None, Some(ims)) => modified_s <= ims,
+        (None, None) => false,
+    };
+    let known = {
+        let cache = etags.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(&real)
+            .filter(|(m, l, _)| *m == mtime_ns && *l == meta.len())
+            .map(|(_, _, tag)| tag.clone())
+    };
+    if let Some(etag) = known.filter(|t| is_current(t)) {
+        return Ok(Found {
+            real,
+            etag,
+            modified_s,
+            not_modified: true,
+            bytes: None,
+        });
+    }
+    let bytes = std::fs::read(&real).map_err(|_| PageError::NotFound)?;
+    let etag = {
+        use sha2::{Digest, Sha256};
+        let tag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&bytes)[..12]));
+        let mut cache = etags.lock().unwrap_or_else(|p| p.into_inner());
+        cache.insert(real.clone(), (mtime_ns, bytes.len() as u64, tag.clone()));
+        tag
+    };
+    let not_modified = is_current(&etag);
+    Ok(Found {
+        real,
+        etag,
+        modified_s,
+        not_modified,
+        bytes: (!not_modified).then_some(bytes),
+    })
+}
 
-    let not_modified = if let Some(inm) = headers
+async fn serve_inner(
+    state: &AppState,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<Response, PageError> {
+    let root = state.config.feeds.dir.clone();
+    let etags = state.etags.clone();
+    let owned_path = path.to_owned();
+    let if_none_match = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-    {
-        etag_matches(inm, &etag)
-    } else if let Some(ims) = headers
+        .map(str::to_owned);
+    let if_modified_since = headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v).ok())
-    {
-        modified_s <= ims
-    } else {
-        false
-    };
+        .and_then(|v| httpdate::parse_http_date(v).ok());
+    let found = tokio::task::spawn_blocking(move || {
+        find(
+            &root,
+            &owned_path,
+            &etags,
+            if_none_match.as_deref(),
+            if_modified_since,
+        )
+    })
+    .await
+    .map_err(|e| PageError::Unexpected(anyhow::anyhow!("feed read task: {e}")))??;
+    let Found {
+        real,
+        etag,
+        modified_s,
+        not_modified,
+        bytes,
+    } = found;
+    let last_modified = httpdate::fmt_http_date(modified_s);
 
     let name = real
         .file_name()
@@ -130,7 +182,7 @@ async fn serve_inner(
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut r = Response::new(Body::from(bytes));
+        let mut r = Response::new(Body::from(bytes.unwrap_or_default()));
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(media_type(&name)),

@@ -12,7 +12,7 @@
 //! the figure includes the cost of SMTP itself. Peak memory is the
 //! process's high-water mark (VmHWM), sink included.
 
-use anyhow::{Context as _, Result, ensure};
+use anyhow::{Result, ensure};
 use chrono::{DateTime, Utc};
 use feedletter::delivery::{Deliverer, Options};
 use feedletter::domain::{Frequency, SubscriberEmail};
@@ -23,15 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
-fn env_count(name: &str, default: usize) -> Result<usize> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .with_context(|| format!("{name}='{v}' is not a count")),
-        Err(_) => Ok(default),
-    }
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::env_count;
 
 fn proc_status_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -13,22 +13,16 @@
 //! `Subscriptions::import_csv`, with the process's resident memory sampled
 //! every 50 ms to show that it stays flat.
 
-use anyhow::{Context as _, Result, ensure};
+use anyhow::{Result, ensure};
 use feedletter::{Config, SystemClock};
 use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-fn env_count(name: &str, default: usize) -> Result<usize> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .with_context(|| format!("{name}='{v}' is not a count")),
-        Err(_) => Ok(default),
-    }
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::env_count;
 
 fn config(dir: &std::path::Path) -> Result<Config> {
     let text = format!(

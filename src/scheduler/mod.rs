@@ -89,3 +89,59 @@ pub async fn run(jobs: Vec<Job>, clock: Arc<dyn Clock>, shutdown: watch::Receive
     }
     while tasks.join_next().await.is_some() {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SystemClock;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// A job that fires every second but takes 2.5 s: its runs never
+    /// overlap, the fire times that pass meanwhile are handed to catch_up
+    /// once (the latest), not queued.
+    #[tokio::test]
+    async fn runs_never_overlap_and_passed_fires_are_not_queued() {
+        let log: Arc<Mutex<Vec<(&'static str, std::time::Instant)>>> = Arc::default();
+        let running = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (run_log, run_flag) = (log.clone(), running.clone());
+        let catch_log = log.clone();
+        let job = Job {
+            name: "slow".into(),
+            cron: CronLine::parse("* * * * * *").unwrap(),
+            timezone: chrono_tz::UTC,
+            run: Arc::new(move |_| -> JobFuture {
+                let (log, flag) = (run_log.clone(), run_flag.clone());
+                Box::pin(async move {
+                    assert!(
+                        !flag.swap(true, std::sync::atomic::Ordering::SeqCst),
+                        "two runs at once"
+                    );
+                    log.lock().unwrap().push(("run", std::time::Instant::now()));
+                    tokio::time::sleep(Duration::from_millis(2500)).await;
+                    flag.store(false, std::sync::atomic::Ordering::SeqCst);
+                })
+            }),
+            catch_up: Some(Arc::new(move |_| -> JobFuture {
+                let log = catch_log.clone();
+                Box::pin(async move {
+                    log.lock()
+                        .unwrap()
+                        .push(("catch_up", std::time::Instant::now()));
+                })
+            })),
+        };
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let scheduler = tokio::spawn(run(vec![job], Arc::new(SystemClock), stop_rx));
+        tokio::time::sleep(Duration::from_millis(6200)).await;
+        let _ = stop_tx.send(true);
+        scheduler.await.unwrap();
+        let log = log.lock().unwrap();
+        let runs = log.iter().filter(|(k, _)| *k == "run").count();
+        // At start one catch_up (the last second); then about 6 s / 2.5 s runs.
+        assert!((2..=3).contains(&runs), "{runs} runs: {log:?}");
+        let catch_ups = log.iter().filter(|(k, _)| *k == "catch_up").count();
+        // Once at start, then once after each run that outlasted fire times.
+        assert!(catch_ups >= runs, "{catch_ups} catch-ups for {runs} runs");
+    }
+}

@@ -85,8 +85,9 @@ pub enum DigestCommand {
         /// last fire time at or before it. Default now.
         #[arg(long)]
         at: Option<String>,
-        #[arg(long, default_value = ".")]
-        out: PathBuf,
+        /// Where to write the files (default: `preview/` in the outbox folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Create the run for the schedule's last fire time at or before --at
     /// (default now) if it does not exist, and deliver it. Called again for
@@ -315,6 +316,7 @@ async fn digest(
                 extra_headers: Vec::new(),
             };
             let message = mailer.build(&mail)?;
+            let out = out.unwrap_or_else(|| config.mail.outbox_dir.join("preview"));
             std::fs::create_dir_all(&out)
                 .map_err(|e| anyhow::anyhow!("--out {}: {e}", out.display()))?;
             let stem = format!(

@@ -415,11 +415,13 @@ impl SubscriberStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE subscribers SET bounce_count = bounce_count + 1, status = 'bounced', \
-               updated_ts = $1 WHERE id = $2",
+            "UPDATE subscribers SET bounce_count = bounce_count + 1, updated_ts = $1, \
+               status = CASE WHEN bounce_count + 1 >= $3 THEN 'bounced' ELSE status END \
+             WHERE id = $2",
         )
         .bind(now.timestamp())
         .bind(subscriber_id)
+        .bind(super::digests::BOUNCE_LIMIT)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -126,7 +126,8 @@ pub trait SubscriberStore: Send + Sync {
     async fn retry_mail(&self, id: i64, next: DateTime<Utc>, error: &str)
     -> Result<(), StoreError>;
     async fn mail_queue_depth(&self) -> Result<u64, StoreError>;
-    /// Counts a permanent failure; the subscriber becomes `bounced`.
+    /// Counts a hard bounce (a 5xx reply); at `digests::BOUNCE_LIMIT` of
+    /// them the subscriber becomes `bounced`, as with digests.
     async fn record_bounce(&self, subscriber_id: i64, now: DateTime<Utc>)
     -> Result<(), StoreError>;
 }

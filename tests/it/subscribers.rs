@@ -716,7 +716,7 @@ async fn csv_import_reports_bad_rows_by_line_and_never_resubscribes() {
 }
 
 #[tokio::test]
-async fn queued_mail_retries_temporary_failures_and_marks_refused_addresses_bounced() {
+async fn queued_mail_retries_temporary_failures_and_bounces_an_address_after_three_refusals() {
     let smtp = TestSmtp::start();
     smtp.reject_rcpt("later@example.com", 451);
     smtp.reject_rcpt("nobody@example.com", 550);
@@ -741,9 +741,10 @@ async fn queued_mail_retries_temporary_failures_and_marks_refused_addresses_boun
     assert_eq!((report.sent, report.retried, report.failed), (1, 1, 1));
     assert_eq!(smtp.received().len(), 1);
     assert_eq!(site.store.mail_queue_depth().await.unwrap(), 1);
+    // One 5xx is one hard bounce, not yet `bounced` (three are).
     assert_eq!(
         status_of(&site, "nobody@example.com").await,
-        Some(SubscriberStatus::Bounced)
+        Some(SubscriberStatus::Pending)
     );
     // Not due again until the backoff has passed; then it goes through.
     let again = feedletter::subscribers::queue::deliver_due(
@@ -767,4 +768,37 @@ async fn queued_mail_retries_temporary_failures_and_marks_refused_addresses_boun
     .unwrap();
     assert_eq!(later.sent, 1, "{later:?}");
     assert_eq!(site.store.mail_queue_depth().await.unwrap(), 0);
+
+    // Two more refused confirmations (the form asked again, past the
+    // 10-minute gap): the third hard bounce marks the address bounced.
+    for _ in 0..2 {
+        site.clock.advance(chrono::Duration::minutes(11));
+        subs.subscribe(feedletter::subscribers::Request {
+            email: "nobody@example.com".into(),
+            topics: vec![],
+            frequency: None,
+            source: "test".into(),
+            client: None,
+        })
+        .await
+        .unwrap();
+        feedletter::subscribers::queue::deliver_due(
+            site.store.as_ref(),
+            &mailer,
+            &site.config.delivery,
+            &site.clock,
+        )
+        .await
+        .unwrap();
+    }
+    let nobody = site
+        .store
+        .subscriber_by_email("nobody@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (nobody.bounce_count, nobody.status),
+        (3, SubscriberStatus::Bounced)
+    );
 }

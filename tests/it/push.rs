@@ -33,6 +33,19 @@ async fn put(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// An admin request without a body, with the right token.
+async fn admin(
+    app: &crate::helpers::RunningApp,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::Response {
+    app.request(method, path)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn azelaic(title: &str) -> Value {
     json!({
         "title": title,
@@ -118,38 +131,27 @@ async fn a_pushed_article_is_in_the_feeds_at_once_and_leaves_them_on_delete() {
     assert!(!now.contains(&"Azelaic acid, explained".to_owned()));
 
     // A scan of the content folder keeps it: it has no file, and needs none.
-    let r = app
-        .request(reqwest::Method::POST, "/api/v1/jobs/ingest")
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let r = admin(&app, reqwest::Method::POST, "/api/v1/jobs/ingest").await;
     assert_eq!(r.status(), 200);
     let job: Value = r.json().await.unwrap();
     assert_eq!(job["ingest"]["withdrawn"], json!([]));
     assert!(titles(&site.feed("rss.xml")).contains(&"Azelaic acid for rosacea".to_owned()));
 
     // DELETE takes it out; a second DELETE finds nothing.
-    let r = app
-        .request(
-            reqwest::Method::DELETE,
-            "/api/v1/articles/azelaic-acid-guide",
-        )
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let r = admin(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/v1/articles/azelaic-acid-guide",
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(!titles(&site.feed("rss.xml")).contains(&"Azelaic acid for rosacea".to_owned()));
-    let r = app
-        .request(
-            reqwest::Method::DELETE,
-            "/api/v1/articles/azelaic-acid-guide",
-        )
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let r = admin(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/v1/articles/azelaic-acid-guide",
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 }
@@ -203,15 +205,12 @@ async fn bad_pushes_get_a_clear_4xx_naming_the_field() {
             .unwrap()
             .contains("exosomes-viral-skincare-trend.md")
     );
-    let r = app
-        .request(
-            reqwest::Method::DELETE,
-            "/api/v1/articles/exosomes-viral-skincare-trend",
-        )
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let r = admin(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/v1/articles/exosomes-viral-skincare-trend",
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     // Not JSON at all.
     let r = app
@@ -235,15 +234,11 @@ async fn bad_pushes_get_a_clear_4xx_naming_the_field() {
 async fn jobs_run_on_demand() {
     let site = site_with_token().await;
     let app = site.spawn_at_fixed_time().await;
-    let post = |path: &'static str| {
-        app.request(reqwest::Method::POST, path)
-            .bearer_auth(TOKEN)
-            .send()
-    };
-    let r = post("/api/v1/jobs/build").await.unwrap();
+    let post = |path: &'static str| admin(&app, reqwest::Method::POST, path);
+    let r = post("/api/v1/jobs/build").await;
     assert_eq!(r.status(), 200);
     // digest:NAME creates the run for the last fire time and answers at once.
-    let r = post("/api/v1/jobs/digest:weekly").await.unwrap();
+    let r = post("/api/v1/jobs/digest:weekly").await;
     assert_eq!(r.status(), 202);
     let job: Value = r.json().await.unwrap();
     assert_eq!(job["fire"], "2026-11-23T02:30:00+00:00");
@@ -254,7 +249,6 @@ async fn jobs_run_on_demand() {
     );
     let again: Value = post("/api/v1/jobs/digest:weekly")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -262,9 +256,9 @@ async fn jobs_run_on_demand() {
         (again["run_id"].as_i64(), again["created"].as_bool()),
         (Some(run), Some(false))
     );
-    let r = post("/api/v1/jobs/digest:nope").await.unwrap();
+    let r = post("/api/v1/jobs/digest:nope").await;
     assert_eq!(r.status(), 404);
-    let r = post("/api/v1/jobs/reboot").await.unwrap();
+    let r = post("/api/v1/jobs/reboot").await;
     assert_eq!(r.status(), 404);
     app.stop().await;
 }

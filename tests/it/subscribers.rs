@@ -58,6 +58,21 @@ async fn form_token(app: &crate::helpers::RunningApp, path: &str) -> (String, St
     (csrf, cookie)
 }
 
+/// One pass of the transactional mail queue at the site's clock.
+async fn send_queued(
+    site: &TestSite,
+    mailer: &feedletter::mail::Mailer,
+) -> feedletter::subscribers::queue::QueueReport {
+    feedletter::subscribers::queue::deliver_due(
+        site.store.as_ref(),
+        mailer,
+        &site.config.delivery,
+        &site.clock,
+    )
+    .await
+    .unwrap()
+}
+
 async fn status_of(site: &TestSite, email: &str) -> Option<SubscriberStatus> {
     site.store
         .subscriber_by_email(email)
@@ -730,14 +745,7 @@ async fn queued_mail_retries_temporary_failures_and_bounces_an_address_after_thr
         add(&subs, email, false).await;
     }
     let mailer = feedletter::mail::Mailer::from_config(&site.config.mail).unwrap();
-    let report = feedletter::subscribers::queue::deliver_due(
-        site.store.as_ref(),
-        &mailer,
-        &site.config.delivery,
-        &site.clock,
-    )
-    .await
-    .unwrap();
+    let report = send_queued(&site, &mailer).await;
     assert_eq!((report.sent, report.retried, report.failed), (1, 1, 1));
     assert_eq!(smtp.received().len(), 1);
     assert_eq!(site.store.mail_queue_depth().await.unwrap(), 1);
@@ -747,25 +755,11 @@ async fn queued_mail_retries_temporary_failures_and_bounces_an_address_after_thr
         Some(SubscriberStatus::Pending)
     );
     // Not due again until the backoff has passed; then it goes through.
-    let again = feedletter::subscribers::queue::deliver_due(
-        site.store.as_ref(),
-        &mailer,
-        &site.config.delivery,
-        &site.clock,
-    )
-    .await
-    .unwrap();
+    let again = send_queued(&site, &mailer).await;
     assert_eq!(again, Default::default());
     smtp.accept_rcpt("later@example.com");
     site.clock.advance(chrono::Duration::hours(1));
-    let later = feedletter::subscribers::queue::deliver_due(
-        site.store.as_ref(),
-        &mailer,
-        &site.config.delivery,
-        &site.clock,
-    )
-    .await
-    .unwrap();
+    let later = send_queued(&site, &mailer).await;
     assert_eq!(later.sent, 1, "{later:?}");
     assert_eq!(site.store.mail_queue_depth().await.unwrap(), 0);
 
@@ -782,14 +776,7 @@ async fn queued_mail_retries_temporary_failures_and_bounces_an_address_after_thr
         })
         .await
         .unwrap();
-        feedletter::subscribers::queue::deliver_due(
-            site.store.as_ref(),
-            &mailer,
-            &site.config.delivery,
-            &site.clock,
-        )
-        .await
-        .unwrap();
+        send_queued(&site, &mailer).await;
     }
     let nobody = site
         .store

@@ -84,6 +84,39 @@ async fn load(url: &str, etag: Option<&str>, secs: u64, expect: u16) -> Result<F
     })
 }
 
+/// The ETag of `url` once it answers 200 (waiting up to 10 s).
+async fn first_etag(url: &str) -> Option<String> {
+    let probe = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = probe.get(url).send().await
+            && r.status() == 200
+        {
+            return r
+                .headers()
+                .get("etag")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+/// The plain row and the 304 row for one server.
+async fn both_rows(server: &str, url: &str, etag: &str, secs: u64) -> Result<()> {
+    print(
+        server,
+        "200 (full body)",
+        &load(url, None, secs, 200).await?,
+    );
+    print(
+        server,
+        "304 (If-None-Match)",
+        &load(url, Some(etag), secs, 304).await?,
+    );
+    Ok(())
+}
+
 fn print(server: &str, what: &str, f: &Figures) {
     println!(
         "  {server:<10} {what:<16} {:>8.0} requests/s  ({} requests; p50 {:.2} ms, p99 {:.2} ms)",
@@ -165,38 +198,16 @@ fn main() -> Result<()> {
             let _ = stop_rx.await;
         }));
         let base = format!("http://127.0.0.1:{port}");
-        let probe = reqwest::Client::new();
-        let mut etag = None;
-        for _ in 0..200 {
-            if let Ok(r) = probe.get(format!("{base}/feeds/atom.xml")).send().await
-                && r.status() == 200
-            {
-                etag = r
-                    .headers()
-                    .get("etag")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let etag = etag.context("the daemon never served atom.xml")?;
+        let url = format!("{base}/feeds/atom.xml");
+        let etag = first_etag(&url)
+            .await
+            .context("the daemon never served atom.xml")?;
         let size = std::fs::metadata(feeds.join("atom.xml"))?.len();
         println!(
             "GET /feeds/atom.xml ({:.1} KB), {CONNECTIONS} connections, {secs} s per row:",
             size as f64 / 1000.0
         );
-        let url = format!("{base}/feeds/atom.xml");
-        print(
-            "feedletter",
-            "200 (full body)",
-            &load(&url, None, secs, 200).await?,
-        );
-        print(
-            "feedletter",
-            "304 (If-None-Match)",
-            &load(&url, Some(&etag), secs, 304).await?,
-        );
+        both_rows("feedletter", &url, &etag, secs).await?;
         let _ = stop_tx.send(());
         let _ = server.await;
 
@@ -204,31 +215,9 @@ fn main() -> Result<()> {
             None => println!("  nginx      not installed: no comparison"),
             Some((mut child, port)) => {
                 let url = format!("http://127.0.0.1:{port}/feeds/atom.xml");
-                let mut tag = None;
-                for _ in 0..100 {
-                    if let Ok(r) = probe.get(&url).send().await {
-                        tag = r
-                            .headers()
-                            .get("etag")
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_owned);
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
                 let result = async {
-                    let tag = tag.context("nginx did not answer")?;
-                    print(
-                        "nginx",
-                        "200 (full body)",
-                        &load(&url, None, secs, 200).await?,
-                    );
-                    print(
-                        "nginx",
-                        "304 (If-None-Match)",
-                        &load(&url, Some(&tag), secs, 304).await?,
-                    );
-                    Ok::<_, anyhow::Error>(())
+                    let tag = first_etag(&url).await.context("nginx did not answer")?;
+                    both_rows("nginx", &url, &tag, secs).await
                 }
                 .await;
                 // SIGTERM to the master stops its worker too (SIGKILL would

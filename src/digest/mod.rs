@@ -94,6 +94,13 @@ pub async fn open_run(
     fire: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(DigestRun, bool), DigestError> {
+    // A run resumed (`digest send` again, a restart) is usually the latest:
+    // no need to compose and render its browser copy again.
+    if let Some(run) = store.latest_run(Some(&schedule.name)).await?
+        && run.fire == fire
+    {
+        return Ok((run, false));
+    }
     let since = period_start(schedule, fire);
     // The browser copy: everything that trended, over one period.
     let material = material(store, config, fire, since).await?;

@@ -238,61 +238,42 @@ impl DigestStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let now = now.timestamp();
         for outcome in outcomes {
-            match outcome {
-                Outcome::Sent { id } => {
-                    sqlx::query(
-                        "UPDATE digest_outbox SET state = 'sent', done_ts = $2, claimed_ts = NULL WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+            // (id, state, next try, finished at, error, subscriber bounced)
+            let (id, state, next, done, error, bounce) = match outcome {
+                Outcome::Sent { id } => (id, "sent", None, Some(now), None, None),
                 Outcome::Skipped { id, reason } => {
-                    sqlx::query(
-                        "UPDATE digest_outbox SET state = 'skipped', done_ts = $2, claimed_ts = NULL, \
-                         last_error = $3 WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(now)
-                    .bind(reason)
-                    .execute(&mut *tx)
-                    .await?;
+                    (id, "skipped", None, Some(now), Some(reason), None)
                 }
-                Outcome::Retry { id, next, error } => {
-                    sqlx::query(
-                        "UPDATE digest_outbox SET state = 'pending', next_ts = $2, claimed_ts = NULL, \
-                         last_error = $3 WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(next.timestamp())
-                    .bind(error)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                Outcome::Retry { id, next, error } => (
+                    id,
+                    "pending",
+                    Some(next.timestamp()),
+                    None,
+                    Some(error),
+                    None,
+                ),
                 Outcome::Failed { id, error, bounce } => {
-                    sqlx::query(
-                        "UPDATE digest_outbox SET state = 'failed', done_ts = $2, claimed_ts = NULL, \
-                         last_error = $3 WHERE id = $1",
-                    )
-                    .bind(id)
+                    (id, "failed", None, Some(now), Some(error), bounce.as_ref())
+                }
+            };
+            sqlx::query(
+                "UPDATE digest_outbox SET state = $2, next_ts = COALESCE($3, next_ts), done_ts = $4, \
+                 claimed_ts = NULL, last_error = COALESCE($5, last_error) WHERE id = $1",
+            )
+            .bind(id)
+            .bind(state)
+            .bind(next)
+            .bind(done)
+            .bind(error)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(subscriber) = bounce {
+                sqlx::query(super::sqlite_subscribers::COUNT_BOUNCE)
                     .bind(now)
-                    .bind(error)
+                    .bind(subscriber)
+                    .bind(BOUNCE_LIMIT)
                     .execute(&mut *tx)
                     .await?;
-                    if let Some(subscriber) = bounce {
-                        sqlx::query(
-                            "UPDATE subscribers SET bounce_count = bounce_count + 1, updated_ts = $2, \
-                             status = CASE WHEN bounce_count + 1 >= $3 THEN 'bounced' ELSE status END \
-                             WHERE id = $1",
-                        )
-                        .bind(subscriber)
-                        .bind(now)
-                        .bind(BOUNCE_LIMIT)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
             }
         }
         tx.commit().await?;

@@ -14,6 +14,13 @@ const COLUMNS: &str = "id, email, status, topics, frequency, created_ts, consent
     consent_source, consent_client, confirmed_ts, confirmed_client, unsubscribed_ts, \
     bounce_count, updated_ts";
 
+/// One hard bounce for a subscriber ($1 now, $2 id, $3 the limit): at the
+/// limit the subscriber becomes `bounced`. Shared by transactional mail and
+/// digests.
+pub(super) const COUNT_BOUNCE: &str = "UPDATE subscribers SET bounce_count = bounce_count + 1, \
+    updated_ts = $1, status = CASE WHEN bounce_count + 1 >= $3 THEN 'bounced' ELSE status END \
+    WHERE id = $2";
+
 fn ts(secs: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp(secs, 0)
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs}")))
@@ -414,16 +421,12 @@ impl SubscriberStore for SqliteStore {
         subscriber_id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE subscribers SET bounce_count = bounce_count + 1, updated_ts = $1, \
-               status = CASE WHEN bounce_count + 1 >= $3 THEN 'bounced' ELSE status END \
-             WHERE id = $2",
-        )
-        .bind(now.timestamp())
-        .bind(subscriber_id)
-        .bind(super::digests::BOUNCE_LIMIT)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(COUNT_BOUNCE)
+            .bind(now.timestamp())
+            .bind(subscriber_id)
+            .bind(super::digests::BOUNCE_LIMIT)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

@@ -46,6 +46,11 @@ async fn admin(
         .unwrap()
 }
 
+/// The test article, titled `title`, pushed with the right token.
+async fn push_guide(app: &crate::helpers::RunningApp, title: &str) -> (StatusCode, Value) {
+    put(app, "azelaic-acid-guide", &azelaic(title), TOKEN).await
+}
+
 fn azelaic(title: &str) -> Value {
     json!({
         "title": title,
@@ -79,13 +84,7 @@ async fn a_pushed_article_is_in_the_feeds_at_once_and_leaves_them_on_delete() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let (status, report) = put(
-        &app,
-        "azelaic-acid-guide",
-        &azelaic("Azelaic acid, explained"),
-        TOKEN,
-    )
-    .await;
+    let (status, report) = push_guide(&app, "Azelaic acid, explained").await;
     assert_eq!(status, StatusCode::CREATED, "{report}");
     assert_eq!(report["status"], "new");
     // Served at once: the main feed and the topic feed, read by feed-rs.
@@ -104,24 +103,12 @@ async fn a_pushed_article_is_in_the_feeds_at_once_and_leaves_them_on_delete() {
     assert!(served.contains("Azelaic acid, explained"));
 
     // The same again changes nothing; a new title is an update.
-    let (status, report) = put(
-        &app,
-        "azelaic-acid-guide",
-        &azelaic("Azelaic acid, explained"),
-        TOKEN,
-    )
-    .await;
+    let (status, report) = push_guide(&app, "Azelaic acid, explained").await;
     assert_eq!(
         (status, report["status"].as_str()),
         (StatusCode::OK, Some("unchanged"))
     );
-    let (status, report) = put(
-        &app,
-        "azelaic-acid-guide",
-        &azelaic("Azelaic acid for rosacea"),
-        TOKEN,
-    )
-    .await;
+    let (status, report) = push_guide(&app, "Azelaic acid for rosacea").await;
     assert_eq!(
         (status, report["status"].as_str()),
         (StatusCode::OK, Some("updated"))

@@ -7,6 +7,7 @@ use crate::domain::Clock;
 use crate::feeds::Scope;
 use crate::http::{AppState, router};
 use crate::ingest::{IngestReport, ingest_once};
+use crate::scheduler::lease::Lease;
 use crate::scheduler::{Job, JobFuture};
 use crate::store::{self, Store};
 use anyhow::Context as _;
@@ -62,10 +63,16 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let state = self.state;
-        let ingest = ingest_job(&state);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        // Several instances may share the store: the one holding the lease
+        // runs the jobs. A single instance takes it here, before its first run.
+        let lease = Lease::new(state.store.clone(), state.config.schedule.lease);
+        lease.renew().await;
+        let leader = lease.watch();
+
+        let ingest = ingest_job(&state, leader.clone());
         (ingest.run)(state.clock.now()).await;
 
-        let (stop_tx, stop_rx) = watch::channel(false);
         let deliverer = Deliverer {
             store: state.store.clone(),
             mailer: self.mailer.clone(),
@@ -82,9 +89,27 @@ impl App {
                 &deliverer,
                 schedule.clone(),
                 delivering.clone(),
+                leader.clone(),
                 stop_rx.clone(),
             ));
         }
+        let catch_ups: Vec<CatchUp> = jobs
+            .iter()
+            .filter_map(|j| {
+                j.catch_up
+                    .clone()
+                    .map(|hook| (j.cron.clone(), j.timezone, hook))
+            })
+            .collect();
+        // The lease outlives the jobs: it is given up once they have stopped.
+        let (lease_stop_tx, lease_stop_rx) = watch::channel(false);
+        let leasing = tokio::spawn(lease.run(lease_stop_rx));
+        let taking_over = tokio::spawn(catch_up_on_takeover(
+            leader,
+            catch_ups,
+            state.clock.clone(),
+            stop_rx.clone(),
+        ));
         let scheduler = tokio::spawn(crate::scheduler::run(
             jobs,
             state.clock.clone(),
@@ -121,19 +146,30 @@ impl App {
         let _ = scheduler.await;
         let _ = mail_queue.await;
         let _ = sweeper.await;
+        let _ = taking_over.await;
+        // Last: the lease is given up once no job of this instance runs.
+        let _ = lease_stop_tx.send(true);
+        let _ = leasing.await;
         Ok(())
     }
 }
 
 /// Ingest then build, on `[schedule].ingest`. Rejections are logged when they
 /// change, not at every scan.
-fn ingest_job(state: &AppState) -> Job {
+///
+/// Only the lease holder ingests files. Every instance keeps its own feeds
+/// folder current: when the store's revision moved by more than this
+/// instance's own ingest (a push to any instance, or another instance's
+/// ingest), it rebuilds every feed.
+fn ingest_job(state: &AppState, leader: watch::Receiver<bool>) -> Job {
     let config = state.config.clone();
     let store = state.store.clone();
     let clock = state.clock.clone();
     let last_rejected: Arc<Mutex<Vec<crate::ingest::Rejection>>> = Arc::default();
     // The hour of the last trending build; None before the first (full) build.
     let last_trending: Arc<Mutex<Option<i64>>> = Arc::default();
+    // The store revision the feeds were last built from.
+    let last_revision: Arc<Mutex<Option<i64>>> = Arc::default();
     let websub = state.websub.clone();
     Job {
         catch_up: None,
@@ -147,22 +183,48 @@ fn ingest_job(state: &AppState) -> Job {
                 clock.clone(),
                 last_rejected.clone(),
             );
-            let last_trending = last_trending.clone();
+            let (last_trending, last_revision) = (last_trending.clone(), last_revision.clone());
             let websub = websub.clone();
+            let leading = *leader.borrow();
             Box::pin(async move {
                 let started = std::time::Instant::now();
-                let report = match ingest_once(store.as_ref(), &config, clock.as_ref()).await {
-                    Ok(report) => {
-                        log_rejections(&report, &last);
-                        Some(report)
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "ingest failed");
-                        None
+                let before = store.revision().await.ok();
+                let report = if !leading {
+                    None
+                } else {
+                    match ingest_once(store.as_ref(), &config, clock.as_ref()).await {
+                        Ok(report) => {
+                            log_rejections(&report, &last);
+                            Some(report)
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "ingest failed");
+                            None
+                        }
                     }
                 };
+                let after = store.revision().await.ok();
                 let now = clock.now();
-                let scope = scope_after(report.as_ref(), now, &last_trending);
+                let ours = i64::from(report.as_ref().is_some_and(|r| r.wrote));
+                let foreign = {
+                    let mut seen = last_revision.lock().unwrap_or_else(|p| p.into_inner());
+                    let foreign = match (*seen, before, after) {
+                        (Some(seen), Some(before), Some(after)) => {
+                            seen != before || after != before + ours
+                        }
+                        _ => true,
+                    };
+                    *seen = after;
+                    foreign
+                };
+                let scope = if leading && !foreign {
+                    scope_after(report.as_ref(), now, &last_trending)
+                } else if foreign {
+                    // Some other writer: this instance cannot tell what changed.
+                    scope_after(None, now, &last_trending)
+                } else {
+                    scope_after(Some(&IngestReport::default()), now, &last_trending)
+                };
                 let written =
                     match crate::feeds::build_feeds(store.as_ref(), &config, now, &scope).await {
                         Ok(b) => {
@@ -200,7 +262,8 @@ fn ingest_job(state: &AppState) -> Job {
                 // One summary line per run.
                 tracing::info!(
                     job = "ingest",
-                    ok = report.is_some(),
+                    leader = leading,
+                    ok = !leading || report.is_some(),
                     new = report.as_ref().map_or(0, |r| r.new.len()),
                     updated = report.as_ref().map_or(0, |r| r.updated.len()),
                     withdrawn = report.as_ref().map_or(0, |r| r.withdrawn.len()),
@@ -217,8 +280,6 @@ fn ingest_job(state: &AppState) -> Job {
 /// Retries due within this long are waited for by a schedule's run; later
 /// ones are left to the sweep.
 const RUN_WAITS_FOR_RETRIES: std::time::Duration = std::time::Duration::from_secs(60);
-/// How often unfinished runs are looked at for due retries.
-const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A `[[digest]]` schedule: at each fire time, create its run (or find it)
 /// and deliver it. A fire time missed while the daemon was down is run at
@@ -228,6 +289,7 @@ fn digest_job(
     deliverer: &Deliverer,
     schedule: DigestConfig,
     delivering: Arc<tokio::sync::Mutex<()>>,
+    leader: watch::Receiver<bool>,
     stop: watch::Receiver<bool>,
 ) -> Job {
     let schedule = Arc::new(schedule);
@@ -238,6 +300,7 @@ fn digest_job(
             delivering.clone(),
             stop.clone(),
         );
+        let leader = leader.clone();
         Arc::new(move |at: chrono::DateTime<chrono::Utc>| -> JobFuture {
             let (deliverer, schedule, delivering, stop) = (
                 deliverer.clone(),
@@ -245,7 +308,14 @@ fn digest_job(
                 delivering.clone(),
                 stop.clone(),
             );
+            let leading = *leader.borrow();
             Box::pin(async move {
+                if !leading {
+                    // The lease holder fires it; this instance helps deliver
+                    // it through the sweep.
+                    tracing::debug!(schedule = %schedule.name, fire = %at, "not the lease holder; not fired here");
+                    return;
+                }
                 let _one_at_a_time = delivering.lock().await;
                 let options = Options {
                     wait_for_retries: RUN_WAITS_FOR_RETRIES,
@@ -281,7 +351,11 @@ fn digest_job(
         let (deliverer, schedule, fire) = (deliverer.clone(), schedule.clone(), fire.clone());
         Arc::new(move |at: chrono::DateTime<chrono::Utc>| -> JobFuture {
             let (deliverer, schedule, fire) = (deliverer.clone(), schedule.clone(), fire.clone());
+            let leading = *leader.borrow();
             Box::pin(async move {
+                if !leading {
+                    return;
+                }
                 let window = chrono::Duration::from_std(deliverer.config.schedule.catch_up)
                     .unwrap_or_default();
                 let exists = match deliverer.store.latest_run(Some(&schedule.name)).await {
@@ -318,14 +392,15 @@ fn digest_job(
     }
 }
 
-/// Every `SWEEP_EVERY`: retries that came due, and runs left unfinished by
-/// a stopped process (including at start).
+/// Every `[delivery].sweep`: retries that came due, runs another instance
+/// fired, and runs left unfinished by a stopped process (including at start).
 async fn sweep_loop(
     deliverer: Deliverer,
     delivering: Arc<tokio::sync::Mutex<()>>,
     wake: Arc<tokio::sync::Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let every = deliverer.config.delivery.sweep;
     loop {
         if let Ok(_one_at_a_time) = delivering.try_lock()
             && let Err(e) = deliverer.sweep(stop.clone()).await
@@ -333,10 +408,46 @@ async fn sweep_loop(
             tracing::error!(error = %e, "digest sweep");
         }
         tokio::select! {
-            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            () = tokio::time::sleep(every) => {}
             () = wake.notified() => {}
             () = crate::delivery::stopped(&mut stop) => return,
         }
+    }
+}
+
+/// A job's catch-up hook with what finds its latest fire time.
+type CatchUp = (
+    crate::domain::schedule::CronLine,
+    chrono_tz::Tz,
+    Arc<dyn Fn(chrono::DateTime<chrono::Utc>) -> JobFuture + Send + Sync>,
+);
+
+/// When this instance takes the lease over from one that stopped, fire
+/// times that passed while nobody held it are caught up as at start: each
+/// job's hook decides (its run exists already, or it is young enough).
+async fn catch_up_on_takeover(
+    mut leader: watch::Receiver<bool>,
+    jobs: Vec<CatchUp>,
+    clock: Arc<dyn Clock>,
+    mut stop: watch::Receiver<bool>,
+) {
+    // Held from the start: the scheduler's own start-up catch-up covers it.
+    let mut held = *leader.borrow_and_update();
+    loop {
+        tokio::select! {
+            changed = leader.changed() => if changed.is_err() { return },
+            () = crate::delivery::stopped(&mut stop) => return,
+        }
+        let now_held = *leader.borrow_and_update();
+        if now_held && !held {
+            let now = clock.now();
+            for (cron, tz, hook) in &jobs {
+                if let Some(missed) = cron.last_fire(now, *tz) {
+                    hook(missed).await;
+                }
+            }
+        }
+        held = now_held;
     }
 }
 

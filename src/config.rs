@@ -216,6 +216,8 @@ struct RawDelivery {
     give_up_after: String,
     #[serde(default = "d_claim_timeout")]
     claim_timeout: String,
+    #[serde(default = "d_sweep")]
+    sweep: String,
 }
 impl Default for RawDelivery {
     fn default() -> Self {
@@ -224,6 +226,7 @@ impl Default for RawDelivery {
             retry_max: d_retry_max(),
             give_up_after: d_give_up(),
             claim_timeout: d_claim_timeout(),
+            sweep: d_sweep(),
         }
     }
 }
@@ -234,12 +237,15 @@ struct RawSchedule {
     ingest: String,
     #[serde(default = "d_catch_up")]
     catch_up: String,
+    #[serde(default = "d_lease")]
+    lease: String,
 }
 impl Default for RawSchedule {
     fn default() -> Self {
         Self {
             ingest: d_ingest_cron(),
             catch_up: d_catch_up(),
+            lease: d_lease(),
         }
     }
 }
@@ -339,6 +345,12 @@ fn d_claim_timeout() -> String {
 }
 fn d_catch_up() -> String {
     "12h".into()
+}
+fn d_lease() -> String {
+    "30s".into()
+}
+fn d_sweep() -> String {
+    "30s".into()
 }
 fn d_frequency() -> String {
     "weekly".into()
@@ -523,12 +535,18 @@ pub struct DeliveryConfig {
     /// A digest row left `sending` this long belongs to a process that
     /// died: it goes back to pending. Longer than `mail.smtp.timeout`.
     pub claim_timeout: Duration,
+    /// How often unfinished runs are looked at: retries that came due, runs
+    /// another instance fired, runs a stopped process left.
+    pub sweep: Duration,
 }
 
 #[derive(Debug, Clone)]
 pub struct ScheduleConfig {
     pub ingest: CronLine,
     pub catch_up: Duration,
+    /// How long the scheduler lease lasts unrenewed: when the instance
+    /// that holds it dies, another takes over within this long.
+    pub lease: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -910,7 +928,11 @@ fn validate(raw: Raw, root: &Path, path: &Path, p: &mut Vec<String>) -> Option<C
         retry_max: dur("delivery.retry_max", &raw.delivery.retry_max, p),
         give_up_after: dur("delivery.give_up_after", &raw.delivery.give_up_after, p),
         claim_timeout: dur("delivery.claim_timeout", &raw.delivery.claim_timeout, p),
+        sweep: dur("delivery.sweep", &raw.delivery.sweep, p),
     };
+    if parse_duration(&raw.delivery.sweep).is_ok() && delivery.sweep.is_zero() {
+        p.push("delivery.sweep: must be longer than 0s".into());
+    }
     if delivery.claim_timeout <= mail.smtp.timeout {
         p.push(format!(
             "delivery.claim_timeout: '{}' must be longer than mail.smtp.timeout ({} s), or a slow send would be taken for a dead one and sent twice",
@@ -923,6 +945,13 @@ fn validate(raw: Raw, root: &Path, path: &Path, p: &mut Vec<String>) -> Option<C
         .map_err(|e| p.push(format!("schedule.ingest: {e}")))
         .ok();
     let catch_up = dur("schedule.catch_up", &raw.schedule.catch_up, p);
+    let lease = dur("schedule.lease", &raw.schedule.lease, p);
+    if parse_duration(&raw.schedule.lease).is_ok() && lease < Duration::from_secs(3) {
+        p.push(format!(
+            "schedule.lease: '{}' is too short; it is renewed every third of it, in whole seconds (3s at least)",
+            raw.schedule.lease
+        ));
+    }
 
     let websub = raw.websub.and_then(|w| match Url::parse(&w.hub) {
         Ok(hub) if matches!(hub.scheme(), "http" | "https") => Some(WebSubConfig { hub }),
@@ -1023,6 +1052,7 @@ fn validate(raw: Raw, root: &Path, path: &Path, p: &mut Vec<String>) -> Option<C
         schedule: ScheduleConfig {
             ingest: ingest?,
             catch_up,
+            lease,
         },
         websub,
         digests,

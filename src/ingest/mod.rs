@@ -35,6 +35,9 @@ pub struct IngestReport {
     /// Topics whose feeds may have changed.
     #[serde(skip)]
     pub topics_changed: Vec<String>,
+    /// The store was written (its revision moved once).
+    #[serde(skip)]
+    pub wrote: bool,
 }
 
 impl IngestReport {
@@ -330,6 +333,7 @@ pub async fn ingest_once(
 
     let (mut report, changes) = decide(&index, &files, outcomes, &config.content.dir, now);
     report.topics_changed = store.apply_changes(&changes).await?;
+    report.wrote = !changes.is_empty();
     Ok(report)
 }
 

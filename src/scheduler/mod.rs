@@ -3,6 +3,8 @@
 //! scheduler only decides when. A job's runs never overlap: the loop waits
 //! for one run to finish before it looks for the next fire time.
 
+pub mod lease;
+
 use crate::domain::Clock;
 use crate::domain::schedule::CronLine;
 use chrono::{DateTime, Utc};

@@ -1,13 +1,25 @@
 //! Storage behind one trait; the backend is chosen by the URL scheme of
-//! `[store].url`. Only this module touches SQL.
+//! `[store].url`: `sqlite://` (one file, the default) or `postgres://`
+//! (several instances on one database). Only this module touches SQL.
+//!
+//! Each backend has its own migrations and its own statements where the
+//! dialects differ (batched lists: `json_each` on SQLite, arrays on
+//! PostgreSQL; outbox claims: `FOR UPDATE SKIP LOCKED` on PostgreSQL);
+//! rows come back in the same shape and are read by `rows`.
 
 pub mod digests;
+mod postgres;
+mod postgres_digests;
+mod postgres_subscribers;
+mod rows;
+mod shared;
 mod sqlite;
 mod sqlite_digests;
 mod sqlite_subscribers;
 pub mod subscribers;
 
 pub use digests::{Claimed, DigestArticle, DigestRun, DigestStore, NewRun, Outcome, RunCounts};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use subscribers::{ImportBatch, ImportRow, NewSubscriber, QueuedMail, SubscriberStore};
 
@@ -135,6 +147,20 @@ pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
     async fn topic_data(&self) -> Result<TopicData, StoreError>;
     /// One published article.
     async fn article(&self, slug: &str) -> Result<Option<StoredArticle>, StoreError>;
+    /// A number that moves whenever an ingest changes articles: instances
+    /// that do not ingest rebuild their feeds when it does.
+    async fn revision(&self) -> Result<i64, StoreError>;
+    /// Takes the lease `name` for `holder` until `expires`, or renews it;
+    /// false while another holder's lease has not expired at `now`.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Gives the lease up, if `holder` has it.
+    async fn drop_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 }
 
 /// Opens the store the config names and applies its migrations.
@@ -145,8 +171,10 @@ pub async fn connect(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError>
             store.migrate().await?;
             Ok(Arc::new(store))
         }
-        StoreConfig::Postgres { .. } => Err(StoreError::Other(anyhow::anyhow!(
-            "store.url: PostgreSQL is not supported by this build yet; use sqlite://"
-        ))),
+        StoreConfig::Postgres { url } => {
+            let store = PgStore::open(url).await?;
+            store.migrate().await?;
+            Ok(Arc::new(store))
+        }
     }
 }

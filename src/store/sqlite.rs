@@ -1,12 +1,17 @@
 //! SQLite: one file, WAL, migrations from `migrations/sqlite`.
 
+use super::rows::{ARTICLE_COLUMNS, ArticleRow, INDEX_COLUMNS, IndexRow, articles, ts};
+use super::shared::{
+    BUMP_REVISION, DROP_LEASE, Plan, READ_REVISION, RESTAMP, TAKE_LEASE, TOPIC_ROWS, TopicSet,
+    UPSERT_ROWS, WITHDRAW, article_upsert,
+};
 use super::{ArticleChange, IndexEntry, Store, StoreError, TopicData};
-use crate::domain::{Article, ArticleStatus, Person, Slug, StoredArticle};
-use crate::topics::extract::TopicRef;
+use crate::domain::StoredArticle;
 use anyhow::Context as _;
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,10 +19,6 @@ use std::time::Duration;
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
 }
-
-const ARTICLE_COLUMNS: &str = "slug, guid, source, status, title, summary, content_html, \
-    author_name, author_email, reviewed_by, tags, category, image, url, published_at, \
-    source_updated, updated_at";
 
 impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
@@ -45,21 +46,14 @@ impl SqliteStore {
     }
 }
 
-fn parse_time(s: &str) -> Result<DateTime<FixedOffset>, StoreError> {
-    DateTime::parse_from_rfc3339(s).map_err(|e| StoreError::Corrupt(format!("time '{s}': {e}")))
-}
-
-const UPSERT_ROWS: usize = 200;
-const TOPIC_ROWS: usize = 1000;
-
-/// Replaces articles' topics: (slug, topics, when new ones were first seen).
-/// A topic an article already had keeps its first-seen time.
+/// Replaces articles' topics. A topic an article already had keeps its
+/// first-seen time.
 async fn set_topics(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    sets: &[(&str, &[TopicRef], i64, bool)],
+    sets: &[TopicSet<'_>],
 ) -> Result<(), StoreError> {
     // Only slugs that may already have rows need the clearing pass.
-    let existing: Vec<&(&str, &[TopicRef], i64, bool)> = sets.iter().filter(|s| s.3).collect();
+    let existing: Vec<&TopicSet<'_>> = sets.iter().filter(|s| s.3).collect();
     for chunk in existing.chunks(TOPIC_ROWS) {
         let slugs: Vec<&str> = chunk.iter().map(|(s, _, _, _)| *s).collect();
         let keep: Vec<String> = chunk
@@ -96,46 +90,6 @@ async fn set_topics(
         .await?;
     }
     Ok(())
-}
-
-fn ts(secs: i64) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs}")))
-}
-
-fn row_to_article(row: &sqlx::sqlite::SqliteRow) -> Result<StoredArticle, StoreError> {
-    let slug: String = row.try_get("slug")?;
-    let tags: String = row.try_get("tags")?;
-    let status: String = row.try_get("status")?;
-    let source_updated: Option<String> = row.try_get("source_updated")?;
-    Ok(StoredArticle {
-        article: Article {
-            slug: Slug::parse(&slug).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            title: row.try_get("title")?,
-            summary: row.try_get("summary")?,
-            content_html: row.try_get("content_html")?,
-            author: Person {
-                name: row.try_get("author_name")?,
-                email: row.try_get("author_email")?,
-            },
-            reviewed_by: row.try_get("reviewed_by")?,
-            tags: serde_json::from_str(&tags)
-                .map_err(|e| StoreError::Corrupt(format!("tags of {slug}: {e}")))?,
-            category: row.try_get("category")?,
-            image: row.try_get("image")?,
-            url: row.try_get("url")?,
-            published: parse_time(&row.try_get::<String, _>("published_at")?)?,
-            updated: source_updated.as_deref().map(parse_time).transpose()?,
-        },
-        guid: row.try_get("guid")?,
-        updated: parse_time(&row.try_get::<String, _>("updated_at")?)?,
-        status: if status == "published" {
-            ArticleStatus::Published
-        } else {
-            ArticleStatus::Withdrawn
-        },
-        source: row.try_get("source")?,
-    })
 }
 
 #[async_trait::async_trait]
@@ -186,176 +140,56 @@ impl Store for SqliteStore {
     }
 
     async fn article_index(&self) -> Result<Vec<IndexEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT slug, source, status, content_hash, source_mtime_ns, source_size, render_key \
-             FROM articles ORDER BY slug",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(IndexEntry {
-                    slug: r.try_get("slug")?,
-                    source: r.try_get("source")?,
-                    published: r.try_get::<String, _>("status")? == "published",
-                    content_hash: r.try_get("content_hash")?,
-                    source_mtime_ns: r.try_get("source_mtime_ns")?,
-                    source_size: r.try_get("source_size")?,
-                    render_key: r.try_get("render_key")?,
-                })
-            })
-            .collect()
+        let sql = format!("SELECT {INDEX_COLUMNS} FROM articles ORDER BY slug");
+        let rows: Vec<IndexRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(IndexEntry::from).collect())
     }
 
     async fn apply_changes(&self, changes: &[ArticleChange]) -> Result<Vec<String>, StoreError> {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
-        // Multi-row statements: a cold ingest of thousands of articles is
-        // dominated by per-statement cost otherwise.
-        let mut upserts = Vec::new();
-        let mut topic_sets: Vec<(&str, &[TopicRef], i64, bool)> = Vec::new();
+        let plan = Plan::new(changes);
         let mut tx = self.pool.begin().await?;
         // Topics the changed articles had before this change.
-        let slugs: Vec<&str> = changes
-            .iter()
-            .filter_map(|c| match c {
-                ArticleChange::Upsert { new_slug: true, .. } => None,
-                ArticleChange::Upsert { article, .. } => Some(article.slug.as_str()),
-                ArticleChange::Restamp { slug, .. } | ArticleChange::Withdraw { slug, .. } => {
-                    Some(slug.as_str())
-                }
-            })
-            .collect();
-        let mut touched = std::collections::BTreeSet::new();
-        for chunk in slugs.chunks(TOPIC_ROWS) {
-            let rows = sqlx::query(
+        let mut before = BTreeSet::new();
+        for chunk in plan.known.chunks(TOPIC_ROWS) {
+            let topics: Vec<String> = sqlx::query_scalar(
                 "SELECT DISTINCT topic_id FROM article_topics WHERE slug IN (SELECT value FROM json_each($1))",
             )
             .bind(serde_json::to_string(chunk).context("encoding slugs")?)
             .fetch_all(&mut *tx)
             .await?;
-            for r in rows {
-                touched.insert(r.try_get::<String, _>("topic_id")?);
-            }
+            before.extend(topics);
         }
-        for change in changes {
-            match change {
-                ArticleChange::Upsert {
-                    article,
-                    source,
-                    updated,
-                    stamp,
-                    at,
-                    topics,
-                    topics_at,
-                    new_slug,
-                } => {
-                    upserts.push((article.as_ref(), source, updated, stamp, at));
-                    topic_sets.push((
-                        article.slug.as_str(),
-                        topics,
-                        topics_at.timestamp(),
-                        !new_slug,
-                    ));
-                }
-                ArticleChange::Restamp {
-                    slug,
-                    stamp,
-                    topics,
-                    topics_at,
-                } => {
-                    sqlx::query(
-                        "UPDATE articles SET source_mtime_ns = $1, source_size = $2, render_key = $3 \
-                         WHERE slug = $4",
-                    )
-                    .bind(stamp.mtime_ns)
-                    .bind(stamp.size)
-                    .bind(&stamp.render_key)
-                    .bind(slug)
-                    .execute(&mut *tx)
-                    .await?;
-                    topic_sets.push((slug.as_str(), topics, topics_at.timestamp(), true));
-                }
-                ArticleChange::Withdraw { slug, at } => {
-                    sqlx::query(
-                        "UPDATE articles SET status = 'withdrawn', withdrawn_ts = $1, \
-                           source_mtime_ns = NULL, source_size = NULL, render_key = NULL \
-                         WHERE slug = $2",
-                    )
-                    .bind(at.timestamp())
-                    .bind(slug)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
+        for (slug, stamp) in &plan.restamps {
+            sqlx::query(RESTAMP)
+                .bind(stamp.mtime_ns)
+                .bind(stamp.size)
+                .bind(&stamp.render_key)
+                .bind(slug)
+                .execute(&mut *tx)
+                .await?;
         }
-        for chunk in upserts.chunks(UPSERT_ROWS) {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO articles (slug, guid, source, status, title, summary, content_html, \
-                   author_name, author_email, reviewed_by, tags, category, image, url, \
-                   published_at, published_ts, source_updated, updated_at, updated_ts, \
-                   content_hash, first_seen_ts, withdrawn_ts, source_mtime_ns, source_size, render_key) ",
-            );
-            let mut bad = None;
-            q.push_values(chunk, |mut row, (a, source, updated, stamp, at)| {
-                let tags = serde_json::to_string(&a.tags).unwrap_or_else(|e| {
-                    bad = Some(e);
-                    String::new()
-                });
-                // The guid is fixed at first insert: the URL the article had then.
-                row.push_bind(a.slug.to_string())
-                    .push_bind(a.url.clone())
-                    .push_bind((*source).clone())
-                    .push_bind("published")
-                    .push_bind(a.title.clone())
-                    .push_bind(a.summary.clone())
-                    .push_bind(a.content_html.clone())
-                    .push_bind(a.author.name.clone())
-                    .push_bind(a.author.email.clone())
-                    .push_bind(a.reviewed_by.clone())
-                    .push_bind(tags)
-                    .push_bind(a.category.clone())
-                    .push_bind(a.image.clone())
-                    .push_bind(a.url.clone())
-                    .push_bind(a.published.to_rfc3339())
-                    .push_bind(a.published.timestamp())
-                    .push_bind(a.updated.map(|u| u.to_rfc3339()))
-                    .push_bind(updated.to_rfc3339())
-                    .push_bind(updated.timestamp())
-                    .push_bind(a.content_hash())
-                    .push_bind(at.timestamp())
-                    .push_bind(None::<i64>)
-                    .push_bind(stamp.as_ref().map(|s| s.mtime_ns))
-                    .push_bind(stamp.as_ref().map(|s| s.size))
-                    .push_bind(stamp.as_ref().map(|s| s.render_key.clone()));
-            });
-            if let Some(e) = bad {
-                return Err(StoreError::Other(
-                    anyhow::Error::new(e).context("encoding tags"),
-                ));
-            }
-            q.push(
-                " ON CONFLICT (slug) DO UPDATE SET \
-                   source = excluded.source, status = 'published', title = excluded.title, \
-                   summary = excluded.summary, content_html = excluded.content_html, \
-                   author_name = excluded.author_name, author_email = excluded.author_email, \
-                   reviewed_by = excluded.reviewed_by, tags = excluded.tags, \
-                   category = excluded.category, image = excluded.image, url = excluded.url, \
-                   published_at = excluded.published_at, published_ts = excluded.published_ts, \
-                   source_updated = excluded.source_updated, updated_at = excluded.updated_at, \
-                   updated_ts = excluded.updated_ts, content_hash = excluded.content_hash, \
-                   withdrawn_ts = NULL, source_mtime_ns = excluded.source_mtime_ns, \
-                   source_size = excluded.source_size, render_key = excluded.render_key",
-            );
-            q.build().execute(&mut *tx).await?;
+        for (slug, at) in &plan.withdrawals {
+            sqlx::query(WITHDRAW)
+                .bind(at)
+                .bind(slug)
+                .execute(&mut *tx)
+                .await?;
         }
-        set_topics(&mut tx, &topic_sets).await?;
+        for chunk in plan.upserts.chunks(UPSERT_ROWS) {
+            article_upsert::<sqlx::Sqlite>(chunk)?
+                .build()
+                .execute(&mut *tx)
+                .await?;
+        }
+        set_topics(&mut tx, &plan.topic_sets).await?;
+        sqlx::query(BUMP_REVISION).execute(&mut *tx).await?;
         tx.commit().await?;
-        for (_, topics, _, _) in &topic_sets {
-            touched.extend(topics.iter().map(|t| t.id.clone()));
-        }
-        Ok(touched.into_iter().collect())
+        Ok(plan.touched(before))
     }
 
     async fn topics(&self) -> Result<Vec<(String, String, u32)>, StoreError> {
@@ -399,12 +233,12 @@ impl Store for SqliteStore {
              AND slug IN (SELECT slug FROM article_topics WHERE topic_id = $1) \
              ORDER BY published_ts DESC, slug ASC LIMIT $2"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<ArticleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(topic)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(row_to_article).collect()
+        articles(rows)
     }
 
     async fn published_articles(
@@ -416,11 +250,11 @@ impl Store for SqliteStore {
             "SELECT {ARTICLE_COLUMNS} FROM articles WHERE status = 'published' \
              ORDER BY published_ts DESC, slug ASC LIMIT $1"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<ArticleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(row_to_article).collect()
+        articles(rows)
     }
 
     async fn topic_data(&self) -> Result<TopicData, StoreError> {
@@ -461,10 +295,42 @@ impl Store for SqliteStore {
         let sql = format!(
             "SELECT {ARTICLE_COLUMNS} FROM articles WHERE slug = $1 AND status = 'published'"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row: Option<ArticleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(slug)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(row_to_article).transpose()
+        row.map(StoredArticle::try_from).transpose()
+    }
+
+    async fn revision(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(READ_REVISION)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(TAKE_LEASE)
+            .bind(name)
+            .bind(holder)
+            .bind(expires.timestamp())
+            .bind(now.timestamp())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn drop_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query(DROP_LEASE)
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

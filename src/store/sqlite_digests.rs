@@ -4,38 +4,10 @@ use super::StoreError;
 use super::digests::{
     BOUNCE_LIMIT, Claimed, DigestArticle, DigestRun, DigestStore, NewRun, Outcome, RunCounts,
 };
+use super::rows::{ClaimedRow, DigestArticleRow, RUN_COLUMNS, RunRow, ts};
 use super::sqlite::SqliteStore;
-use crate::domain::{Frequency, SubscriberEmail, SubscriberStatus};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use std::collections::BTreeMap;
-
-const RUN_COLUMNS: &str =
-    "id, schedule, fire_ts, since_ts, frequency, state, created_ts, finished_ts, subject";
-
-fn ts(secs: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp(secs, 0)
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs}")))
-}
-
-fn row_to_run(row: &sqlx::sqlite::SqliteRow) -> Result<DigestRun, StoreError> {
-    let frequency: String = row.try_get("frequency")?;
-    let state: String = row.try_get("state")?;
-    Ok(DigestRun {
-        id: row.try_get("id")?,
-        schedule: row.try_get("schedule")?,
-        fire: ts(row.try_get("fire_ts")?)?,
-        since: ts(row.try_get("since_ts")?)?,
-        frequency: Frequency::parse(&frequency).map_err(StoreError::Corrupt)?,
-        done: state == "done",
-        created_at: ts(row.try_get("created_ts")?)?,
-        finished_at: row
-            .try_get::<Option<i64>, _>("finished_ts")?
-            .map(ts)
-            .transpose()?,
-        subject: row.try_get("subject")?,
-    })
-}
 
 #[async_trait::async_trait]
 impl DigestStore for SqliteStore {
@@ -85,23 +57,23 @@ impl DigestStore for SqliteStore {
         };
         let sql =
             format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE schedule = $1 AND fire_ts = $2");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row: RunRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(new.schedule)
             .bind(new.fire.timestamp())
             .fetch_one(&mut *tx)
             .await?;
-        let run = row_to_run(&row)?;
+        let run = row.try_into()?;
         tx.commit().await?;
         Ok((run, created))
     }
 
     async fn digest_run(&self, id: i64) -> Result<Option<DigestRun>, StoreError> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row: Option<RunRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(row_to_run).transpose()
+        row.map(DigestRun::try_from).transpose()
     }
 
     async fn latest_run(&self, schedule: Option<&str>) -> Result<Option<DigestRun>, StoreError> {
@@ -109,21 +81,21 @@ impl DigestStore for SqliteStore {
             "SELECT {RUN_COLUMNS} FROM digest_runs WHERE ($1 IS NULL OR schedule = $1) \
              ORDER BY fire_ts DESC, id DESC LIMIT 1"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row: Option<RunRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(schedule)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(row_to_run).transpose()
+        row.map(DigestRun::try_from).transpose()
     }
 
     async fn unfinished_runs(&self) -> Result<Vec<DigestRun>, StoreError> {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM digest_runs WHERE state = 'delivering' ORDER BY fire_ts, id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<RunRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(row_to_run).collect()
+        rows.into_iter().map(DigestRun::try_from).collect()
     }
 
     async fn web_copy(&self, run_id: i64) -> Result<Option<(String, String)>, StoreError> {
@@ -175,7 +147,7 @@ impl DigestStore for SqliteStore {
             return Ok(Vec::new());
         }
         let list = serde_json::to_string(&ids).map_err(|e| StoreError::Other(e.into()))?;
-        let rows = sqlx::query(
+        let rows: Vec<ClaimedRow> = sqlx::query_as(
             "SELECT o.id, o.subscriber_id, o.since_ts, o.attempts, s.email, s.status, s.topics \
              FROM digest_outbox o JOIN subscribers s ON s.id = o.subscriber_id \
              WHERE o.id IN (SELECT value FROM json_each($1)) ORDER BY o.id",
@@ -184,26 +156,7 @@ impl DigestStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        rows.iter()
-            .map(|r| {
-                let email: String = r.try_get("email")?;
-                let status: String = r.try_get("status")?;
-                let topics: String = r.try_get("topics")?;
-                Ok(Claimed {
-                    id: r.try_get("id")?,
-                    subscriber_id: r.try_get("subscriber_id")?,
-                    email: SubscriberEmail::parse(&email).map_err(|e| {
-                        StoreError::Corrupt(format!("subscriber email '{email}': {e}"))
-                    })?,
-                    status: SubscriberStatus::parse(&status).map_err(StoreError::Corrupt)?,
-                    topics: serde_json::from_str(&topics).map_err(|e| {
-                        StoreError::Corrupt(format!("subscriber topics '{topics}': {e}"))
-                    })?,
-                    since: ts(r.try_get("since_ts")?)?,
-                    attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
-                })
-            })
-            .collect()
+        rows.into_iter().map(Claimed::try_from).collect()
     }
 
     async fn add_manage_tokens(
@@ -268,7 +221,7 @@ impl DigestStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
             if let Some(subscriber) = bounce {
-                sqlx::query(super::sqlite_subscribers::COUNT_BOUNCE)
+                sqlx::query(super::shared::COUNT_BOUNCE)
                     .bind(now)
                     .bind(subscriber)
                     .bind(BOUNCE_LIMIT)
@@ -354,7 +307,7 @@ impl DigestStore for SqliteStore {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<DigestArticle>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<DigestArticleRow> = sqlx::query_as(
             "SELECT a.slug, a.title, a.summary, a.url, a.image, a.author_name, a.reviewed_by, \
                     a.published_ts, a.updated_ts, t.topic_id, t.label \
              FROM articles a JOIN article_topics t ON t.slug = a.slug \
@@ -366,34 +319,7 @@ impl DigestStore for SqliteStore {
         .bind(until.timestamp())
         .fetch_all(&self.pool)
         .await?;
-        let mut by_slug: BTreeMap<String, DigestArticle> = BTreeMap::new();
-        for r in &rows {
-            let slug: String = r.try_get("slug")?;
-            let topic = (r.try_get("topic_id")?, r.try_get("label")?);
-            if let Some(a) = by_slug.get_mut(&slug) {
-                a.topics.push(topic);
-                continue;
-            }
-            let published = ts(r.try_get("published_ts")?)?;
-            let updated = ts(r.try_get("updated_ts")?)?;
-            by_slug.insert(
-                slug.clone(),
-                DigestArticle {
-                    slug,
-                    title: r.try_get("title")?,
-                    summary: r.try_get("summary")?,
-                    url: r.try_get("url")?,
-                    image: r.try_get("image")?,
-                    author: r.try_get("author_name")?,
-                    reviewed_by: r.try_get("reviewed_by")?,
-                    published,
-                    // An update after the window's end is not seen yet.
-                    updated: if updated > until { published } else { updated },
-                    topics: vec![topic],
-                },
-            );
-        }
-        Ok(by_slug.into_values().collect())
+        super::rows::digest_articles(rows, until)
     }
 
     async fn digest_outbox_depth(&self) -> Result<u64, StoreError> {

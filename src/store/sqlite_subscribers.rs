@@ -1,61 +1,12 @@
 //! SQLite implementation of `SubscriberStore`.
 
 use super::StoreError;
+use super::rows::{QUEUED_COLUMNS, QueuedRow, SUBSCRIBER_COLUMNS as COLUMNS, SubscriberRow};
 use super::sqlite::SqliteStore;
 use super::subscribers::{ImportBatch, ImportRow, NewSubscriber, QueuedMail, SubscriberStore};
-use crate::domain::{
-    Consent, Frequency, Subscriber, SubscriberEmail, SubscriberStatus, TokenPurpose,
-};
+use crate::domain::{Subscriber, SubscriberStatus, TokenPurpose};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
-
-const COLUMNS: &str = "id, email, status, topics, frequency, created_ts, consent_ts, \
-    consent_source, consent_client, confirmed_ts, confirmed_client, unsubscribed_ts, \
-    bounce_count, updated_ts";
-
-/// One hard bounce for a subscriber ($1 now, $2 id, $3 the limit): at the
-/// limit the subscriber becomes `bounced`. Shared by transactional mail and
-/// digests.
-pub(super) const COUNT_BOUNCE: &str = "UPDATE subscribers SET bounce_count = bounce_count + 1, \
-    updated_ts = $1, status = CASE WHEN bounce_count + 1 >= $3 THEN 'bounced' ELSE status END \
-    WHERE id = $2";
-
-fn ts(secs: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp(secs, 0)
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs}")))
-}
-
-fn opt_ts(secs: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
-    secs.map(ts).transpose()
-}
-
-fn row_to_subscriber(row: &sqlx::sqlite::SqliteRow) -> Result<Subscriber, StoreError> {
-    let email: String = row.try_get("email")?;
-    let status: String = row.try_get("status")?;
-    let topics: String = row.try_get("topics")?;
-    let frequency: String = row.try_get("frequency")?;
-    Ok(Subscriber {
-        id: row.try_get("id")?,
-        email: SubscriberEmail::parse(&email)
-            .map_err(|e| StoreError::Corrupt(format!("subscriber email '{email}': {e}")))?,
-        status: SubscriberStatus::parse(&status).map_err(StoreError::Corrupt)?,
-        topics: serde_json::from_str(&topics)
-            .map_err(|e| StoreError::Corrupt(format!("subscriber topics '{topics}': {e}")))?,
-        frequency: Frequency::parse(&frequency).map_err(StoreError::Corrupt)?,
-        created_at: ts(row.try_get("created_ts")?)?,
-        consent: Consent {
-            at: ts(row.try_get("consent_ts")?)?,
-            source: row.try_get("consent_source")?,
-            client: row.try_get("consent_client")?,
-        },
-        confirmed_at: opt_ts(row.try_get("confirmed_ts")?)?,
-        confirmed_client: row.try_get("confirmed_client")?,
-        unsubscribed_at: opt_ts(row.try_get("unsubscribed_ts")?)?,
-        bounce_count: u32::try_from(row.try_get::<i64, _>("bounce_count")?).unwrap_or(u32::MAX),
-        updated_at: ts(row.try_get("updated_ts")?)?,
-    })
-}
 
 /// The unique key of an address: one subscription per mailbox, whatever
 /// the case it was typed in.
@@ -94,34 +45,34 @@ impl SubscriberStore for SqliteStore {
         .await?
         .rows_affected()
             == 1;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row: SubscriberRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM subscribers WHERE email_key = $1"
         )))
         .bind(key(new.email.as_str()))
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok((row_to_subscriber(&row)?, inserted))
+        Ok((row.try_into()?, inserted))
     }
 
     async fn subscriber(&self, id: i64) -> Result<Option<Subscriber>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row: Option<SubscriberRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM subscribers WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(row_to_subscriber).transpose()
+        row.map(Subscriber::try_from).transpose()
     }
 
     async fn subscriber_by_email(&self, email: &str) -> Result<Option<Subscriber>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row: Option<SubscriberRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM subscribers WHERE email_key = $1"
         )))
         .bind(key(email))
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(row_to_subscriber).transpose()
+        row.map(Subscriber::try_from).transpose()
     }
 
     async fn update_subscriber(&self, s: &Subscriber) -> Result<(), StoreError> {
@@ -174,7 +125,7 @@ impl SubscriberStore for SqliteStore {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<Subscriber>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows: Vec<SubscriberRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM subscribers WHERE id > $1 AND ($2 IS NULL OR status = $2) \
              ORDER BY id LIMIT $3"
         )))
@@ -183,7 +134,7 @@ impl SubscriberStore for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(row_to_subscriber).collect()
+        super::rows::subscribers(rows)
     }
 
     async fn count_subscribers(&self, status: Option<SubscriberStatus>) -> Result<u64, StoreError> {
@@ -357,31 +308,24 @@ impl SubscriberStore for SqliteStore {
         .await?)
     }
 
-    async fn due_mail(
+    async fn claim_mail(
         &self,
         now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<QueuedMail>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, subscriber_id, kind, message, attempts, created_ts FROM mail_queue \
-             WHERE next_ts <= $1 ORDER BY next_ts, id LIMIT $2",
-        )
+        let mut rows: Vec<QueuedRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE mail_queue SET next_ts = $2 WHERE id IN (SELECT id FROM mail_queue \
+               WHERE next_ts <= $1 ORDER BY next_ts, id LIMIT $3) \
+             RETURNING {QUEUED_COLUMNS}"
+        )))
         .bind(now.timestamp())
+        .bind(hold_until.timestamp())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(QueuedMail {
-                    id: r.try_get("id")?,
-                    subscriber_id: r.try_get("subscriber_id")?,
-                    kind: r.try_get("kind")?,
-                    message: r.try_get("message")?,
-                    attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
-                    created_at: ts(r.try_get("created_ts")?)?,
-                })
-            })
-            .collect()
+        rows.sort_by_key(|r| r.id);
+        rows.into_iter().map(QueuedMail::try_from).collect()
     }
 
     async fn remove_mail(&self, id: i64) -> Result<(), StoreError> {
@@ -421,7 +365,7 @@ impl SubscriberStore for SqliteStore {
         subscriber_id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(COUNT_BOUNCE)
+        sqlx::query(super::shared::COUNT_BOUNCE)
             .bind(now.timestamp())
             .bind(subscriber_id)
             .bind(super::digests::BOUNCE_LIMIT)

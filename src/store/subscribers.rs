@@ -118,9 +118,15 @@ pub trait SubscriberStore: Send + Sync {
         message: &str,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError>;
-    /// Messages due at `now`, oldest first.
-    async fn due_mail(&self, now: DateTime<Utc>, limit: u32)
-    -> Result<Vec<QueuedMail>, StoreError>;
+    /// Claims up to `limit` messages due at `now`, oldest first: they are
+    /// not due again before `hold_until`, so that another instance does not
+    /// send them too; a process that dies with them leaves them due then.
+    async fn claim_mail(
+        &self,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, StoreError>;
     /// Sent or given up: the row (and the token inside it) goes.
     async fn remove_mail(&self, id: i64) -> Result<(), StoreError>;
     async fn retry_mail(&self, id: i64, next: DateTime<Utc>, error: &str)

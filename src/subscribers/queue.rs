@@ -39,7 +39,10 @@ pub async fn deliver_due(
     let mut report = QueueReport::default();
     loop {
         let now = clock.now();
-        let due = store.due_mail(now, 100).await?;
+        // Claimed for as long as a digest row would be: another instance
+        // leaves them alone meanwhile.
+        let hold = Duration::from_std(delivery.claim_timeout).unwrap_or(Duration::minutes(10));
+        let due = store.claim_mail(now, now + hold, 100).await?;
         if due.is_empty() {
             return Ok(report);
         }

@@ -1,6 +1,9 @@
 //! A test site in a temporary folder: its own content, feeds folder and
-//! SQLite file, a fixed clock, and the daemon on a free port when asked.
+//! store (a SQLite file, or a database of its own on the PostgreSQL server
+//! `FEEDLETTER_TEST_POSTGRES_URL` names), a fixed clock, and the daemon on a
+//! free port when asked.
 
+pub use crate::testdb::TestDb;
 use chrono::{DateTime, Utc};
 use feedletter::config::Config;
 use feedletter::feeds::BuildReport;
@@ -35,16 +38,36 @@ pub struct TestSite {
     pub config: Config,
     pub clock: FixedClock,
     pub store: Arc<dyn Store>,
+    /// Last, so that it is dropped after the store.
+    pub db: Option<TestDb>,
 }
 
 impl TestSite {
     /// An empty site; `extra` is appended to the config file.
     pub async fn new(extra: &str) -> Self {
+        Self::on(extra, true).await
+    }
+
+    /// An empty site on SQLite whatever the suite runs on.
+    pub async fn new_on_sqlite(extra: &str) -> Self {
+        Self::on(extra, false).await
+    }
+
+    async fn on(extra: &str, postgres_if_named: bool) -> Self {
         init_logs();
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("content")).unwrap();
+        let db = if postgres_if_named {
+            TestDb::create().await
+        } else {
+            None
+        };
+        let store = db
+            .as_ref()
+            .map(|d| format!("[store]\nurl = \"{}\"\n", d.url))
+            .unwrap_or_default();
         let text = format!(
-            r#"
+            r#"{store}
 [site]
 title = "The Dewline (test)"
 base_url = "{BASE_URL}"
@@ -75,6 +98,7 @@ ingest = "* * * * * *"
             config,
             clock: FixedClock::new(sample_now()),
             store,
+            db,
         }
     }
 
@@ -85,7 +109,21 @@ ingest = "* * * * * *"
 
     /// The sample publication with `extra` appended to the config.
     pub async fn sample_with(extra: &str) -> Self {
-        let site = Self::new(extra).await;
+        Self::new(extra).await.with_sample()
+    }
+
+    /// The store's kind: "postgres" or "sqlite".
+    pub fn backend(&self) -> &'static str {
+        if self.db.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    /// Copies the sample publication into the site's content folder.
+    pub fn with_sample(self) -> Self {
+        let site = self;
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
         for entry in std::fs::read_dir(src).unwrap() {
             let entry = entry.unwrap();

@@ -12,6 +12,7 @@ mod ops;
 mod push;
 mod smtp_server;
 mod subscribers;
+mod testdb;
 mod topics;
 mod trending_corpus;
 pub mod validity;

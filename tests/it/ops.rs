@@ -64,10 +64,15 @@ async fn readyz_and_metrics_report_the_store_the_feeds_and_the_requests() {
 #[tokio::test]
 async fn a_store_without_its_migrations_is_not_ready_and_says_what_to_run() {
     let dir = tempfile::tempdir().unwrap();
-    let store = feedletter::store::SqliteStore::open(&dir.path().join("fresh.db"))
-        .await
-        .unwrap();
-    use feedletter::store::Store as _;
+    let db = crate::helpers::TestDb::create().await;
+    let store: Box<dyn feedletter::store::Store> = match &db {
+        Some(db) => Box::new(feedletter::store::PgStore::open(&db.url).await.unwrap()),
+        None => Box::new(
+            feedletter::store::SqliteStore::open(&dir.path().join("fresh.db"))
+                .await
+                .unwrap(),
+        ),
+    };
     store.ping().await.unwrap();
     let e = store.ready().await.unwrap_err().to_string();
     assert!(e.contains("feedletter migrate"), "{e}");

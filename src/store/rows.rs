@@ -1,0 +1,322 @@
+//! Rows as both backends return them, and their conversion to the domain.
+//!
+//! The SQL differs between SQLite and PostgreSQL; what comes back does not:
+//! the same column names, text and 64-bit integers only (times are Unix
+//! seconds or RFC 3339 text, lists are JSON text). `FromRow` is derived
+//! generically, so one struct and one conversion serve both.
+
+use super::digests::{Claimed, DigestRun};
+use super::subscribers::QueuedMail;
+use super::{IndexEntry, StoreError};
+use crate::domain::{
+    Article, ArticleStatus, Consent, Frequency, Person, Slug, StoredArticle, Subscriber,
+    SubscriberEmail, SubscriberStatus,
+};
+use chrono::{DateTime, FixedOffset, Utc};
+
+pub(super) fn ts(secs: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp(secs, 0)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs}")))
+}
+
+fn opt_ts(secs: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    secs.map(ts).transpose()
+}
+
+fn parse_time(s: &str) -> Result<DateTime<FixedOffset>, StoreError> {
+    DateTime::parse_from_rfc3339(s).map_err(|e| StoreError::Corrupt(format!("time '{s}': {e}")))
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(if n < 0 { 0 } else { u32::MAX })
+}
+
+fn email(text: &str) -> Result<SubscriberEmail, StoreError> {
+    SubscriberEmail::parse(text)
+        .map_err(|e| StoreError::Corrupt(format!("subscriber email '{text}': {e}")))
+}
+
+fn topic_list(text: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("subscriber topics '{text}': {e}")))
+}
+
+/// The columns `ArticleRow` reads.
+pub(super) const ARTICLE_COLUMNS: &str = "slug, guid, source, status, title, summary, \
+    content_html, author_name, author_email, reviewed_by, tags, category, image, url, \
+    published_at, source_updated, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ArticleRow {
+    slug: String,
+    guid: String,
+    source: String,
+    status: String,
+    title: String,
+    summary: String,
+    content_html: String,
+    author_name: String,
+    author_email: Option<String>,
+    reviewed_by: Option<String>,
+    tags: String,
+    category: Option<String>,
+    image: Option<String>,
+    url: String,
+    published_at: String,
+    source_updated: Option<String>,
+    updated_at: String,
+}
+
+impl TryFrom<ArticleRow> for StoredArticle {
+    type Error = StoreError;
+    fn try_from(r: ArticleRow) -> Result<Self, StoreError> {
+        Ok(StoredArticle {
+            article: Article {
+                slug: Slug::parse(&r.slug).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                tags: serde_json::from_str(&r.tags)
+                    .map_err(|e| StoreError::Corrupt(format!("tags of {}: {e}", r.slug)))?,
+                title: r.title,
+                summary: r.summary,
+                content_html: r.content_html,
+                author: Person {
+                    name: r.author_name,
+                    email: r.author_email,
+                },
+                reviewed_by: r.reviewed_by,
+                category: r.category,
+                image: r.image,
+                url: r.url,
+                published: parse_time(&r.published_at)?,
+                updated: r.source_updated.as_deref().map(parse_time).transpose()?,
+            },
+            guid: r.guid,
+            updated: parse_time(&r.updated_at)?,
+            status: if r.status == "published" {
+                ArticleStatus::Published
+            } else {
+                ArticleStatus::Withdrawn
+            },
+            source: r.source,
+        })
+    }
+}
+
+pub(super) fn articles(rows: Vec<ArticleRow>) -> Result<Vec<StoredArticle>, StoreError> {
+    rows.into_iter().map(StoredArticle::try_from).collect()
+}
+
+/// The columns `IndexRow` reads.
+pub(super) const INDEX_COLUMNS: &str =
+    "slug, source, status, content_hash, source_mtime_ns, source_size, render_key";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct IndexRow {
+    slug: String,
+    source: String,
+    status: String,
+    content_hash: String,
+    source_mtime_ns: Option<i64>,
+    source_size: Option<i64>,
+    render_key: Option<String>,
+}
+
+impl From<IndexRow> for IndexEntry {
+    fn from(r: IndexRow) -> Self {
+        IndexEntry {
+            slug: r.slug,
+            source: r.source,
+            published: r.status == "published",
+            content_hash: r.content_hash,
+            source_mtime_ns: r.source_mtime_ns,
+            source_size: r.source_size,
+            render_key: r.render_key,
+        }
+    }
+}
+
+/// The columns `SubscriberRow` reads.
+pub(super) const SUBSCRIBER_COLUMNS: &str = "id, email, status, topics, frequency, created_ts, \
+    consent_ts, consent_source, consent_client, confirmed_ts, confirmed_client, \
+    unsubscribed_ts, bounce_count, updated_ts";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SubscriberRow {
+    id: i64,
+    email: String,
+    status: String,
+    topics: String,
+    frequency: String,
+    created_ts: i64,
+    consent_ts: i64,
+    consent_source: String,
+    consent_client: Option<String>,
+    confirmed_ts: Option<i64>,
+    confirmed_client: Option<String>,
+    unsubscribed_ts: Option<i64>,
+    bounce_count: i64,
+    updated_ts: i64,
+}
+
+impl TryFrom<SubscriberRow> for Subscriber {
+    type Error = StoreError;
+    fn try_from(r: SubscriberRow) -> Result<Self, StoreError> {
+        Ok(Subscriber {
+            id: r.id,
+            email: email(&r.email)?,
+            status: SubscriberStatus::parse(&r.status).map_err(StoreError::Corrupt)?,
+            topics: topic_list(&r.topics)?,
+            frequency: Frequency::parse(&r.frequency).map_err(StoreError::Corrupt)?,
+            created_at: ts(r.created_ts)?,
+            consent: Consent {
+                at: ts(r.consent_ts)?,
+                source: r.consent_source,
+                client: r.consent_client,
+            },
+            confirmed_at: opt_ts(r.confirmed_ts)?,
+            confirmed_client: r.confirmed_client,
+            unsubscribed_at: opt_ts(r.unsubscribed_ts)?,
+            bounce_count: count(r.bounce_count),
+            updated_at: ts(r.updated_ts)?,
+        })
+    }
+}
+
+pub(super) fn subscribers(rows: Vec<SubscriberRow>) -> Result<Vec<Subscriber>, StoreError> {
+    rows.into_iter().map(Subscriber::try_from).collect()
+}
+
+/// The columns `QueuedRow` reads.
+pub(super) const QUEUED_COLUMNS: &str = "id, subscriber_id, kind, message, attempts, created_ts";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct QueuedRow {
+    pub(super) id: i64,
+    subscriber_id: Option<i64>,
+    kind: String,
+    message: String,
+    attempts: i64,
+    created_ts: i64,
+}
+
+impl TryFrom<QueuedRow> for QueuedMail {
+    type Error = StoreError;
+    fn try_from(r: QueuedRow) -> Result<Self, StoreError> {
+        Ok(QueuedMail {
+            id: r.id,
+            subscriber_id: r.subscriber_id,
+            kind: r.kind,
+            message: r.message,
+            attempts: count(r.attempts),
+            created_at: ts(r.created_ts)?,
+        })
+    }
+}
+
+/// The columns `RunRow` reads.
+pub(super) const RUN_COLUMNS: &str =
+    "id, schedule, fire_ts, since_ts, frequency, state, created_ts, finished_ts, subject";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RunRow {
+    id: i64,
+    schedule: String,
+    fire_ts: i64,
+    since_ts: i64,
+    frequency: String,
+    state: String,
+    created_ts: i64,
+    finished_ts: Option<i64>,
+    subject: String,
+}
+
+impl TryFrom<RunRow> for DigestRun {
+    type Error = StoreError;
+    fn try_from(r: RunRow) -> Result<Self, StoreError> {
+        Ok(DigestRun {
+            id: r.id,
+            schedule: r.schedule,
+            fire: ts(r.fire_ts)?,
+            since: ts(r.since_ts)?,
+            frequency: Frequency::parse(&r.frequency).map_err(StoreError::Corrupt)?,
+            done: r.state == "done",
+            created_at: ts(r.created_ts)?,
+            finished_at: opt_ts(r.finished_ts)?,
+            subject: r.subject,
+        })
+    }
+}
+
+/// An outbox row joined with its subscriber; the columns are
+/// `o.id, o.subscriber_id, o.since_ts, o.attempts, s.email, s.status, s.topics`.
+#[derive(sqlx::FromRow)]
+pub(super) struct ClaimedRow {
+    id: i64,
+    subscriber_id: i64,
+    since_ts: i64,
+    attempts: i64,
+    email: String,
+    status: String,
+    topics: String,
+}
+
+impl TryFrom<ClaimedRow> for Claimed {
+    type Error = StoreError;
+    fn try_from(r: ClaimedRow) -> Result<Self, StoreError> {
+        Ok(Claimed {
+            id: r.id,
+            subscriber_id: r.subscriber_id,
+            email: email(&r.email)?,
+            status: SubscriberStatus::parse(&r.status).map_err(StoreError::Corrupt)?,
+            topics: topic_list(&r.topics)?,
+            since: ts(r.since_ts)?,
+            attempts: count(r.attempts),
+        })
+    }
+}
+
+/// An article of a digest's window, one row per topic.
+#[derive(sqlx::FromRow)]
+pub(super) struct DigestArticleRow {
+    slug: String,
+    title: String,
+    summary: String,
+    url: String,
+    image: Option<String>,
+    author_name: String,
+    reviewed_by: Option<String>,
+    published_ts: i64,
+    updated_ts: i64,
+    topic_id: String,
+    label: String,
+}
+
+/// Groups a digest window's rows (ordered by slug) into articles.
+pub(super) fn digest_articles(
+    rows: Vec<DigestArticleRow>,
+    until: DateTime<Utc>,
+) -> Result<Vec<super::DigestArticle>, StoreError> {
+    let mut out: Vec<super::DigestArticle> = Vec::new();
+    for r in rows {
+        let topic = (r.topic_id, r.label);
+        if let Some(a) = out.last_mut().filter(|a| a.slug == r.slug) {
+            a.topics.push(topic);
+            continue;
+        }
+        let published = ts(r.published_ts)?;
+        let updated = ts(r.updated_ts)?;
+        out.push(super::DigestArticle {
+            slug: r.slug,
+            title: r.title,
+            summary: r.summary,
+            url: r.url,
+            image: r.image,
+            author: r.author_name,
+            reviewed_by: r.reviewed_by,
+            published,
+            // An update after the window's end is not seen yet.
+            updated: if updated > until { published } else { updated },
+            topics: vec![topic],
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,196 @@
+//! SQL that reads the same on SQLite and PostgreSQL, and the one bulk
+//! statement whose binds both backends build the same way.
+
+use super::{ArticleChange, SourceStamp, StoreError};
+use crate::domain::Article;
+use crate::topics::extract::TopicRef;
+use chrono::{DateTime, FixedOffset, Utc};
+use sqlx::{Database, Encode, QueryBuilder, Type};
+use std::collections::BTreeSet;
+
+/// One hard bounce for a subscriber ($1 now, $2 id, $3 the limit): at the
+/// limit the subscriber becomes `bounced`. Shared by transactional mail and
+/// digests.
+pub(super) const COUNT_BOUNCE: &str = "UPDATE subscribers SET bounce_count = bounce_count + 1, \
+    updated_ts = $1, status = CASE WHEN bounce_count + 1 >= $3 THEN 'bounced' ELSE status END \
+    WHERE id = $2";
+
+/// Takes or renews a lease ($1 name, $2 holder, $3 expiry, $4 now): one row
+/// changes when the lease was free, expired, or already this holder's.
+pub(super) const TAKE_LEASE: &str = "INSERT INTO leases (name, holder, expires_ts) \
+    VALUES ($1, $2, $3) \
+    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_ts = excluded.expires_ts \
+    WHERE leases.holder = excluded.holder OR leases.expires_ts <= $4";
+
+/// Gives a lease up ($1 name, $2 holder) so that another instance need not
+/// wait for it to expire.
+pub(super) const DROP_LEASE: &str = "DELETE FROM leases WHERE name = $1 AND holder = $2";
+
+pub(super) const BUMP_REVISION: &str = "UPDATE store_revision SET revision = revision + 1";
+pub(super) const READ_REVISION: &str = "SELECT revision FROM store_revision";
+
+/// An article to insert or update: (article, source, effective updated,
+/// file stamp, ingest time).
+pub(super) type Upsert<'a> = (
+    &'a Article,
+    &'a String,
+    &'a DateTime<FixedOffset>,
+    &'a Option<SourceStamp>,
+    &'a DateTime<Utc>,
+);
+
+/// A multi-row upsert of articles: a cold ingest of thousands of articles
+/// is dominated by per-statement cost otherwise. The guid is fixed at first
+/// insert (the URL the article had then); a withdrawn article that comes
+/// back is published again with it.
+pub(super) fn article_upsert<DB>(chunk: &[Upsert<'_>]) -> Result<QueryBuilder<DB>, StoreError>
+where
+    DB: Database,
+    DB::Arguments: Default,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<String>: Encode<'t, DB> + Type<DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::<DB>::new(
+        "INSERT INTO articles (slug, guid, source, status, title, summary, content_html, \
+           author_name, author_email, reviewed_by, tags, category, image, url, \
+           published_at, published_ts, source_updated, updated_at, updated_ts, \
+           content_hash, first_seen_ts, withdrawn_ts, source_mtime_ns, source_size, render_key) ",
+    );
+    let mut bad = None;
+    q.push_values(chunk, |mut row, (a, source, updated, stamp, at)| {
+        let tags = serde_json::to_string(&a.tags).unwrap_or_else(|e| {
+            bad = Some(e);
+            String::new()
+        });
+        row.push_bind(a.slug.to_string())
+            .push_bind(a.url.clone())
+            .push_bind((*source).clone())
+            .push_bind("published".to_string())
+            .push_bind(a.title.clone())
+            .push_bind(a.summary.clone())
+            .push_bind(a.content_html.clone())
+            .push_bind(a.author.name.clone())
+            .push_bind(a.author.email.clone())
+            .push_bind(a.reviewed_by.clone())
+            .push_bind(tags)
+            .push_bind(a.category.clone())
+            .push_bind(a.image.clone())
+            .push_bind(a.url.clone())
+            .push_bind(a.published.to_rfc3339())
+            .push_bind(a.published.timestamp())
+            .push_bind(a.updated.map(|u| u.to_rfc3339()))
+            .push_bind(updated.to_rfc3339())
+            .push_bind(updated.timestamp())
+            .push_bind(a.content_hash())
+            .push_bind(at.timestamp())
+            .push_bind(None::<i64>)
+            .push_bind(stamp.as_ref().map(|s| s.mtime_ns))
+            .push_bind(stamp.as_ref().map(|s| s.size))
+            .push_bind(stamp.as_ref().map(|s| s.render_key.clone()));
+    });
+    if let Some(e) = bad {
+        return Err(StoreError::Other(
+            anyhow::Error::new(e).context("encoding tags"),
+        ));
+    }
+    q.push(
+        " ON CONFLICT (slug) DO UPDATE SET \
+           source = excluded.source, status = 'published', title = excluded.title, \
+           summary = excluded.summary, content_html = excluded.content_html, \
+           author_name = excluded.author_name, author_email = excluded.author_email, \
+           reviewed_by = excluded.reviewed_by, tags = excluded.tags, \
+           category = excluded.category, image = excluded.image, url = excluded.url, \
+           published_at = excluded.published_at, published_ts = excluded.published_ts, \
+           source_updated = excluded.source_updated, updated_at = excluded.updated_at, \
+           updated_ts = excluded.updated_ts, content_hash = excluded.content_hash, \
+           withdrawn_ts = NULL, source_mtime_ns = excluded.source_mtime_ns, \
+           source_size = excluded.source_size, render_key = excluded.render_key",
+    );
+    Ok(q)
+}
+
+/// An article's topics to set: (slug, topics, first-seen time of new ones,
+/// whether the slug may already have rows).
+pub(super) type TopicSet<'a> = (&'a str, &'a [TopicRef], i64, bool);
+
+/// One ingest's changes sorted by the statements that write them.
+#[derive(Default)]
+pub(super) struct Plan<'a> {
+    /// Slugs that may have topic rows already: their old topics are among
+    /// the feeds to rebuild.
+    pub known: Vec<&'a str>,
+    pub upserts: Vec<Upsert<'a>>,
+    pub restamps: Vec<(&'a str, &'a SourceStamp)>,
+    /// (slug, when)
+    pub withdrawals: Vec<(&'a str, i64)>,
+    pub topic_sets: Vec<TopicSet<'a>>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(changes: &'a [ArticleChange]) -> Self {
+        let mut plan = Plan::default();
+        for change in changes {
+            match change {
+                ArticleChange::Upsert {
+                    article,
+                    source,
+                    updated,
+                    stamp,
+                    at,
+                    topics,
+                    topics_at,
+                    new_slug,
+                } => {
+                    if !new_slug {
+                        plan.known.push(article.slug.as_str());
+                    }
+                    plan.upserts
+                        .push((article.as_ref(), source, updated, stamp, at));
+                    plan.topic_sets.push((
+                        article.slug.as_str(),
+                        topics,
+                        topics_at.timestamp(),
+                        !new_slug,
+                    ));
+                }
+                ArticleChange::Restamp {
+                    slug,
+                    stamp,
+                    topics,
+                    topics_at,
+                } => {
+                    plan.known.push(slug);
+                    plan.restamps.push((slug, stamp));
+                    plan.topic_sets
+                        .push((slug, topics, topics_at.timestamp(), true));
+                }
+                ArticleChange::Withdraw { slug, at } => {
+                    plan.known.push(slug);
+                    plan.withdrawals.push((slug, at.timestamp()));
+                }
+            }
+        }
+        plan
+    }
+
+    /// The topics whose feeds may have changed: those the articles had
+    /// before (`before`) and those they have now, sorted.
+    pub fn touched(&self, mut before: BTreeSet<String>) -> Vec<String> {
+        for (_, topics, _, _) in &self.topic_sets {
+            before.extend(topics.iter().map(|t| t.id.clone()));
+        }
+        before.into_iter().collect()
+    }
+}
+
+pub(super) const RESTAMP: &str = "UPDATE articles SET source_mtime_ns = $1, source_size = $2, \
+    render_key = $3 WHERE slug = $4";
+pub(super) const WITHDRAW: &str = "UPDATE articles SET status = 'withdrawn', withdrawn_ts = $1, \
+    source_mtime_ns = NULL, source_size = NULL, render_key = NULL WHERE slug = $2";
+
+/// Rows per multi-row article upsert (25 binds each).
+pub(super) const UPSERT_ROWS: usize = 200;
+/// Slugs per batched topic statement.
+pub(super) const TOPIC_ROWS: usize = 1000;

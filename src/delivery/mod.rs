@@ -235,14 +235,23 @@ impl Deliverer {
         }
         drop(done_tx);
 
-        let high_water = workers * 4 + CLAIM_BATCH as usize;
+        // Rows held claimed at once. Paced, about one second of sending:
+        // other instances delivering the same run find the rest pending,
+        // and a stopped process leaves little to its claim timeout.
+        let rate = self.config.mail.rate_per_second as usize;
+        let high_water = if rate > 0 {
+            rate.clamp(workers * 2, CLAIM_BATCH as usize)
+        } else {
+            workers * 4 + CLAIM_BATCH as usize
+        };
         let mut in_flight = 0usize;
         let mut drained = false; // nothing due right now
         let mut stopping = *stop.borrow();
         let passed: Result<(), DigestError> = async { loop {
             while !stopping && !drained && in_flight < high_water {
                 let now = self.clock.now();
-                let rows = store.claim(run.id, now, CLAIM_BATCH).await?;
+                let want = (high_water - in_flight).min(CLAIM_BATCH as usize);
+                let rows = store.claim(run.id, now, want as u32).await?;
                 if rows.is_empty() {
                     drained = true;
                     break;
@@ -367,8 +376,23 @@ impl Deliverer {
             if *stop.borrow() {
                 break;
             }
-            if let Err(e) = self.deliver(&run, &Options::default(), stop.clone()).await {
-                tracing::error!(run = run.id, error = %e, "digest retry pass failed");
+            match self.deliver(&run, &Options::default(), stop.clone()).await {
+                // One summary line for a pass that did something: a retry,
+                // or a run fired by another instance or a stopped process.
+                Ok(r) if r.sent + r.skipped + r.failed + r.retried > 0 => tracing::info!(
+                    job = "sweep",
+                    schedule = %run.schedule,
+                    run = run.id,
+                    fire = %run.fire,
+                    sent = r.sent,
+                    skipped = r.skipped,
+                    failed = r.failed,
+                    retried = r.retried,
+                    pending = r.counts.pending,
+                    "job finished"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(run = run.id, error = %e, "digest retry pass failed"),
             }
         }
         Ok(())

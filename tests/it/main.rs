@@ -7,6 +7,7 @@ mod feeds;
 mod helpers;
 mod http;
 mod ingest;
+mod instances;
 mod mail;
 mod ops;
 mod push;

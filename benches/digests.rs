@@ -5,8 +5,9 @@
 //!     FEEDLETTER_BENCH_SUBSCRIBERS=5000 cargo bench --bench digests   # quick
 //!     FEEDLETTER_BENCH_DKIM=ed25519 cargo bench --bench digests       # signed
 //!
-//! The store is SQLite with the sample publication ingested at a fixed
-//! time; the subscribers (default 100,000, confirmed, weekly) follow one of
+//! The store is SQLite (or, with `FEEDLETTER_BENCH_POSTGRES_URL`, a fresh
+//! database on that PostgreSQL server) with the sample publication ingested
+//! at a fixed time; the subscribers (default 100,000, confirmed, weekly) follow one of
 //! eight topic choices. The sink is a minimal SMTP server in this process
 //! on loopback (EHLO, MAIL, RCPT, DATA, RSET, QUIT; it stores nothing), so
 //! the figure includes the cost of SMTP itself. Peak memory is the
@@ -25,6 +26,8 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/store.rs"]
+mod store;
 use common::env_count;
 
 fn proc_status_mib(field: &str) -> f64 {
@@ -96,7 +99,13 @@ async fn sink(listener: tokio::net::TcpListener, messages: Arc<AtomicU64>, bytes
     }
 }
 
-fn config(dir: &std::path::Path, port: u16, pool: u32, dkim: bool) -> Result<Config> {
+fn config(
+    dir: &std::path::Path,
+    store_url: &str,
+    port: u16,
+    pool: u32,
+    dkim: bool,
+) -> Result<Config> {
     let dkim = if dkim {
         // An Ed25519 key (a base64 seed of 32 bytes), made up for the bench.
         let key = dir.join("dkim.key");
@@ -111,7 +120,7 @@ fn config(dir: &std::path::Path, port: u16, pool: u32, dkim: bool) -> Result<Con
     let content = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
     let text = format!(
         "[site]\ntitle = \"The Dewline\"\nbase_url = \"https://dewline.example\"\ntimezone = \"Asia/Kolkata\"\n\
-         [store]\nurl = \"sqlite://{db}\"\n\
+         [store]\nurl = \"{store_url}\"\n\
          [content]\ndir = \"{content}\"\n\
          [feeds]\ndir = \"{feeds}\"\n\
          [mail]\nfrom = \"The Dewline <digest@dewline.example>\"\ntransport = \"smtp\"\n\
@@ -119,7 +128,6 @@ fn config(dir: &std::path::Path, port: u16, pool: u32, dkim: bool) -> Result<Con
          [mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\npool_size = {pool}\n{dkim}\
          [[digest]]\nname = \"weekly\"\nfrequency = \"weekly\"\ncron = \"0 8 * * Mon\"\n\
          subject = \"This week in skincare: {{{{ top_topic }}}}\"\nmax_topics = 5\nmax_articles_per_topic = 3\n",
-        db = dir.join("bench.db").display(),
         content = content.display(),
         feeds = dir.join("feeds").display(),
     );
@@ -155,7 +163,8 @@ fn main() -> Result<()> {
         let (messages, bytes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         tokio::spawn(sink(listener, messages.clone(), bytes.clone()));
 
-        let config = config(dir.path(), port, pool, dkim)?;
+        let db = store::BenchStore::create(dir.path()).await?;
+        let config = config(dir.path(), &db.url, port, pool, dkim)?;
         let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-25T12:00:00+05:30")?.into();
         let clock = FixedClock::new(now);
         let store = feedletter::store::connect(&config.store).await?;
@@ -209,7 +218,8 @@ fn main() -> Result<()> {
         );
         ensure!(got == report.sent, "the sink got {got} of {}", report.sent);
         println!(
-            "digest run, {n} subscribers, SMTP pool of {pool}, no pacing, {}:",
+            "digest run on {}, {n} subscribers, SMTP pool of {pool}, no pacing, {}:",
+            db.kind(),
             if dkim { "Ed25519 DKIM" } else { "no DKIM" }
         );
         println!(
@@ -224,6 +234,13 @@ fn main() -> Result<()> {
             bytes.load(Ordering::Relaxed) as f64 / got.max(1) as f64 / 1000.0,
             proc_status_mib("VmHWM:")
         );
+        println!(
+            "  database after the run: {:.1} MB",
+            db.size_bytes().await? as f64 / 1e6
+        );
+        drop(deliverer);
+        drop(store);
+        db.remove().await?;
         Ok(())
     })
 }

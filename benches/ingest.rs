@@ -10,9 +10,14 @@
 //!
 //! The corpus is generated once; each cold run gets its own database, since
 //! the store remembers file stamps. Files are in the page cache throughout.
+//! The store is a SQLite file, or with
+//! `FEEDLETTER_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres`
+//! a fresh database on that PostgreSQL server per cold run.
 
 #[path = "corpus/mod.rs"]
 mod corpus;
+#[path = "common/store.rs"]
+mod store;
 
 use anyhow::{Context as _, Result, ensure};
 use chrono::{DateTime, Utc};
@@ -79,8 +84,13 @@ fn main() -> Result<()> {
     let mut kept = None;
     for r in 0..COLD_RUNS {
         let dir = root.path().join(format!("run-{r}"));
-        let config = config_for(&dir, &content)?;
+        std::fs::create_dir_all(&dir)?;
+        let db = rt.block_on(store::BenchStore::create(&dir))?;
+        let config = config_for(&dir, &content, &db.url)?;
         let store = rt.block_on(feedletter::store::connect(&config.store))?;
+        if r == 0 {
+            println!("store: {}", db.kind());
+        }
         let run = rt.block_on(run_once(store.as_ref(), &config, &clock, true))?;
         ensure!(
             run.report.new.len() == count && run.report.rejected.is_empty(),
@@ -104,15 +114,15 @@ fn main() -> Result<()> {
         );
         cold.push(run);
         if r + 1 == COLD_RUNS {
-            kept = Some((dir, config, store));
+            kept = Some((db, config, store));
         } else {
             drop(store);
+            rt.block_on(db.remove())?;
             std::fs::remove_dir_all(&dir)?;
         }
     }
-    let (dir, config, store) = kept.context("no cold run")?;
-    let db_bytes = std::fs::metadata(dir.join("bench.db"))?.len()
-        + std::fs::metadata(dir.join("bench.db-wal")).map_or(0, |m| m.len());
+    let (db, config, store) = kept.context("no cold run")?;
+    let db_bytes = rt.block_on(db.size_bytes())?;
     // Rows written besides the articles: one per (article, topic).
     let topic_rows = rt.block_on(store.topic_data())?.occurrences.len();
 
@@ -180,7 +190,7 @@ fn main() -> Result<()> {
     row("one change", &one, Some(ONE_CHANGE_TARGET_MS));
     println!();
     println!(
-        "database after the cold run: {:.1} MB (with its WAL); feeds: {} files of up to {} articles",
+        "database after the cold run: {:.1} MB (a SQLite file with its WAL, or pg_database_size); feeds: {} files of up to {} articles",
         mb(db_bytes),
         config.feeds.formats.len(),
         config.feeds.limit
@@ -222,10 +232,12 @@ fn main() -> Result<()> {
         "one-change minus no-change ingest",
         ms(one_ingest) - ms(still_ingest)
     );
+    drop(store);
+    rt.block_on(db.remove())?;
     Ok(())
 }
 
-fn config_for(dir: &Path, content: &Path) -> Result<Config> {
+fn config_for(dir: &Path, content: &Path, store_url: &str) -> Result<Config> {
     std::fs::create_dir_all(dir)?;
     let mut text = format!(
         "[site]\n\
@@ -234,14 +246,14 @@ fn config_for(dir: &Path, content: &Path) -> Result<Config> {
          timezone = \"Asia/Kolkata\"\n\
          \n\
          [store]\n\
-         url = \"sqlite://{}\"\n\
+         url = \"{}\"\n\
          \n\
          [content]\n\
          dir = \"{}\"\n\
          \n\
          [feeds]\n\
          dir = \"{}\"\n",
-        toml_escape(&dir.join("bench.db")),
+        store_url.replace('\\', "\\\\").replace('"', "\\\""),
         toml_escape(content),
         toml_escape(&dir.join("feeds")),
     );

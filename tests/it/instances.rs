@@ -28,12 +28,18 @@ struct Instance {
 
 impl Instance {
     fn start(name: &'static str, site: &TestSite) -> Self {
+        Self::start_with(name, site, &[])
+    }
+
+    /// With extra environment, e.g. config overrides.
+    fn start_with(name: &'static str, site: &TestSite, env: &[(&str, String)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_feedletter"))
             .arg("--config")
             .arg(site.dir.path().join("feedletter.toml"))
             .args(["--log-format", "json", "run"])
             .env_remove("FEEDLETTER_CONFIG")
             .env_remove("RUST_LOG")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -94,6 +100,14 @@ impl Instance {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Its HTTP address, from the "serving" line.
+    async fn address(&self) -> String {
+        let serving = self
+            .wait_for("serving", Duration::from_secs(30), |_| true)
+            .await;
+        format!("http://{}", serving["fields"]["address"].as_str().unwrap())
     }
 
     fn dump(&self) -> String {
@@ -496,4 +510,93 @@ async fn the_store_gives_the_lease_to_one_holder_and_each_row_to_one_claimer() {
             .len(),
         10
     );
+}
+
+/// Each instance serves its own feeds folder; an article pushed to one
+/// reaches the other's feeds on its next ingest tick (every second here),
+/// through the store's revision.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_article_pushed_to_one_instance_reaches_the_others_feeds() {
+    let smtp = TestSmtp::start();
+    let site = site(&smtp, 4, 0, 0).await;
+    let token = "instances-test-token-0123456789".to_string();
+    let env = |feeds: &str| {
+        vec![
+            ("FEEDLETTER_ADMIN_TOKEN", token.clone()),
+            (
+                "FEEDLETTER_FEEDS__DIR",
+                site.dir.path().join(feeds).display().to_string(),
+            ),
+        ]
+    };
+    let a = Instance::start_with("A", &site, &env("feeds-a"));
+    a.wait_for("took the scheduler lease", Duration::from_secs(30), |_| {
+        true
+    })
+    .await;
+    let b = Instance::start_with("B", &site, &env("feeds-b"));
+    let (a_url, b_url) = (a.address().await, b.address().await);
+    let client = reqwest::Client::new();
+
+    let published = (Utc::now() - chrono::Duration::hours(1))
+        .with_timezone(&chrono::FixedOffset::east_opt(19800).unwrap())
+        .to_rfc3339();
+    let r = client
+        .put(format!("{b_url}/api/v1/articles/ceramides-in-winter"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "title": "Ceramides for a winter barrier",
+            "published": published,
+            "tags": ["ceramides", "moisturiser"],
+            "body": "Ceramides refill the gaps between skin cells.",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "{}: {}",
+        r.status(),
+        r.text().await.unwrap()
+    );
+    // B rebuilt its own feeds before answering.
+    let b_feed = client
+        .get(format!("{b_url}/feeds/rss.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        b_feed
+            .text()
+            .await
+            .unwrap()
+            .contains("Ceramides for a winter barrier")
+    );
+
+    // A did not ingest it and was not told: it sees the store move.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let body = client
+            .get(format!("{a_url}/feeds/rss.xml"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if body.contains("Ceramides for a winter barrier") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "A's feed never showed the pushed article; A:\n{}",
+            a.dump()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let on_disk = std::fs::read_to_string(site.dir.path().join("feeds-a/rss.xml")).unwrap();
+    assert!(on_disk.contains("Ceramides for a winter barrier"));
+    assert_eq!(a.stop(), Some(0));
+    assert_eq!(b.stop(), Some(0));
 }

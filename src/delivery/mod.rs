@@ -239,18 +239,30 @@ impl Deliverer {
         // other instances delivering the same run find the rest pending,
         // and a stopped process leaves little to its claim timeout.
         let rate = self.config.mail.rate_per_second as usize;
-        let high_water = if rate > 0 {
+        let paced = rate > 0;
+        let high_water = if paced {
             rate.clamp(workers * 2, CLAIM_BATCH as usize)
         } else {
             workers * 4 + CLAIM_BATCH as usize
+        };
+        // Claim again below this: unpaced, whole batches while under the
+        // high-water mark; paced, a refill to it once half has gone.
+        let refill_below = if paced {
+            (high_water / 2).max(1)
+        } else {
+            high_water
         };
         let mut in_flight = 0usize;
         let mut drained = false; // nothing due right now
         let mut stopping = *stop.borrow();
         let passed: Result<(), DigestError> = async { loop {
-            while !stopping && !drained && in_flight < high_water {
+            while !stopping && !drained && in_flight < refill_below {
                 let now = self.clock.now();
-                let want = (high_water - in_flight).min(CLAIM_BATCH as usize);
+                let want = if paced {
+                    high_water - in_flight
+                } else {
+                    CLAIM_BATCH as usize
+                };
                 let rows = store.claim(run.id, now, want as u32).await?;
                 if rows.is_empty() {
                     drained = true;

@@ -194,3 +194,195 @@ pub(super) const WITHDRAW: &str = "UPDATE articles SET status = 'withdrawn', wit
 pub(super) const UPSERT_ROWS: usize = 200;
 /// Slugs per batched topic statement.
 pub(super) const TOPIC_ROWS: usize = 1000;
+
+/// Implements `Store` for a backend (`$store`, with a `pool`) from the
+/// statements both dialects share, with its migrations folder and name;
+/// the backend's own methods (ingest's batched writes, an unlimited list)
+/// follow in braces. The module that invokes it imports `sqlx::Row`.
+macro_rules! store {
+    ($store:ty, migrations = $migrations:literal, name = $name:literal, { $($own:tt)* }) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            async fn migrate(&self) -> Result<(), $crate::store::StoreError> {
+                sqlx::migrate!($migrations)
+                    .run(&self.pool)
+                    .await
+                    .map_err(|e| $crate::store::StoreError::Other(anyhow::Error::new(e).context(concat!("applying ", $name, " migrations"))))?;
+                Ok(())
+            }
+
+            async fn ping(&self) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ready(&self) -> Result<(), $crate::store::StoreError> {
+                let latest = sqlx::migrate!($migrations)
+                    .iter()
+                    .map(|m| m.version)
+                    .max()
+                    .unwrap_or(0);
+                self.ping().await?;
+                // No migrations table at all reads as nothing applied.
+                let applied: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                        .fetch_one(&self.pool)
+                        .await
+                        .unwrap_or(None);
+                match applied {
+                    Some(v) if v >= latest => Ok(()),
+                    v => Err($crate::store::StoreError::Corrupt(format!(
+                        "migrations applied up to {}, this build needs {latest}: run `feedletter migrate`",
+                        v.unwrap_or(0)
+                    ))),
+                }
+            }
+
+            async fn article_counts(&self) -> Result<(u64, u64), $crate::store::StoreError> {
+                let row = sqlx::query(
+                    "SELECT COALESCE(SUM(CASE WHEN status = 'published' THEN 1 ELSE 0 END), 0) AS p, \
+                            COALESCE(SUM(CASE WHEN status = 'withdrawn' THEN 1 ELSE 0 END), 0) AS w \
+                     FROM articles",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                Ok((count(row.try_get("p")?), count(row.try_get("w")?)))
+            }
+
+            async fn article_index(&self) -> Result<Vec<$crate::store::IndexEntry>, $crate::store::StoreError> {
+                let sql = format!("SELECT {cols} FROM articles ORDER BY slug", cols = $crate::store::rows::INDEX_COLUMNS);
+                let rows: Vec<$crate::store::rows::IndexRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map($crate::store::IndexEntry::from).collect())
+            }
+
+            async fn topics(&self) -> Result<Vec<(String, String, u32)>, $crate::store::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT t.topic_id, MIN(t.label) AS label, COUNT(*) AS n FROM article_topics t \
+                     JOIN articles a ON a.slug = t.slug WHERE a.status = 'published' \
+                     GROUP BY t.topic_id ORDER BY t.topic_id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get("topic_id")?,
+                            r.try_get("label")?,
+                            u32::try_from(r.try_get::<i64, _>("n")?).unwrap_or(u32::MAX),
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn topic_label(&self, topic: &str) -> Result<Option<String>, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT label FROM article_topics WHERE topic_id = $1 ORDER BY label LIMIT 1",
+                )
+                .bind(topic)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn topic_articles(
+                &self,
+                topic: &str,
+                limit: usize,
+            ) -> Result<Vec<$crate::domain::StoredArticle>, $crate::store::StoreError> {
+                let sql = format!(
+                    "SELECT {cols} FROM articles WHERE status = 'published' \
+                     AND slug IN (SELECT slug FROM article_topics WHERE topic_id = $1) \
+                     ORDER BY published_ts DESC, slug ASC LIMIT $2", cols = $crate::store::rows::ARTICLE_COLUMNS
+                );
+                let rows: Vec<$crate::store::rows::ArticleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(topic)
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await?;
+                $crate::store::rows::articles(rows)
+            }
+
+            async fn topic_data(&self) -> Result<$crate::store::TopicData, $crate::store::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT slug, published_ts FROM articles WHERE status = 'published' ORDER BY slug",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let articles = rows
+                    .iter()
+                    .map(|r| Ok((r.try_get("slug")?, $crate::store::rows::ts(r.try_get("published_ts")?)?)))
+                    .collect::<Result<Vec<_>, $crate::store::StoreError>>()?;
+                let rows = sqlx::query(
+                    "SELECT t.slug, t.topic_id, t.label, t.first_seen_ts FROM article_topics t \
+                     JOIN articles a ON a.slug = t.slug WHERE a.status = 'published' \
+                     ORDER BY t.slug, t.topic_id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let occurrences = rows
+                    .iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get("slug")?,
+                            r.try_get("topic_id")?,
+                            r.try_get("label")?,
+                            $crate::store::rows::ts(r.try_get("first_seen_ts")?)?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, $crate::store::StoreError>>()?;
+                Ok($crate::store::TopicData {
+                    articles,
+                    occurrences,
+                })
+            }
+
+            async fn article(&self, slug: &str) -> Result<Option<$crate::domain::StoredArticle>, $crate::store::StoreError> {
+                let sql = format!(
+                    "SELECT {cols} FROM articles WHERE slug = $1 AND status = 'published'", cols = $crate::store::rows::ARTICLE_COLUMNS
+                );
+                let row: Option<$crate::store::rows::ArticleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(slug)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map($crate::domain::StoredArticle::try_from).transpose()
+            }
+
+            async fn revision(&self) -> Result<i64, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar($crate::store::shared::READ_REVISION)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn take_lease(
+                &self,
+                name: &str,
+                holder: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                expires: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::shared::TAKE_LEASE)
+                    .bind(name)
+                    .bind(holder)
+                    .bind(expires.timestamp())
+                    .bind(now.timestamp())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn drop_lease(&self, name: &str, holder: &str) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::shared::DROP_LEASE)
+                    .bind(name)
+                    .bind(holder)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            $($own)*
+        }
+    };
+}
+pub(super) use store;

@@ -362,42 +362,23 @@ async fn the_store_gives_the_lease_to_one_holder_and_each_row_to_one_claimer() {
     let s = chrono::Duration::seconds;
 
     // One holder until its lease expires; renewing is only for the holder.
-    assert!(
-        store
-            .take_lease("scheduler", "x", t0, t0 + s(3))
+    // (who, seconds after t0, taken?), each for three seconds.
+    let steps = [
+        ("x", 0, true),
+        ("y", 1, false),
+        ("x", 2, true),
+        ("y", 4, false),
+        ("y", 5, true),
+        ("x", 6, false),
+    ];
+    for (who, at, expected) in steps {
+        let now = t0 + s(at);
+        let taken = store
+            .take_lease("scheduler", who, now, now + s(3))
             .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .take_lease("scheduler", "y", t0 + s(1), t0 + s(4))
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .take_lease("scheduler", "x", t0 + s(2), t0 + s(5))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .take_lease("scheduler", "y", t0 + s(4), t0 + s(7))
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .take_lease("scheduler", "y", t0 + s(5), t0 + s(8))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .take_lease("scheduler", "x", t0 + s(6), t0 + s(9))
-            .await
-            .unwrap()
-    );
+            .unwrap();
+        assert_eq!(taken, expected, "{who} at +{at}s");
+    }
     // Giving it up lets the other in at once; x cannot drop y's lease.
     store.drop_lease("scheduler", "x").await.unwrap();
     assert!(

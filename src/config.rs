@@ -1151,6 +1151,34 @@ formats = ["rss", "gopher"]
     }
 
     #[test]
+    fn a_postgres_url_picks_postgres_and_lease_and_sweep_are_checked() {
+        let c = load(
+            MINIMAL,
+            &[("FEEDLETTER_STORE__URL", "postgres://fl@db.internal:5432/fl")],
+        )
+        .unwrap();
+        assert!(matches!(c.store, StoreConfig::Postgres { ref url } if url.ends_with("/fl")));
+        assert_eq!(c.schedule.lease, Duration::from_secs(30));
+        assert_eq!(c.delivery.sweep, Duration::from_secs(30));
+        let e = load(
+            MINIMAL,
+            &[
+                ("FEEDLETTER_SCHEDULE__LEASE", "1s"),
+                ("FEEDLETTER_DELIVERY__SWEEP", "0s"),
+            ],
+        )
+        .unwrap_err();
+        let all = e.problems.join("\n");
+        assert!(all.contains("schedule.lease: '1s' is too short"), "{all}");
+        assert!(
+            all.contains("delivery.sweep: must be longer than 0s"),
+            "{all}"
+        );
+        let e = load(MINIMAL, &[("FEEDLETTER_STORE__URL", "mysql://x/y")]).unwrap_err();
+        assert!(e.problems.join("\n").contains("store.url: 'mysql://x/y'"));
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));

@@ -74,6 +74,7 @@ impl Lease {
                 false
             }
         };
+        metrics::gauge!("feedletter_scheduler_lease_held").set(f64::from(u8::from(held)));
         let was = self.held.send_replace(held);
         match (was, held) {
             (false, true) => {

@@ -58,6 +58,8 @@ async fn readyz_and_metrics_report_the_store_the_feeds_and_the_requests() {
     );
     assert!(line("feedletter_outbox_depth{", &["queue=\"digest\""]) >= 0.0);
     assert!(line("feedletter_feed_writes_total", &[]) >= 3.0);
+    // Alone on its store, the instance holds the scheduler lease.
+    assert_eq!(line("feedletter_scheduler_lease_held", &[]), 1.0);
     app.stop().await;
 }
 

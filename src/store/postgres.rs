@@ -28,6 +28,17 @@ impl PgStore {
             .map_err(|e| anyhow::anyhow!("store.url: not a PostgreSQL URL: {e}"))?
             .application_name("feedletter");
         let shown = redact(url);
+        // One connection first: its error says why (refused, no such
+        // database, authentication), where the pool's would only time out.
+        {
+            use sqlx::Connection as _;
+            sqlx::PgConnection::connect_with(&options)
+                .await
+                .with_context(|| format!("connecting to PostgreSQL at {shown}"))?
+                .close()
+                .await
+                .ok();
+        }
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))

@@ -237,3 +237,35 @@ async fn subscribers_commands_add_import_list_export_and_erase() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A PostgreSQL server that is not there: the command fails at once with
+/// the reason and the URL, and never prints the password.
+#[tokio::test]
+async fn an_unreachable_postgres_store_is_named_without_its_password() {
+    let site = TestSite::new("").await;
+    // A free port with nothing listening on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = feedletter(&site)
+        .env(
+            "FEEDLETTER_STORE__URL",
+            format!("postgres://feedletter:s3cret-pw@127.0.0.1:{port}/feedletter"),
+        )
+        .arg("migrate")
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "connecting to PostgreSQL at postgres://feedletter:***@127.0.0.1:{port}/feedletter"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(!stderr.contains("s3cret-pw"), "{stderr}");
+}

@@ -168,8 +168,8 @@ fn ingest_job(state: &AppState, leader: watch::Receiver<bool>) -> Job {
     let last_rejected: Arc<Mutex<Vec<crate::ingest::Rejection>>> = Arc::default();
     // The hour of the last trending build; None before the first (full) build.
     let last_trending: Arc<Mutex<Option<i64>>> = Arc::default();
-    // The store revision the feeds were last built from.
-    let last_revision: Arc<Mutex<Option<i64>>> = Arc::default();
+    // The store revision the feeds were last built from (pushes too).
+    let built = state.built.clone();
     let websub = state.websub.clone();
     Job {
         catch_up: None,
@@ -183,7 +183,7 @@ fn ingest_job(state: &AppState, leader: watch::Receiver<bool>) -> Job {
                 clock.clone(),
                 last_rejected.clone(),
             );
-            let (last_trending, last_revision) = (last_trending.clone(), last_revision.clone());
+            let (last_trending, built) = (last_trending.clone(), built.clone());
             let websub = websub.clone();
             let leading = *leader.borrow();
             Box::pin(async move {
@@ -206,17 +206,8 @@ fn ingest_job(state: &AppState, leader: watch::Receiver<bool>) -> Job {
                 let after = store.revision().await.ok();
                 let now = clock.now();
                 let ours = i64::from(report.as_ref().is_some_and(|r| r.wrote));
-                let foreign = {
-                    let mut seen = last_revision.lock().unwrap_or_else(|p| p.into_inner());
-                    let foreign = match (*seen, before, after) {
-                        (Some(seen), Some(before), Some(after)) => {
-                            seen != before || after != before + ours
-                        }
-                        _ => true,
-                    };
-                    *seen = after;
-                    foreign
-                };
+                // Every build here is full when it is not only ours.
+                let foreign = built.advance(before, after, ours, true);
                 let scope = if leading && !foreign {
                     scope_after(report.as_ref(), now, &last_trending)
                 } else if foreign {

@@ -5,6 +5,7 @@
 pub mod atom;
 pub mod json;
 pub mod opml;
+pub mod revision;
 pub mod rss;
 pub mod websub;
 pub mod write;

@@ -25,6 +25,8 @@ pub struct AppState {
     pub digest_wake: Arc<tokio::sync::Notify>,
     /// Tells the WebSub hub about changed feeds, when `[websub]` is set.
     pub websub: Option<crate::feeds::websub::Publisher>,
+    /// The store revision this instance's feeds were built from.
+    pub built: crate::feeds::revision::BuiltRevision,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             limiter,
             digest_wake: Arc::default(),
             websub: None,
+            built: Default::default(),
         }
     }
 }

@@ -258,15 +258,17 @@ pub async fn put_article(
             );
         }
     };
-    match push(
+    let before = state.store.revision().await.ok();
+    let pushed = push(
         state.store.as_ref(),
         &state.config,
         state.clock.as_ref(),
         &slug,
         json,
     )
-    .await
-    {
+    .await;
+    note_rebuild(&state, before, pushed.is_ok()).await;
+    match pushed {
         Ok(report) => {
             let status = if report.status == PushStatus::New {
                 StatusCode::CREATED
@@ -290,14 +292,16 @@ pub async fn delete_article(
     if let Some(r) = deny(&state, &headers) {
         return r;
     }
-    match crate::ingest::api::withdraw(
+    let before = state.store.revision().await.ok();
+    let withdrawn = crate::ingest::api::withdraw(
         state.store.as_ref(),
         &state.config,
         state.clock.as_ref(),
         &slug,
     )
-    .await
-    {
+    .await;
+    note_rebuild(&state, before, withdrawn.is_ok()).await;
+    match withdrawn {
         Ok(report) => {
             tracing::info!(slug = %report.slug, "pushed article withdrawn");
             announce(&state, &report.feeds_written);
@@ -305,6 +309,14 @@ pub async fn delete_article(
         }
         Err(e) => push_error(e),
     }
+}
+
+/// After a push rebuilt the feeds it touched: when its write was the only
+/// change since the last build, the next scheduled build need not be a
+/// full one.
+async fn note_rebuild(state: &AppState, before: Option<i64>, wrote: bool) {
+    let after = state.store.revision().await.ok();
+    state.built.advance(before, after, i64::from(wrote), false);
 }
 
 /// Tells the WebSub hub, when there is one, about rewritten feeds.

@@ -2,16 +2,13 @@
 //! from `migrations/postgres`. Lists are bound as arrays (`= ANY($1)`,
 //! `unnest`) where SQLite takes a JSON document.
 
+use super::StoreError;
 use super::rows::{ARTICLE_COLUMNS, ArticleRow, articles};
-use super::shared::{
-    BUMP_REVISION, Plan, RESTAMP, TOPIC_ROWS, TopicSet, UPSERT_ROWS, WITHDRAW, article_upsert,
-};
-use super::{ArticleChange, StoreError};
+use super::shared::{TOPIC_ROWS, TopicSet};
 use crate::domain::StoredArticle;
 use anyhow::Context as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
-use std::collections::BTreeSet;
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -58,6 +55,19 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// The topics these articles have now.
+async fn topics_of(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    slugs: &[&str],
+) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT topic_id FROM article_topics WHERE slug = ANY($1)")
+            .bind(slugs)
+            .fetch_all(&mut **tx)
+            .await?,
+    )
 }
 
 /// Replaces articles' topics. A topic an article already had keeps its
@@ -119,56 +129,10 @@ async fn set_topics(
 
 super::shared::store!(
     PgStore,
+    db = sqlx::Postgres,
     migrations = "./migrations/postgres",
     name = "PostgreSQL",
     {
-        async fn apply_changes(
-            &self,
-            changes: &[ArticleChange],
-        ) -> Result<Vec<String>, StoreError> {
-            if changes.is_empty() {
-                return Ok(Vec::new());
-            }
-            let plan = Plan::new(changes);
-            let mut tx = self.pool.begin().await?;
-            let mut before = BTreeSet::new();
-            for chunk in plan.known.chunks(TOPIC_ROWS) {
-                let topics: Vec<String> = sqlx::query_scalar(
-                    "SELECT DISTINCT topic_id FROM article_topics WHERE slug = ANY($1)",
-                )
-                .bind(chunk)
-                .fetch_all(&mut *tx)
-                .await?;
-                before.extend(topics);
-            }
-            for (slug, stamp) in &plan.restamps {
-                sqlx::query(RESTAMP)
-                    .bind(stamp.mtime_ns)
-                    .bind(stamp.size)
-                    .bind(&stamp.render_key)
-                    .bind(slug)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for (slug, at) in &plan.withdrawals {
-                sqlx::query(WITHDRAW)
-                    .bind(at)
-                    .bind(slug)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for chunk in plan.upserts.chunks(UPSERT_ROWS) {
-                article_upsert::<sqlx::Postgres>(chunk)?
-                    .build()
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            set_topics(&mut tx, &plan.topic_sets).await?;
-            sqlx::query(BUMP_REVISION).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(plan.touched(before))
-        }
-
         async fn published_articles(
             &self,
             limit: Option<usize>,

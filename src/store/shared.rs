@@ -197,12 +197,52 @@ pub(super) const TOPIC_ROWS: usize = 1000;
 
 /// Implements `Store` for a backend (`$store`, with a `pool`) from the
 /// statements both dialects share, with its migrations folder and name;
-/// the backend's own methods (ingest's batched writes, an unlimited list)
-/// follow in braces. The module that invokes it imports `sqlx::Row`.
+/// the backend's own method (an unlimited list) follows in braces, and its
+/// module provides `topics_of` and `set_topics`. The module that invokes it imports `sqlx::Row`.
 macro_rules! store {
-    ($store:ty, migrations = $migrations:literal, name = $name:literal, { $($own:tt)* }) => {
+    ($store:ty, db = $db:ty, migrations = $migrations:literal, name = $name:literal, { $($own:tt)* }) => {
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
+            /// One transaction. `topics_of` and `set_topics`, the parts
+            /// that bind lists, are the invoking module's own.
+            async fn apply_changes(
+                &self,
+                changes: &[$crate::store::ArticleChange],
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                use $crate::store::shared::{
+                    article_upsert, Plan, BUMP_REVISION, RESTAMP, TOPIC_ROWS, UPSERT_ROWS, WITHDRAW,
+                };
+                if changes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let plan = Plan::new(changes);
+                let mut tx = self.pool.begin().await?;
+                // Topics the changed articles had before this change.
+                let mut before = std::collections::BTreeSet::new();
+                for chunk in plan.known.chunks(TOPIC_ROWS) {
+                    before.extend(topics_of(&mut tx, chunk).await?);
+                }
+                for (slug, stamp) in &plan.restamps {
+                    sqlx::query(RESTAMP)
+                        .bind(stamp.mtime_ns)
+                        .bind(stamp.size)
+                        .bind(&stamp.render_key)
+                        .bind(slug)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (slug, at) in &plan.withdrawals {
+                    sqlx::query(WITHDRAW).bind(at).bind(slug).execute(&mut *tx).await?;
+                }
+                for chunk in plan.upserts.chunks(UPSERT_ROWS) {
+                    article_upsert::<$db>(chunk)?.build().execute(&mut *tx).await?;
+                }
+                set_topics(&mut tx, &plan.topic_sets).await?;
+                sqlx::query(BUMP_REVISION).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(plan.touched(before))
+            }
+
             async fn migrate(&self) -> Result<(), $crate::store::StoreError> {
                 sqlx::migrate!($migrations)
                     .run(&self.pool)

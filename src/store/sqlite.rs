@@ -1,15 +1,12 @@
 //! SQLite: one file, WAL, migrations from `migrations/sqlite`.
 
+use super::StoreError;
 use super::rows::{ARTICLE_COLUMNS, ArticleRow, articles};
-use super::shared::{
-    BUMP_REVISION, Plan, RESTAMP, TOPIC_ROWS, TopicSet, UPSERT_ROWS, WITHDRAW, article_upsert,
-};
-use super::{ArticleChange, StoreError};
+use super::shared::{TOPIC_ROWS, TopicSet};
 use crate::domain::StoredArticle;
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -42,6 +39,17 @@ impl SqliteStore {
             .with_context(|| format!("opening SQLite database {}", path.display()))?;
         Ok(Self { pool })
     }
+}
+
+/// The topics these articles have now.
+async fn topics_of(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    slugs: &[&str],
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT DISTINCT topic_id FROM article_topics WHERE slug IN (SELECT value FROM json_each($1))")
+        .bind(serde_json::to_string(slugs).context("encoding slugs")?)
+        .fetch_all(&mut **tx)
+        .await?)
 }
 
 /// Replaces articles' topics. A topic an article already had keeps its
@@ -92,57 +100,10 @@ async fn set_topics(
 
 super::shared::store!(
     SqliteStore,
+    db = sqlx::Sqlite,
     migrations = "./migrations/sqlite",
     name = "SQLite",
     {
-        async fn apply_changes(
-            &self,
-            changes: &[ArticleChange],
-        ) -> Result<Vec<String>, StoreError> {
-            if changes.is_empty() {
-                return Ok(Vec::new());
-            }
-            let plan = Plan::new(changes);
-            let mut tx = self.pool.begin().await?;
-            // Topics the changed articles had before this change.
-            let mut before = BTreeSet::new();
-            for chunk in plan.known.chunks(TOPIC_ROWS) {
-                let topics: Vec<String> = sqlx::query_scalar(
-                    "SELECT DISTINCT topic_id FROM article_topics WHERE slug IN (SELECT value FROM json_each($1))",
-                )
-                .bind(serde_json::to_string(chunk).context("encoding slugs")?)
-                .fetch_all(&mut *tx)
-                .await?;
-                before.extend(topics);
-            }
-            for (slug, stamp) in &plan.restamps {
-                sqlx::query(RESTAMP)
-                    .bind(stamp.mtime_ns)
-                    .bind(stamp.size)
-                    .bind(&stamp.render_key)
-                    .bind(slug)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for (slug, at) in &plan.withdrawals {
-                sqlx::query(WITHDRAW)
-                    .bind(at)
-                    .bind(slug)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for chunk in plan.upserts.chunks(UPSERT_ROWS) {
-                article_upsert::<sqlx::Sqlite>(chunk)?
-                    .build()
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            set_topics(&mut tx, &plan.topic_sets).await?;
-            sqlx::query(BUMP_REVISION).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(plan.touched(before))
-        }
-
         async fn published_articles(
             &self,
             limit: Option<usize>,

@@ -66,7 +66,11 @@ impl App {
         let (stop_tx, stop_rx) = watch::channel(false);
         // Several instances may share the store: the one holding the lease
         // runs the jobs. A single instance takes it here, before its first run.
-        let lease = Lease::new(state.store.clone(), state.config.schedule.lease);
+        let lease = Lease::new(
+            state.store.clone(),
+            state.clock.clone(),
+            state.config.schedule.lease,
+        );
         lease.renew().await;
         let leader = lease.watch();
 

@@ -5,8 +5,9 @@
 //! The lease is a row in the store (`leases`) with a holder and an expiry.
 //! The holder renews it every third of `[schedule].lease`; an instance that
 //! dies stops renewing, and another takes it once it has expired. Expiry is
-//! in whole seconds of the instances' own clocks, which are assumed to
-//! agree (NTP) to well within the lease.
+//! in whole seconds of the instances' own clocks (the daemon's clock, the
+//! system's in production), which are assumed to agree (NTP) to well within
+//! the lease.
 //!
 //! The lease keeps instances from doing the same work; it is not what keeps
 //! mail from going out twice. Two instances that both believe they hold it
@@ -14,8 +15,8 @@
 //! unique (schedule, fire time) makes one run, and claim its rows, which
 //! `SKIP LOCKED` (or SQLite's single writer) gives to one of them.
 
+use crate::domain::Clock;
 use crate::store::Store;
-use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -25,13 +26,14 @@ pub const SCHEDULER: &str = "scheduler";
 
 pub struct Lease {
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     holder: String,
     ttl: Duration,
     held: watch::Sender<bool>,
 }
 
 impl Lease {
-    pub fn new(store: Arc<dyn Store>, ttl: Duration) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
         let host = std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_string())
             .ok()
@@ -41,6 +43,7 @@ impl Lease {
         let _ = getrandom::fill(&mut nonce);
         Self {
             store,
+            clock,
             holder: format!("{host}:{}:{}", std::process::id(), hex::encode(nonce)),
             ttl,
             held: watch::channel(false).0,
@@ -61,7 +64,7 @@ impl Lease {
     /// Takes or renews the lease once. A store error counts as not holding
     /// it: this instance cannot show that it does.
     pub async fn renew(&self) -> bool {
-        let now = Utc::now();
+        let now = self.clock.now();
         let expires = now + chrono::Duration::from_std(self.ttl).unwrap_or_default();
         let held = match self
             .store

@@ -27,10 +27,6 @@ struct Instance {
 }
 
 impl Instance {
-    fn start(name: &'static str, site: &TestSite) -> Self {
-        Self::start_with(name, site, &[])
-    }
-
     /// With extra environment, e.g. config overrides.
     fn start_with(name: &'static str, site: &TestSite, env: &[(&str, String)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_feedletter"))
@@ -191,17 +187,7 @@ subject = "This week: {{{{ top_topic }}}}"
         port = smtp.port()
     );
     let site = TestSite::new(&extra).await;
-    let rows: Vec<ImportRow> = (0..subscribers)
-        .map(|i| ImportRow {
-            email: SubscriberEmail::parse(&format!("reader{i}@inbox.example")).unwrap(),
-            topics: Vec::new(),
-            frequency: Frequency::Weekly,
-        })
-        .collect();
-    site.store
-        .import_batch(&rows, true, "test", Utc::now())
-        .await
-        .unwrap();
+    add_weekly(&site, "reader", subscribers, Utc::now()).await;
     site
 }
 
@@ -226,6 +212,38 @@ fn publish_for_a_coming_fire(site: &TestSite, every_secs: i64) -> DateTime<Utc> 
     fire
 }
 
+/// `n` confirmed weekly subscribers, `{prefix}{i}@inbox.example`.
+async fn add_weekly(site: &TestSite, prefix: &str, n: usize, at: DateTime<Utc>) {
+    let rows: Vec<ImportRow> = (0..n)
+        .map(|i| ImportRow {
+            email: SubscriberEmail::parse(&format!("{prefix}{i}@inbox.example")).unwrap(),
+            topics: Vec::new(),
+            frequency: Frequency::Weekly,
+        })
+        .collect();
+    site.store
+        .import_batch(&rows, true, "test", at)
+        .await
+        .unwrap();
+}
+
+/// A, once it holds the scheduler lease, then B, once it serves.
+async fn start_pair(
+    site: &TestSite,
+    env_a: &[(&str, String)],
+    env_b: &[(&str, String)],
+) -> (Instance, Instance) {
+    let a = Instance::start_with("A", site, env_a);
+    a.wait_for("took the scheduler lease", Duration::from_secs(30), |_| {
+        true
+    })
+    .await;
+    let b = Instance::start_with("B", site, env_b);
+    b.wait_for("serving", Duration::from_secs(30), |_| true)
+        .await;
+    (a, b)
+}
+
 /// Each address's number of messages.
 fn per_recipient(smtp: &TestSmtp) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
@@ -245,14 +263,7 @@ async fn two_instances_fire_each_run_once_and_send_each_subscriber_one_message()
     // enough for the second instance's sweep to join it.
     let subscribers = 300;
     let site = site(&smtp, 4, subscribers, 100).await;
-    let a = Instance::start("A", &site);
-    a.wait_for("took the scheduler lease", Duration::from_secs(30), |_| {
-        true
-    })
-    .await;
-    let b = Instance::start("B", &site);
-    b.wait_for("serving", Duration::from_secs(30), |_| true)
-        .await;
+    let (a, b) = start_pair(&site, &[], &[]).await;
     let fire = publish_for_a_coming_fire(&site, 4);
 
     let got = smtp
@@ -306,14 +317,7 @@ async fn two_instances_fire_each_run_once_and_send_each_subscriber_one_message()
 async fn when_the_lease_holder_is_killed_the_other_instance_takes_over_within_the_lease() {
     let smtp = TestSmtp::start();
     let site = site(&smtp, 2, 5, 0).await;
-    let a = Instance::start("A", &site);
-    a.wait_for("took the scheduler lease", Duration::from_secs(30), |_| {
-        true
-    })
-    .await;
-    let b = Instance::start("B", &site);
-    b.wait_for("serving", Duration::from_secs(30), |_| true)
-        .await;
+    let (a, b) = start_pair(&site, &[], &[]).await;
     publish_for_a_coming_fire(&site, 2);
     // A fires and delivers the run with the article.
     a.wait_for("job finished", Duration::from_secs(30), |v| {
@@ -410,14 +414,7 @@ async fn the_store_gives_the_lease_to_one_holder_and_each_row_to_one_claimer() {
     // 600 pending rows claimed by four claimers at once, 25 at a time:
     // every row once, none twice (SKIP LOCKED on PostgreSQL, the single
     // writer on SQLite).
-    let rows: Vec<ImportRow> = (0..600)
-        .map(|i| ImportRow {
-            email: SubscriberEmail::parse(&format!("c{i}@inbox.example")).unwrap(),
-            topics: Vec::new(),
-            frequency: Frequency::Weekly,
-        })
-        .collect();
-    store.import_batch(&rows, true, "test", t0).await.unwrap();
+    add_weekly(&site, "c", 600, t0).await;
     let (run, created) = store
         .create_run(
             &NewRun {
@@ -511,12 +508,7 @@ async fn an_article_pushed_to_one_instance_reaches_the_others_feeds() {
             ),
         ]
     };
-    let a = Instance::start_with("A", &site, &env("feeds-a"));
-    a.wait_for("took the scheduler lease", Duration::from_secs(30), |_| {
-        true
-    })
-    .await;
-    let b = Instance::start_with("B", &site, &env("feeds-b"));
+    let (a, b) = start_pair(&site, &env("feeds-a"), &env("feeds-b")).await;
     let (a_url, b_url) = (a.address().await, b.address().await);
     let client = reqwest::Client::new();
 

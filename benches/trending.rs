@@ -10,7 +10,7 @@
 mod events;
 
 use chrono::DateTime;
-use feedletter::topics::trending::{Params, trending};
+use feedletter::topics::trending::{Params, analyze};
 use std::time::Instant;
 
 fn main() {
@@ -28,24 +28,24 @@ fn main() {
     );
     let params = Params::default();
     for _ in 0..3 {
-        std::hint::black_box(trending(c.now, &params, &c.published, &c.occurrences));
+        std::hint::black_box(analyze(c.now, &params, &c.input()));
     }
     let mut ms: Vec<f64> = (0..20)
         .map(|_| {
             let t = Instant::now();
-            let r = trending(c.now, &params, &c.published, &c.occurrences);
+            let r = analyze(c.now, &params, &c.input());
             std::hint::black_box(r);
             t.elapsed().as_secs_f64() * 1000.0
         })
         .collect();
     ms.sort_by(f64::total_cmp);
-    let r = trending(c.now, &params, &c.published, &c.occurrences);
+    let r = analyze(c.now, &params, &c.input());
     println!(
         "trending: min {:.1} ms, median {:.1} ms, max {:.1} ms (target: under 200 ms); {} topics flagged, first {:?}",
         ms[0],
         ms[ms.len() / 2],
         ms[ms.len() - 1],
         r.len(),
-        r.first().map(|t| &t.id)
+        r.first().map(|t| c.id(t.topic))
     );
 }

@@ -57,6 +57,9 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
+    /// The vocabulary: emerging candidates, and adding concepts to the local file.
+    #[command(subcommand)]
+    Topics(TopicsCommand),
     /// Next fire times of every job, in its time zone.
     Schedule {
         #[arg(long, default_value_t = 5)]
@@ -70,6 +73,37 @@ pub enum Command {
     /// Preview, send and inspect digest runs.
     #[command(subcommand)]
     Digest(DigestCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Phrases no vocabulary knows that burst in skincare articles, best first.
+    Candidates {
+        /// The moment to look from (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a concept to the local vocabulary file (`topics.local`): the
+    /// phrase becomes its alias, and the next ingest reads every article
+    /// again with it.
+    Add {
+        /// The phrase, as articles write it ("sea fennel").
+        phrase: String,
+        /// ingredient, procedure, concern or trend.
+        #[arg(long)]
+        kind: String,
+        /// The id of a broader concept it belongs under.
+        #[arg(long)]
+        parent: Option<String>,
+        /// The label readers see (default: the phrase, capitalised).
+        #[arg(long)]
+        label: Option<String>,
+        /// The id (default: the phrase as a slug).
+        #[arg(long)]
+        id: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,28 +234,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!(
-                    "trending at {} (last {} days against the {} before)",
-                    report.at, report.window_days, report.baseline_days
-                );
-                println!(
-                    "{:<28} {:<8} {:>5} {:>8} {:>8} {:>6}",
-                    "topic", "status", "count", "baseline", "score", "lift"
-                );
-                for t in &report.topics {
-                    let status = serde_json::to_value(t.status)?;
-                    println!(
-                        "{:<28} {:<8} {:>5} {:>8} {:>8.2} {:>6.1}",
-                        t.label,
-                        status.as_str().unwrap_or(""),
-                        t.count,
-                        t.baseline_count,
-                        t.score,
-                        t.lift
-                    );
-                }
+                print_trending(&report)?;
             }
         }
+        Command::Topics(cmd) => return topics(cmd, config, clock).await,
         Command::Schedule { count } => {
             for job in jobs_for_listing(&config) {
                 println!("{} ({}, {})", job.name, job.cron.as_str(), job.timezone);
@@ -237,6 +253,152 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Subscribers(cmd) => return subscribers(cmd, config, clock).await,
         Command::Digest(cmd) => return digest(cmd, config, clock).await,
         Command::Check => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The trending table: one line per entry, then why, what it includes and
+/// its articles, indented under it.
+fn print_trending(report: &crate::topics::report::TrendingReport) -> anyhow::Result<()> {
+    println!(
+        "trending at {} (last {} days against the {} before)",
+        report.at, report.window_days, report.baseline_days
+    );
+    if report.topics.is_empty() {
+        println!("no articles in the window");
+    } else {
+        println!(
+            "{:<30} {:<8} {:>5} {:>8} {:>7} {:>6}  {:<10} weekly",
+            "topic", "status", "count", "baseline", "score", "lift", "first seen"
+        );
+    }
+    for t in &report.topics {
+        let status = serde_json::to_value(t.status)?;
+        println!(
+            "{:<30} {:<8} {:>5} {:>8} {:>7.2} {:>6.1}  {:<10} {} {}",
+            t.label,
+            status.as_str().unwrap_or(""),
+            t.count,
+            t.baseline_count,
+            t.score,
+            t.lift,
+            t.first_seen.get(..10).unwrap_or(""),
+            crate::topics::report::sparkline_text(&t.weekly),
+            t.weekly
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        println!("    why: {}", t.why);
+        if !t.includes.is_empty() {
+            let list: Vec<String> = t
+                .includes
+                .iter()
+                .map(|i| format!("{} ({})", i.label, i.count))
+                .collect();
+            println!("    includes: {}", list.join(", "));
+        }
+        if !t.related.is_empty() {
+            let list: Vec<String> = t
+                .related
+                .iter()
+                .map(|r| format!("{} ({} shared)", r.label, r.shared))
+                .collect();
+            println!("    related: {}", list.join(", "));
+        }
+        for a in &t.articles {
+            println!("    - {}  {}", a.published.get(..10).unwrap_or(""), a.title);
+        }
+    }
+    if !report.candidates.is_empty() {
+        println!("\nemerging (not in the vocabulary; `feedletter topics candidates`):");
+        for c in &report.candidates {
+            println!(
+                "    {} ({} articles, {} before)",
+                c.phrase, c.count, c.baseline_count
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn topics(
+    cmd: TopicsCommand,
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TopicsCommand::Candidates { at, json } => {
+            let at = parse_at(at.as_deref(), clock.as_ref())?;
+            let store = crate::store::connect(&config.store).await?;
+            let report = crate::topics::report::trending_at(store.as_ref(), &config, at, 0).await?;
+            if json {
+                let doc = serde_json::json!({
+                    "at": report.at,
+                    "window_days": report.window_days,
+                    "baseline_days": report.baseline_days,
+                    "candidates": report.candidates,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "emerging phrases at {} (skincare articles, last {} days against the {} before)",
+                report.at, report.window_days, report.baseline_days
+            );
+            if report.candidates.is_empty() {
+                println!("none");
+            }
+            for c in &report.candidates {
+                println!(
+                    "{:<30} {:>3} articles, {:>3} before, score {:.2}{}",
+                    c.phrase,
+                    c.count,
+                    c.baseline_count,
+                    c.score,
+                    if c.variants.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (also: {})", c.variants.join(", "))
+                    }
+                );
+                for a in &c.articles {
+                    println!("    - {}  {}", a.title, a.url);
+                }
+            }
+            if !report.candidates.is_empty() {
+                println!(
+                    "\nadd one: feedletter topics add \"PHRASE\" --kind ingredient [--parent ID] [--label LABEL]"
+                );
+            }
+        }
+        TopicsCommand::Add {
+            phrase,
+            kind,
+            parent,
+            label,
+            id,
+        } => {
+            let added = crate::topics::add_local(
+                &config,
+                &crate::topics::NewConcept {
+                    phrase,
+                    kind,
+                    parent,
+                    label,
+                    id,
+                },
+            )?;
+            println!(
+                "added '{}' ({}, {}) to {}",
+                added.topic.id,
+                added.topic.label,
+                added.topic.kind.as_str(),
+                added.file.display()
+            );
+            println!("the next ingest reads every article again with it");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -513,13 +675,18 @@ async fn check(path: &Path) -> ExitCode {
                 ));
             }
         }
-        match ingest::check_content(config).await {
-            Ok(rejections) => problems.extend(
-                rejections
-                    .into_iter()
-                    .map(|r| format!("{}: {}", r.file, r.error)),
-            ),
-            Err(e) => problems.push(e.to_string()),
+        // The vocabulary with its local file: unknown parents, cycles,
+        // aliases claimed twice.
+        match crate::topics::load_matcher(config) {
+            Err(e) => problems.extend(e.problems),
+            Ok(_) => match ingest::check_content(config).await {
+                Ok(rejections) => problems.extend(
+                    rejections
+                        .into_iter()
+                        .map(|r| format!("{}: {}", r.file, r.error)),
+                ),
+                Err(e) => problems.push(e.to_string()),
+            },
         }
     }
     if problems.is_empty() {

@@ -126,20 +126,35 @@ impl Default for RawFeeds {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(default)]
 struct RawTopics {
-    #[serde(default = "d_vocabulary")]
     vocabulary: String,
-    #[serde(default = "d_window")]
+    local: String,
     window_days: u32,
-    #[serde(default = "d_baseline")]
     baseline_days: u32,
+    long_window_days: u32,
+    min_count: u32,
+    min_score: f64,
+    min_lift: f64,
+    trend_tags: bool,
+    ignore_tags: Vec<String>,
+    show_candidates_in_preview: bool,
 }
 impl Default for RawTopics {
     fn default() -> Self {
+        let t = crate::topics::trending::Params::default();
         Self {
             vocabulary: d_vocabulary(),
+            local: "topics.local.toml".into(),
             window_days: d_window(),
             baseline_days: d_baseline(),
+            long_window_days: t.long_window_days,
+            min_count: t.min_count,
+            min_score: t.min_score,
+            min_lift: t.min_lift,
+            trend_tags: false,
+            ignore_tags: Vec::new(),
+            show_candidates_in_preview: true,
         }
     }
 }
@@ -469,8 +484,22 @@ pub struct FeedsConfig {
 #[derive(Debug, Clone)]
 pub struct TopicsConfig {
     pub vocabulary: String,
+    /// Concepts merged over the vocabulary, when the file exists; `topics
+    /// add` writes here.
+    pub local: Option<PathBuf>,
     pub window_days: u32,
     pub baseline_days: u32,
+    /// The longer window a rise is also tested over (0: none).
+    pub long_window_days: u32,
+    pub min_count: u32,
+    pub min_score: f64,
+    pub min_lift: f64,
+    /// Tags that name no concept may trend and fill digests.
+    pub trend_tags: bool,
+    /// Tags that are no topic at all.
+    pub ignore_tags: Vec<String>,
+    /// `digest preview` shows emerging candidates ("On our radar").
+    pub show_candidates_in_preview: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -840,6 +869,28 @@ fn validate(raw: Raw, root: &Path, path: &Path, p: &mut Vec<String>) -> Option<C
     if raw.topics.window_days == 0 || raw.topics.baseline_days == 0 {
         p.push("topics: window_days and baseline_days must be at least 1".into());
     }
+    if raw.topics.min_count == 0 {
+        p.push("topics.min_count: must be at least 1".into());
+    }
+    if !(raw.topics.min_score.is_finite() && raw.topics.min_score >= 0.0) {
+        p.push(format!(
+            "topics.min_score: {} must be a number of at least 0",
+            raw.topics.min_score
+        ));
+    }
+    if !(raw.topics.min_lift.is_finite() && raw.topics.min_lift >= 0.0) {
+        p.push(format!(
+            "topics.min_lift: {} must be a number of at least 0",
+            raw.topics.min_lift
+        ));
+    }
+    for (i, t) in raw.topics.ignore_tags.iter().enumerate() {
+        if crate::domain::Slug::slugify(t).is_err() {
+            p.push(format!(
+                "topics.ignore_tags[{i}]: '{t}' has no letters or digits"
+            ));
+        }
+    }
     if !raw.topics.vocabulary.starts_with("builtin:")
         && !resolve(root, &raw.topics.vocabulary).is_file()
     {
@@ -1038,8 +1089,17 @@ fn validate(raw: Raw, root: &Path, path: &Path, p: &mut Vec<String>) -> Option<C
             } else {
                 resolve(root, &raw.topics.vocabulary).display().to_string()
             },
+            local: (!raw.topics.local.trim().is_empty())
+                .then(|| resolve(root, raw.topics.local.trim())),
             window_days: raw.topics.window_days,
             baseline_days: raw.topics.baseline_days,
+            long_window_days: raw.topics.long_window_days,
+            min_count: raw.topics.min_count,
+            min_score: raw.topics.min_score,
+            min_lift: raw.topics.min_lift,
+            trend_tags: raw.topics.trend_tags,
+            ignore_tags: raw.topics.ignore_tags,
+            show_candidates_in_preview: raw.topics.show_candidates_in_preview,
         },
         http: HttpConfig {
             bind,

@@ -13,14 +13,30 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, Utc};
-use feedletter::topics::trending::Occurrence;
+use feedletter::topics::trending::{Input, Occurrence, TopicInfo};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub struct Corpus {
     pub now: DateTime<Utc>,
     pub published: Vec<DateTime<Utc>>,
+    /// Every topic is a top-level vocabulary concept.
+    pub topics: Vec<TopicInfo>,
     pub occurrences: Vec<Occurrence>,
+}
+
+impl Corpus {
+    pub fn input(&self) -> Input<'_> {
+        Input {
+            published: &self.published,
+            topics: &self.topics,
+            occurrences: &self.occurrences,
+        }
+    }
+
+    pub fn id(&self, topic: u32) -> &str {
+        &self.topics[topic as usize].id
+    }
 }
 
 pub const PLANTED_TRENDING: &[&str] = &["burst", "ramp"];
@@ -37,10 +53,25 @@ pub fn generate(seed: u64, weeks: u32, per_week: u32, topics: u32, now: DateTime
         acc += 1.0 / f64::from(k).powf(1.1);
         cumulative.push(acc);
     }
-    let pick = |rng: &mut ChaCha8Rng| -> String {
+    let mut names: Vec<TopicInfo> = (0..topics)
+        .map(|i| TopicInfo {
+            id: format!("topic-{i:03}"),
+            parent: None,
+            concept: true,
+        })
+        .collect();
+    for name in PLANTED_TRENDING.iter().chain(PLANTED_QUIET) {
+        names.push(TopicInfo {
+            id: (*name).to_owned(),
+            parent: None,
+            concept: true,
+        });
+    }
+    let planted = |name: &str| names.iter().position(|t| t.id == name).unwrap_or(0) as u32;
+    let first_planted = topics;
+    let pick = |rng: &mut ChaCha8Rng| -> u32 {
         let x = rng.random::<f64>() * acc;
-        let i = cumulative.partition_point(|c| *c < x);
-        format!("topic-{i:03}")
+        cumulative.partition_point(|c| *c < x) as u32
     };
     let mut published = Vec::with_capacity(total as usize);
     let mut occurrences = Vec::new();
@@ -48,7 +79,7 @@ pub fn generate(seed: u64, weeks: u32, per_week: u32, topics: u32, now: DateTime
         let t = start + Duration::seconds(rng.random_range(0..i64::from(weeks) * 7 * 86400));
         published.push(t);
         let n = rng.random_range(2..=6);
-        let mut mine: Vec<String> = Vec::new();
+        let mut mine: Vec<u32> = Vec::new();
         while mine.len() < n {
             let topic = pick(&mut rng);
             if !mine.contains(&topic) {
@@ -58,7 +89,7 @@ pub fn generate(seed: u64, weeks: u32, per_week: u32, topics: u32, now: DateTime
         for topic in &mine {
             occurrences.push(Occurrence {
                 article: a,
-                topic: topic.clone(),
+                topic: *topic,
                 at: t,
             });
         }
@@ -81,19 +112,22 @@ pub fn generate(seed: u64, weeks: u32, per_week: u32, topics: u32, now: DateTime
     // 0 = the last week.
     let week_of = |t: DateTime<Utc>| (now - t).num_seconds() / (7 * 86400);
     let plant = |name: &str, week: i64, count: usize, occurrences: &mut Vec<Occurrence>| {
+        let name = planted(name);
         let mut planted = 0;
         for (i, t) in published.iter().enumerate() {
             if planted == count {
                 break;
             }
+            // Each planted story on articles of its own: two stories on the
+            // same articles would be one story with an echo.
             if week_of(*t) == week
                 && !occurrences
                     .iter()
-                    .any(|o| o.article == i as u32 && o.topic == name)
+                    .any(|o| o.article == i as u32 && o.topic >= first_planted)
             {
                 occurrences.push(Occurrence {
                     article: i as u32,
-                    topic: name.to_owned(),
+                    topic: name,
                     at: *t,
                 });
                 planted += 1;
@@ -114,6 +148,7 @@ pub fn generate(seed: u64, weeks: u32, per_week: u32, topics: u32, now: DateTime
     Corpus {
         now,
         published,
+        topics: names,
         occurrences,
     }
 }

@@ -6,7 +6,7 @@
 //! per message.
 
 use crate::store::DigestArticle;
-use crate::topics::report::TrendingTopic;
+use crate::topics::report::{CandidateView, TrendingTopic};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -21,6 +21,22 @@ pub struct Material {
     by_topic: HashMap<String, Vec<usize>>,
     /// Topic labels, from the trending list or the articles.
     pub labels: HashMap<String, String>,
+    /// Which topics may fill "also new"; None: every topic.
+    scope: Option<Scope>,
+    /// Emerging phrases, for editors' previews only.
+    pub candidates: Vec<CandidateView>,
+}
+
+/// Which topics a digest's "also new" section is made of.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Vocabulary concepts with no parent: what a reader who follows
+    /// everything gets, one section per concept tree.
+    pub top_level: HashSet<String>,
+    /// Every vocabulary concept.
+    pub concepts: HashSet<String>,
+    /// Tags that name no concept may fill it too.
+    pub trend_tags: bool,
 }
 
 /// Limits from the `[[digest]]` schedule.
@@ -84,6 +100,31 @@ impl Material {
             articles,
             by_topic,
             labels,
+            scope: None,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// Limits "also new" to what the vocabulary knows (see `Scope`).
+    pub fn with_scope(mut self, scope: Scope) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    pub fn with_candidates(mut self, candidates: Vec<CandidateView>) -> Self {
+        self.candidates = candidates;
+        self
+    }
+
+    /// Whether `id` may make an "also new" section for a reader who follows
+    /// `follows` (empty: everything). A topic followed by name always may.
+    fn may_fill(&self, id: &str, follows: &HashSet<&str>) -> bool {
+        if !follows.is_empty() {
+            return follows.contains(id);
+        }
+        match &self.scope {
+            None => true,
+            Some(s) => s.top_level.contains(id) || (s.trend_tags && !s.concepts.contains(id)),
         }
     }
 
@@ -105,12 +146,17 @@ impl Material {
     /// and last got this schedule's digest at `since`.
     pub fn compose(&self, follows: &[String], since: DateTime<Utc>, limits: Limits) -> Composition {
         let follows: HashSet<&str> = follows.iter().map(String::as_str).collect();
-        let wanted = |id: &str| follows.is_empty() || follows.contains(id);
+        // A reader who follows retinoids wants the retinol entry, and one
+        // who follows exosome facials the exosomes entry that includes them.
+        let wanted = |t: &TrendingTopic| {
+            follows.is_empty() || t.followed_by().any(|id| follows.contains(id))
+        };
         let mut topics = Vec::new();
         let mut trending_ids = HashSet::new();
         for (rank, t) in self.trending.iter().enumerate() {
-            trending_ids.insert(t.id.as_str());
-            if topics.len() >= limits.max_topics || !wanted(&t.id) {
+            trending_ids.extend(t.followed_by());
+            trending_ids.extend(t.related.iter().map(|r| r.id.as_str()));
+            if topics.len() >= limits.max_topics || !wanted(t) {
                 continue;
             }
             let articles = self.changes(&t.id, since, limits.max_articles_per_topic);
@@ -122,31 +168,35 @@ impl Material {
                 });
             }
         }
-        // Followed topics that did not trend: most news first, then by
-        // name; each article once in the whole digest.
+        // Followed topics that did not trend: most news first, then the
+        // most recent news, then by name; each article once in the whole
+        // digest.
         let mut shown: HashSet<usize> = topics
             .iter()
             .flat_map(|s: &Section| s.articles.iter().map(|(i, _)| *i))
             .collect();
-        let mut others: Vec<(&String, usize)> = self
+        let mut others: Vec<(&String, usize, DateTime<Utc>)> = self
             .by_topic
             .iter()
-            .filter(|(id, _)| wanted(id) && !trending_ids.contains(id.as_str()))
+            .filter(|(id, _)| self.may_fill(id, &follows) && !trending_ids.contains(id.as_str()))
             .map(|(id, list)| {
                 let fresh = list
                     .iter()
                     .filter(|i| changed(&self.articles[**i]) > since)
                     .count();
-                (id, fresh)
+                // Lists are most recently changed first.
+                let latest = list.first().map_or(since, |i| changed(&self.articles[*i]));
+                (id, fresh, latest)
             })
-            .filter(|(_, fresh)| *fresh > 0)
+            .filter(|(_, fresh, _)| *fresh > 0)
             .collect();
         others.sort_by(|a, b| {
             b.1.cmp(&a.1)
+                .then(b.2.cmp(&a.2))
                 .then_with(|| self.label(a.0).cmp(self.label(b.0)))
         });
         let mut also_new = Vec::new();
-        for (id, _) in others {
+        for (id, _, _) in others {
             if also_new.len() >= limits.max_topics {
                 break;
             }
@@ -213,7 +263,13 @@ mod tests {
             score: 1.0,
             lift: 2.0,
             feed: String::new(),
+            first_seen: String::new(),
             weekly: Vec::new(),
+            includes: Vec::new(),
+            related: Vec::new(),
+            articles: Vec::new(),
+            why: String::new(),
+            ancestors: Vec::new(),
         }
     }
 

@@ -8,7 +8,7 @@ pub mod render;
 use crate::config::{Config, DigestConfig};
 use crate::store::{DigestRun, NewRun, Store, StoreError};
 use chrono::{DateTime, Utc};
-use compose::{Limits, Material};
+use compose::{Limits, Material, Scope};
 use render::{Audience, Renderer};
 
 #[derive(Debug, thiserror::Error)]
@@ -76,11 +76,24 @@ pub async fn material(
     fire: DateTime<Utc>,
     since: DateTime<Utc>,
 ) -> Result<Material, StoreError> {
-    let trending = crate::topics::report::trending_at(store, config, fire, TRENDING_CONSIDERED)
-        .await?
-        .topics;
+    let report =
+        crate::topics::report::trending_at(store, config, fire, TRENDING_CONSIDERED).await?;
     let articles = store.digest_articles(since, fire).await?;
-    Ok(Material::new(trending, articles))
+    let matcher = crate::topics::load_matcher(config).map_err(|e| StoreError::Other(e.into()))?;
+    let vocabulary = matcher.vocabulary();
+    let scope = Scope {
+        top_level: vocabulary
+            .topics
+            .iter()
+            .filter(|t| t.parent.is_none())
+            .map(|t| t.id.clone())
+            .collect(),
+        concepts: vocabulary.topics.iter().map(|t| t.id.clone()).collect(),
+        trend_tags: config.topics.trend_tags,
+    };
+    Ok(Material::new(report.topics, articles)
+        .with_scope(scope)
+        .with_candidates(report.candidates))
 }
 
 /// Finds the run of `schedule` for `fire`, or creates it with one pending

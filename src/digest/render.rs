@@ -73,6 +73,64 @@ struct TopicView {
     count: u32,
     feed_url: String,
     articles: Vec<ArticleView>,
+    /// Why it trends, in a sentence ("" for "also new" sections).
+    why: String,
+    /// The narrower concepts it includes: "Exosome facials (2), Plant
+    /// exosomes (1)".
+    includes: String,
+    /// Echoes folded into it: "Microneedling".
+    related: String,
+    /// "18 Nov 2026": the first article ever about it.
+    first_seen: String,
+    /// The weekly counts as bars of a table chart, oldest first.
+    bars: Vec<Bar>,
+    /// The same counts for the text part: "0 0 1 2 6".
+    weekly_text: String,
+}
+
+/// One week of a topic's bar chart: a table cell of `height` pixels.
+#[derive(Serialize)]
+struct Bar {
+    count: u32,
+    height: u32,
+    /// This window's bar, drawn darker.
+    current: bool,
+}
+
+/// Height of the tallest bar, in pixels.
+const BAR_MAX: u32 = 36;
+
+fn bars(weekly: &[u32]) -> Vec<Bar> {
+    let max = weekly.iter().copied().max().unwrap_or(0).max(1);
+    weekly
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Bar {
+            count: *c,
+            // An empty week still shows as a hairline, so the axis reads.
+            height: if *c == 0 {
+                2
+            } else {
+                (c * BAR_MAX / max).max(4)
+            },
+            current: i + 1 == weekly.len(),
+        })
+        .collect()
+}
+
+/// An emerging phrase as the editors' preview shows it.
+#[derive(Serialize)]
+struct RadarView {
+    phrase: String,
+    count: u32,
+    baseline_count: u32,
+    articles: Vec<RadarArticle>,
+}
+
+#[derive(Serialize)]
+struct RadarArticle {
+    title: String,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -87,6 +145,9 @@ struct LinkView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
     Subscriber,
+    /// `digest preview`, for editors: as a subscriber sees it, plus the
+    /// emerging candidates ("On our radar") when the config shows them.
+    Preview,
     Web,
 }
 
@@ -140,7 +201,8 @@ impl Renderer<'_> {
         let mut number = 0usize;
         let mut links = Vec::new();
         let mut section = |s: &Section| {
-            let (status, status_label, count) = match s.rank.map(|r| &material.trending[r]) {
+            let entry = s.rank.map(|r| &material.trending[r]);
+            let (status, status_label, count) = match entry {
                 Some(t) => match t.status {
                     Status::New => ("new", "New", t.count),
                     Status::Rising => ("rising", "Rising", t.count),
@@ -191,6 +253,39 @@ impl Renderer<'_> {
                     s.topic
                 ),
                 articles,
+                why: entry.map(|t| t.why.clone()).unwrap_or_default(),
+                includes: entry
+                    .map(|t| {
+                        t.includes
+                            .iter()
+                            .map(|i| format!("{} ({})", i.label, i.count))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default(),
+                related: entry
+                    .map(|t| {
+                        t.related
+                            .iter()
+                            .map(|r| r.label.clone())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default(),
+                first_seen: entry
+                    .and_then(|t| DateTime::parse_from_rfc3339(&t.first_seen).ok())
+                    .map(|d| d.with_timezone(&site_tz).format("%-d %b %Y").to_string())
+                    .unwrap_or_default(),
+                bars: entry.map(|t| bars(&t.weekly)).unwrap_or_default(),
+                weekly_text: entry
+                    .map(|t| {
+                        t.weekly
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .unwrap_or_default(),
             }
         };
         let topics: Vec<TopicView> = c.topics.iter().map(&mut section).collect();
@@ -229,8 +324,31 @@ impl Renderer<'_> {
         ctx.insert("links", &links);
         ctx.insert("web_url", &self.web_url());
         ctx.insert("web_copy", &(audience == Audience::Web));
+        let radar: Vec<RadarView> =
+            if audience == Audience::Preview && self.config.topics.show_candidates_in_preview {
+                material
+                    .candidates
+                    .iter()
+                    .map(|c| RadarView {
+                        phrase: c.phrase.clone(),
+                        count: c.count,
+                        baseline_count: c.baseline_count,
+                        articles: c
+                            .articles
+                            .iter()
+                            .map(|a| RadarArticle {
+                                title: a.title.clone(),
+                                url: a.url.clone(),
+                            })
+                            .collect(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        ctx.insert("radar", &radar);
         let (unsubscribe, preferences) = match audience {
-            Audience::Subscriber => (
+            Audience::Subscriber | Audience::Preview => (
                 format!(
                     "{}/unsubscribe/{TOKEN_PLACEHOLDER}",
                     self.config.site.base()
@@ -291,7 +409,22 @@ mod tests {
             score: 2.0,
             lift: 3.0,
             feed: String::new(),
-            weekly: Vec::new(),
+            first_seen: "2026-11-02T03:00:00Z".into(),
+            weekly: vec![1, 0, 0, 1, 0, 1, 0, 0, 4],
+            includes: vec![crate::topics::report::Included {
+                id: "mineral-sunscreen".into(),
+                label: "Mineral sunscreen".into(),
+                count: 2,
+            }],
+            related: vec![crate::topics::report::Related {
+                id: "pollution".into(),
+                label: "Pollution".into(),
+                shared: 3,
+            }],
+            articles: Vec::new(),
+            why: "4 articles this week, against 0.4 a week over the 8 weeks before (3.0x the usual rate)"
+                .into(),
+            ancestors: Vec::new(),
         };
         let material = Material::new(
             vec![trending],

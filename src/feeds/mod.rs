@@ -254,23 +254,28 @@ async fn views(
     if trending {
         let report = crate::topics::report::trending_at(store, config, now, 50).await?;
         let mut items: Vec<ItemView> = Vec::new();
-        let mut labels = Vec::new();
+        let mut explained = Vec::new();
+        // Each entry's articles of this window, each article once: what
+        // made the topic trend, not its whole archive.
         for t in report
             .topics
             .iter()
             .filter(|t| t.status != crate::topics::trending::Status::Covered)
         {
-            labels.push(t.label.clone());
-            for a in store.topic_articles(&t.id, limit).await? {
-                if !items.iter().any(|i| i.slug == a.article.slug.as_str()) {
-                    items.push(ItemView::from(&a));
+            explained.push(format!("{} ({})", t.label, t.why));
+            for a in &t.articles {
+                if items.iter().any(|i| i.slug == a.slug) {
+                    continue;
+                }
+                if let Some(stored) = store.article(&a.slug).await? {
+                    items.push(ItemView::from(&stored));
                 }
             }
         }
-        let description = if labels.is_empty() {
+        let description = if explained.is_empty() {
             "Nothing is trending right now.".to_owned()
         } else {
-            format!("Trending now: {}", labels.join(", "))
+            format!("Trending now: {}", explained.join("; "))
         };
         out.push(feed_view(
             config,

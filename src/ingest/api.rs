@@ -174,7 +174,7 @@ pub async fn push(
         });
     }
     let matcher = load_matcher(config)?;
-    let topics = matcher.article_topics(&article);
+    let (topics, phrases) = matcher.analyze(&article);
     let updated = match status {
         // A change, first seen now unless the article dates it.
         PushStatus::Updated => article
@@ -197,6 +197,7 @@ pub async fn push(
         topics,
         topics_at: topics_at.to_utc(),
         new_slug: stored.is_none(),
+        phrases,
     };
     let touched = store.apply_changes(&[change]).await?;
     let feeds_written = rebuild(store, config, clock, touched).await;

@@ -11,7 +11,8 @@ pub mod sanitize;
 use crate::config::Config;
 use crate::domain::{Article, Clock};
 use crate::store::{ArticleChange, IndexEntry, SourceStamp, Store, StoreError};
-use crate::topics::{Matcher, Vocabulary, extract::TopicRef};
+use crate::topics::phrases::Phrase;
+use crate::topics::{Matcher, extract::TopicRef};
 use chrono::{DateTime, FixedOffset, Utc};
 use content_dir::{Parsed, ReadContext};
 use rayon::prelude::*;
@@ -19,7 +20,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// What one ingest did. Serialized as `ingest --json` prints it.
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
@@ -73,32 +74,10 @@ pub enum IngestError {
     Vocabulary(String),
 }
 
-/// The vocabulary `[topics].vocabulary` names, compiled. The last one is
-/// kept: compiling takes longer than a scan of unchanged files, and a
-/// vocabulary file is read again each time so that edits take effect.
+/// The vocabulary `[topics]` names (with its local file and ignored
+/// tags), compiled; see `topics::load_matcher`.
 pub fn load_matcher(config: &Config) -> Result<Arc<Matcher>, IngestError> {
-    static LAST: Mutex<Option<(String, Arc<Matcher>)>> = Mutex::new(None);
-    let spec = &config.topics.vocabulary;
-    let key = if spec.starts_with("builtin:") {
-        spec.clone()
-    } else {
-        let text =
-            std::fs::read(spec).map_err(|e| IngestError::Vocabulary(format!("{spec}: {e}")))?;
-        use sha2::{Digest, Sha256};
-        format!("{spec}|{}", hex::encode(Sha256::digest(&text)))
-    };
-    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, m)) = last.as_ref().filter(|(k, _)| *k == key) {
-        return Ok(m.clone());
-    }
-    let vocabulary = Vocabulary::load(spec, Path::new(""))
-        .map_err(|e| IngestError::Vocabulary(e.to_string()))?;
-    let matcher = Arc::new(
-        Matcher::new(vocabulary)
-            .map_err(|e| IngestError::Vocabulary(format!("topics.vocabulary: {e}")))?,
-    );
-    *last = Some((key, matcher.clone()));
-    Ok(matcher)
+    crate::topics::load_matcher(config).map_err(|e| IngestError::Vocabulary(e.to_string()))
 }
 
 /// One file found by the scan.
@@ -118,6 +97,7 @@ enum Outcome {
         article: Box<Article>,
         stripped: usize,
         topics: Vec<TopicRef>,
+        phrases: Vec<Phrase>,
     },
 }
 
@@ -130,9 +110,10 @@ pub fn source_of(rel: &str) -> String {
 fn render_key(ctx: &ReadContext, matcher: &Matcher) -> String {
     use sha2::{Digest, Sha256};
     let key = format!(
-        "{}|{}|{}|{}|{}|{:?}",
+        "{}|{}|{}|{}|{}|{}|{:?}",
         env!("CARGO_PKG_VERSION"),
-        matcher.vocabulary().fingerprint(),
+        crate::topics::EXTRACTION_VERSION,
+        matcher.fingerprint(),
         ctx.article_url,
         ctx.timezone,
         ctx.default_author.name,
@@ -228,11 +209,12 @@ fn read_file(found: &Found, max: u64, ctx: &ReadContext, matcher: &Matcher) -> O
     match content_dir::read_article(&text, stem, ctx) {
         Ok(Parsed::Draft) => Outcome::Draft,
         Ok(Parsed::Article { article, stripped }) => {
-            let topics = matcher.article_topics(&article);
+            let (topics, phrases) = matcher.analyze(&article);
             Outcome::Article {
                 article,
                 stripped,
                 topics,
+                phrases,
             }
         }
         Err(e) => Outcome::Rejected(e),
@@ -395,6 +377,7 @@ fn decide(
                 article,
                 stripped,
                 topics,
+                phrases,
             } => {
                 if article.published > now {
                     report.scheduled.push(Scheduled {
@@ -441,6 +424,7 @@ fn decide(
                         topics: topics.clone(),
                         topics_at: topics_at.to_utc(),
                         new_slug: stored.is_none(),
+                        phrases: phrases.clone(),
                     }
                 };
                 match stored {
@@ -453,6 +437,7 @@ fn decide(
                                 topics: topics.clone(),
                                 // Not now: a vocabulary change must not make old articles look new.
                                 topics_at: article.updated.unwrap_or(article.published).to_utc(),
+                                phrases: phrases.clone(),
                             });
                         } else {
                             // Moved to another file, same content: keep its dates.

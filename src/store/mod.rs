@@ -26,6 +26,7 @@ pub use subscribers::{ImportBatch, ImportRow, NewSubscriber, QueuedMail, Subscri
 use crate::config::StoreConfig;
 use crate::domain::{Article, StoredArticle};
 use crate::topics::extract::TopicRef;
+use crate::topics::phrases::Phrase;
 use chrono::{DateTime, FixedOffset, Utc};
 use std::sync::Arc;
 
@@ -72,11 +73,19 @@ pub struct SourceStamp {
     pub render_key: String,
 }
 
+/// A published article as trending lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicArticle {
+    pub slug: String,
+    pub title: String,
+    pub url: String,
+    pub published: DateTime<Utc>,
+}
+
 /// What trending needs, for published articles only.
 #[derive(Debug, Clone, Default)]
 pub struct TopicData {
-    /// (slug, published)
-    pub articles: Vec<(String, DateTime<Utc>)>,
+    pub articles: Vec<TopicArticle>,
     /// (slug, topic id, label, first seen)
     pub occurrences: Vec<(String, String, String, DateTime<Utc>)>,
 }
@@ -99,6 +108,8 @@ pub enum ArticleChange {
         /// The slug has never been stored: there are no old topic rows to
         /// compare with or clear (a cold ingest skips that work).
         new_slug: bool,
+        /// Its salient phrases no vocabulary knows.
+        phrases: Vec<Phrase>,
     },
     /// The source is unchanged in content but its file stamp moved (or the
     /// vocabulary changed, so its topics are recomputed).
@@ -107,6 +118,7 @@ pub enum ArticleChange {
         stamp: SourceStamp,
         topics: Vec<TopicRef>,
         topics_at: DateTime<Utc>,
+        phrases: Vec<Phrase>,
     },
     /// Out of the feeds; the row and its guid stay.
     Withdraw { slug: String, at: DateTime<Utc> },
@@ -145,6 +157,12 @@ pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
     ) -> Result<Vec<StoredArticle>, StoreError>;
     /// Published articles' publication times and topic occurrences.
     async fn topic_data(&self) -> Result<TopicData, StoreError>;
+    /// Published articles published at or after `since`: (slug, published,
+    /// salient phrases).
+    async fn phrase_data(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>, Vec<Phrase>)>, StoreError>;
     /// One published article.
     async fn article(&self, slug: &str) -> Result<Option<StoredArticle>, StoreError>;
     /// A number that moves whenever an ingest changes articles: instances

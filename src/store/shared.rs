@@ -4,6 +4,7 @@
 use super::{ArticleChange, SourceStamp, StoreError};
 use crate::domain::Article;
 use crate::topics::extract::TopicRef;
+use crate::topics::phrases::Phrase;
 use chrono::{DateTime, FixedOffset, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use std::collections::BTreeSet;
@@ -30,13 +31,14 @@ pub(super) const BUMP_REVISION: &str = "UPDATE store_revision SET revision = rev
 pub(super) const READ_REVISION: &str = "SELECT revision FROM store_revision";
 
 /// An article to insert or update: (article, source, effective updated,
-/// file stamp, ingest time).
+/// file stamp, ingest time, salient phrases).
 pub(super) type Upsert<'a> = (
     &'a Article,
     &'a String,
     &'a DateTime<FixedOffset>,
     &'a Option<SourceStamp>,
     &'a DateTime<Utc>,
+    &'a [Phrase],
 );
 
 /// A multi-row upsert of articles: a cold ingest of thousands of articles
@@ -56,43 +58,52 @@ where
         "INSERT INTO articles (slug, guid, source, status, title, summary, content_html, \
            author_name, author_email, reviewed_by, tags, category, image, url, \
            published_at, published_ts, source_updated, updated_at, updated_ts, \
-           content_hash, first_seen_ts, withdrawn_ts, source_mtime_ns, source_size, render_key) ",
+           content_hash, first_seen_ts, withdrawn_ts, source_mtime_ns, source_size, render_key, \
+           phrases) ",
     );
     let mut bad = None;
-    q.push_values(chunk, |mut row, (a, source, updated, stamp, at)| {
-        let tags = serde_json::to_string(&a.tags).unwrap_or_else(|e| {
-            bad = Some(e);
-            String::new()
-        });
-        row.push_bind(a.slug.to_string())
-            .push_bind(a.url.clone())
-            .push_bind((*source).clone())
-            .push_bind("published".to_string())
-            .push_bind(a.title.clone())
-            .push_bind(a.summary.clone())
-            .push_bind(a.content_html.clone())
-            .push_bind(a.author.name.clone())
-            .push_bind(a.author.email.clone())
-            .push_bind(a.reviewed_by.clone())
-            .push_bind(tags)
-            .push_bind(a.category.clone())
-            .push_bind(a.image.clone())
-            .push_bind(a.url.clone())
-            .push_bind(a.published.to_rfc3339())
-            .push_bind(a.published.timestamp())
-            .push_bind(a.updated.map(|u| u.to_rfc3339()))
-            .push_bind(updated.to_rfc3339())
-            .push_bind(updated.timestamp())
-            .push_bind(a.content_hash())
-            .push_bind(at.timestamp())
-            .push_bind(None::<i64>)
-            .push_bind(stamp.as_ref().map(|s| s.mtime_ns))
-            .push_bind(stamp.as_ref().map(|s| s.size))
-            .push_bind(stamp.as_ref().map(|s| s.render_key.clone()));
-    });
+    q.push_values(
+        chunk,
+        |mut row, (a, source, updated, stamp, at, phrases)| {
+            let mut json = |v: Result<String, serde_json::Error>| {
+                v.unwrap_or_else(|e| {
+                    bad = Some(e);
+                    String::new()
+                })
+            };
+            let tags = json(serde_json::to_string(&a.tags));
+            let phrases = json(serde_json::to_string(phrases));
+            row.push_bind(a.slug.to_string())
+                .push_bind(a.url.clone())
+                .push_bind((*source).clone())
+                .push_bind("published".to_string())
+                .push_bind(a.title.clone())
+                .push_bind(a.summary.clone())
+                .push_bind(a.content_html.clone())
+                .push_bind(a.author.name.clone())
+                .push_bind(a.author.email.clone())
+                .push_bind(a.reviewed_by.clone())
+                .push_bind(tags)
+                .push_bind(a.category.clone())
+                .push_bind(a.image.clone())
+                .push_bind(a.url.clone())
+                .push_bind(a.published.to_rfc3339())
+                .push_bind(a.published.timestamp())
+                .push_bind(a.updated.map(|u| u.to_rfc3339()))
+                .push_bind(updated.to_rfc3339())
+                .push_bind(updated.timestamp())
+                .push_bind(a.content_hash())
+                .push_bind(at.timestamp())
+                .push_bind(None::<i64>)
+                .push_bind(stamp.as_ref().map(|s| s.mtime_ns))
+                .push_bind(stamp.as_ref().map(|s| s.size))
+                .push_bind(stamp.as_ref().map(|s| s.render_key.clone()))
+                .push_bind(phrases);
+        },
+    );
     if let Some(e) = bad {
         return Err(StoreError::Other(
-            anyhow::Error::new(e).context("encoding tags"),
+            anyhow::Error::new(e).context("encoding tags and phrases"),
         ));
     }
     q.push(
@@ -106,7 +117,8 @@ where
            source_updated = excluded.source_updated, updated_at = excluded.updated_at, \
            updated_ts = excluded.updated_ts, content_hash = excluded.content_hash, \
            withdrawn_ts = NULL, source_mtime_ns = excluded.source_mtime_ns, \
-           source_size = excluded.source_size, render_key = excluded.render_key",
+           source_size = excluded.source_size, render_key = excluded.render_key, \
+           phrases = excluded.phrases",
     );
     Ok(q)
 }
@@ -122,7 +134,7 @@ pub(super) struct Plan<'a> {
     /// the feeds to rebuild.
     pub known: Vec<&'a str>,
     pub upserts: Vec<Upsert<'a>>,
-    pub restamps: Vec<(&'a str, &'a SourceStamp)>,
+    pub restamps: Vec<(&'a str, &'a SourceStamp, &'a [Phrase])>,
     /// (slug, when)
     pub withdrawals: Vec<(&'a str, i64)>,
     pub topic_sets: Vec<TopicSet<'a>>,
@@ -142,12 +154,13 @@ impl<'a> Plan<'a> {
                     topics,
                     topics_at,
                     new_slug,
+                    phrases,
                 } => {
                     if !new_slug {
                         plan.known.push(article.slug.as_str());
                     }
                     plan.upserts
-                        .push((article.as_ref(), source, updated, stamp, at));
+                        .push((article.as_ref(), source, updated, stamp, at, phrases));
                     plan.topic_sets.push((
                         article.slug.as_str(),
                         topics,
@@ -160,9 +173,10 @@ impl<'a> Plan<'a> {
                     stamp,
                     topics,
                     topics_at,
+                    phrases,
                 } => {
                     plan.known.push(slug);
-                    plan.restamps.push((slug, stamp));
+                    plan.restamps.push((slug, stamp, phrases));
                     plan.topic_sets
                         .push((slug, topics, topics_at.timestamp(), true));
                 }
@@ -186,11 +200,11 @@ impl<'a> Plan<'a> {
 }
 
 pub(super) const RESTAMP: &str = "UPDATE articles SET source_mtime_ns = $1, source_size = $2, \
-    render_key = $3 WHERE slug = $4";
+    render_key = $3, phrases = $4 WHERE slug = $5";
 pub(super) const WITHDRAW: &str = "UPDATE articles SET status = 'withdrawn', withdrawn_ts = $1, \
     source_mtime_ns = NULL, source_size = NULL, render_key = NULL WHERE slug = $2";
 
-/// Rows per multi-row article upsert (25 binds each).
+/// Rows per multi-row article upsert (26 binds each).
 pub(super) const UPSERT_ROWS: usize = 200;
 /// Slugs per batched topic statement.
 pub(super) const TOPIC_ROWS: usize = 1000;
@@ -222,11 +236,14 @@ macro_rules! store {
                 for chunk in plan.known.chunks(TOPIC_ROWS) {
                     before.extend(topics_of(&mut tx, chunk).await?);
                 }
-                for (slug, stamp) in &plan.restamps {
+                for (slug, stamp, phrases) in &plan.restamps {
+                    let phrases = serde_json::to_string(phrases)
+                        .map_err(|e| $crate::store::StoreError::Other(anyhow::Error::new(e).context("encoding phrases")))?;
                     sqlx::query(RESTAMP)
                         .bind(stamp.mtime_ns)
                         .bind(stamp.size)
                         .bind(&stamp.render_key)
+                        .bind(phrases)
                         .bind(slug)
                         .execute(&mut *tx)
                         .await?;
@@ -346,13 +363,20 @@ macro_rules! store {
 
             async fn topic_data(&self) -> Result<$crate::store::TopicData, $crate::store::StoreError> {
                 let rows = sqlx::query(
-                    "SELECT slug, published_ts FROM articles WHERE status = 'published' ORDER BY slug",
+                    "SELECT slug, title, url, published_ts FROM articles WHERE status = 'published' ORDER BY slug",
                 )
                 .fetch_all(&self.pool)
                 .await?;
                 let articles = rows
                     .iter()
-                    .map(|r| Ok((r.try_get("slug")?, $crate::store::rows::ts(r.try_get("published_ts")?)?)))
+                    .map(|r| {
+                        Ok($crate::store::TopicArticle {
+                            slug: r.try_get("slug")?,
+                            title: r.try_get("title")?,
+                            url: r.try_get("url")?,
+                            published: $crate::store::rows::ts(r.try_get("published_ts")?)?,
+                        })
+                    })
                     .collect::<Result<Vec<_>, $crate::store::StoreError>>()?;
                 let rows = sqlx::query(
                     "SELECT t.slug, t.topic_id, t.label, t.first_seen_ts FROM article_topics t \
@@ -376,6 +400,28 @@ macro_rules! store {
                     articles,
                     occurrences,
                 })
+            }
+
+            async fn phrase_data(
+                &self,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>, Vec<$crate::topics::phrases::Phrase>)>, $crate::store::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT slug, published_ts, phrases FROM articles \
+                     WHERE status = 'published' AND published_ts >= $1 ORDER BY slug",
+                )
+                .bind(since.timestamp())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let text: String = r.try_get("phrases")?;
+                        let phrases = serde_json::from_str(&text).map_err(|e| {
+                            $crate::store::StoreError::Corrupt(format!("phrases of '{}': {e}", r.try_get::<String, _>("slug").unwrap_or_default()))
+                        })?;
+                        Ok((r.try_get("slug")?, $crate::store::rows::ts(r.try_get("published_ts")?)?, phrases))
+                    })
+                    .collect()
             }
 
             async fn article(&self, slug: &str) -> Result<Option<$crate::domain::StoredArticle>, $crate::store::StoreError> {

@@ -87,8 +87,10 @@ impl Subscriptions {
         format!("{}{path}", self.config.site.base())
     }
 
-    /// Every topic that has articles, most covered first; vocabulary
-    /// concepts before tags of one article.
+    /// The top-level vocabulary concepts that have articles, most covered
+    /// first: a reader follows "Exosomes" and gets exosome facials and
+    /// plant exosomes with it, never has to choose between them. Tags are
+    /// not offered.
     pub async fn topic_choices(&self, limit: usize) -> Result<Vec<TopicChoice>, SubscribeError> {
         let matcher =
             crate::ingest::load_matcher(&self.config).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -98,11 +100,13 @@ impl Subscriptions {
             .topics()
             .await?
             .into_iter()
-            .filter(|(id, _, _)| vocabulary.get(id).is_some())
-            .map(|(id, label, articles)| TopicChoice {
-                id,
-                label,
-                articles,
+            .filter_map(|(id, _, articles)| {
+                let concept = vocabulary.get(&id).filter(|t| t.parent.is_none())?;
+                Some(TopicChoice {
+                    label: concept.label.clone(),
+                    id,
+                    articles,
+                })
             })
             .collect();
         all.sort_by(|a, b| b.articles.cmp(&a.articles).then_with(|| a.id.cmp(&b.id)));

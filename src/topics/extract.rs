@@ -13,7 +13,7 @@
 use super::vocabulary::{TopicKind, Vocabulary, normalize};
 use crate::domain::{Article, Slug};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Body mentions that make an article about a topic.
 pub const BODY_MENTIONS: usize = 2;
@@ -33,6 +33,8 @@ pub struct Matcher {
     sensitive_targets: Vec<Target>,
     /// Normalized alias, id or label -> topic index, for tags.
     by_name: HashMap<String, usize>,
+    /// Tags (as slugs) that are no topic at all (`topics.ignore_tags`).
+    ignored: HashSet<String>,
 }
 
 /// A topic an article is about.
@@ -109,15 +111,48 @@ impl Matcher {
             sensitive_targets: sens.into_iter().map(|(_, t)| t).collect(),
             vocabulary,
             by_name,
+            ignored: HashSet::new(),
         })
+    }
+
+    /// Tags that make no topic (generic ones such as "news"): compared as
+    /// slugs, so "Skin Trends" and "skin-trends" are the same tag.
+    pub fn with_ignored_tags(mut self, tags: &[String]) -> Self {
+        self.ignored = tags
+            .iter()
+            .filter_map(|t| Slug::slugify(t).ok())
+            .map(|s| s.to_string())
+            .collect();
+        self
+    }
+
+    /// Whether `tag` is one of `topics.ignore_tags`.
+    pub fn is_ignored_tag(&self, tag: &str) -> bool {
+        !self.ignored.is_empty()
+            && Slug::slugify(tag).is_ok_and(|s| self.ignored.contains(s.as_str()))
     }
 
     pub fn vocabulary(&self) -> &Vocabulary {
         &self.vocabulary
     }
 
+    /// Changes when what this matcher finds in an article may change.
+    pub fn fingerprint(&self) -> String {
+        let mut ignored: Vec<&str> = self.ignored.iter().map(String::as_str).collect();
+        ignored.sort_unstable();
+        format!("{}|{}", self.vocabulary.fingerprint(), ignored.join(","))
+    }
+
     /// Topic indices mentioned in `text`, one entry per mention, in order.
     pub fn mentions(&self, text: &str) -> Vec<usize> {
+        self.mention_spans(text)
+            .into_iter()
+            .map(|(_, _, i)| i)
+            .collect()
+    }
+
+    /// Mentions as (start, end, topic index), byte offsets in `text`.
+    pub fn mention_spans(&self, text: &str) -> Vec<(usize, usize, usize)> {
         let mut spans: Vec<(usize, usize, Target)> = Vec::new();
         for (ac, targets) in [
             (&self.insensitive, &self.insensitive_targets),
@@ -148,7 +183,7 @@ impl Matcher {
                 if excluded.iter().any(|(xs, xe)| s < *xe && *xs < e) {
                     continue;
                 }
-                out.push(i);
+                out.push((s, e, i));
                 end = e;
             }
         }
@@ -165,9 +200,11 @@ impl Matcher {
 
     /// The topic a tag names: a concept through its aliases, or the tag itself.
     pub fn tag_topic(&self, tag: &str) -> Option<TopicRef> {
-        let key = normalize(tag);
-        if let Some(&i) = self.by_name.get(&key) {
+        if let Some(i) = self.tag_concept(tag) {
             return Some(self.topic_ref(i));
+        }
+        if self.is_ignored_tag(tag) {
+            return None;
         }
         let slug = Slug::slugify(tag).ok()?;
         Some(TopicRef {
@@ -176,34 +213,71 @@ impl Matcher {
         })
     }
 
-    /// The topics `article` is about, sorted by id.
+    /// The concept a tag names, through its aliases, id or label.
+    fn tag_concept(&self, tag: &str) -> Option<usize> {
+        self.by_name.get(&normalize(tag)).copied()
+    }
+
+    /// The topics `article` is about, sorted by id: the concepts it is about
+    /// and each of their ancestors (an article about retinol is also about
+    /// retinoids), and the tags that name no concept.
     pub fn article_topics(&self, article: &Article) -> Vec<TopicRef> {
+        self.topics_in(&ArticleText::of(article), &article.tags)
+    }
+
+    /// What ingest records of an article: its topics and its salient phrases.
+    pub fn analyze(&self, article: &Article) -> (Vec<TopicRef>, Vec<super::phrases::Phrase>) {
+        let text = ArticleText::of(article);
+        let topics = self.topics_in(&text, &article.tags);
+        let phrases = super::phrases::salient(&text, self);
+        (topics, phrases)
+    }
+
+    fn topics_in(&self, text: &ArticleText, tags: &[String]) -> Vec<TopicRef> {
+        let mut concepts: HashSet<usize> = HashSet::new();
         let mut about: BTreeMap<String, TopicRef> = BTreeMap::new();
-        for tag in &article.tags {
-            if let Some(t) = self.tag_topic(tag) {
-                about.entry(t.id.clone()).or_insert(t);
+        for tag in tags {
+            match self.tag_concept(tag) {
+                Some(i) => {
+                    concepts.insert(i);
+                }
+                None => {
+                    if let Some(t) = self.tag_topic(tag) {
+                        about.entry(t.id.clone()).or_insert(t);
+                    }
+                }
             }
         }
-        let (headings, body) = html_text(&article.content_html);
-        for text in [
-            article.title.as_str(),
-            article.summary.as_str(),
-            headings.as_str(),
+        for part in [
+            text.title.as_str(),
+            text.summary.as_str(),
+            text.headings.as_str(),
         ] {
-            for i in self.mentions(text) {
-                let t = self.topic_ref(i);
-                about.entry(t.id.clone()).or_insert(t);
-            }
+            concepts.extend(self.mentions(part));
         }
         let mut counts: HashMap<usize, usize> = HashMap::new();
-        for i in self.mentions(&body) {
+        for i in self.mentions(&text.body) {
             *counts.entry(i).or_default() += 1;
         }
-        for (i, n) in counts {
-            if n >= BODY_MENTIONS {
-                let t = self.topic_ref(i);
-                about.entry(t.id.clone()).or_insert(t);
+        concepts.extend(
+            counts
+                .into_iter()
+                .filter(|(_, n)| *n >= BODY_MENTIONS)
+                .map(|(i, _)| i),
+        );
+        let direct: Vec<usize> = concepts.iter().copied().collect();
+        for i in direct {
+            let mut at = self.vocabulary.parent_of(i);
+            while let Some(p) = at {
+                if !concepts.insert(p) {
+                    break;
+                }
+                at = self.vocabulary.parent_of(p);
             }
+        }
+        for i in concepts {
+            let t = self.topic_ref(i);
+            about.insert(t.id.clone(), t);
         }
         about.into_values().collect()
     }
@@ -211,6 +285,27 @@ impl Matcher {
     /// The kind of a topic id (tags that are not concepts are `Tag`).
     pub fn kind(&self, id: &str) -> TopicKind {
         self.vocabulary.get(id).map_or(TopicKind::Tag, |t| t.kind)
+    }
+}
+
+/// An article's text as matching reads it: the title, the summary, the
+/// headings and the rest of the body, tags removed.
+pub struct ArticleText {
+    pub title: String,
+    pub summary: String,
+    pub headings: String,
+    pub body: String,
+}
+
+impl ArticleText {
+    pub fn of(article: &Article) -> Self {
+        let (headings, body) = html_text(&article.content_html);
+        Self {
+            title: article.title.clone(),
+            summary: article.summary.clone(),
+            headings,
+            body,
+        }
     }
 }
 

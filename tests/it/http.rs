@@ -249,13 +249,27 @@ async fn the_landing_page_shows_this_weeks_trending_topics_with_sparklines() {
         first.contains("Exosomes") && first.contains("status-new"),
         "{first}"
     );
-    // An inline SVG sparkline, no script: the last of its 8 weeks holds this week's 3 articles.
+    // An inline SVG sparkline, no script: the 8 weeks of the baseline, then
+    // this week's 3 articles.
     assert!(
         first.contains("<svg") && first.contains("<polyline"),
         "{first}"
     );
     assert!(
-        first.contains("last 8 weeks: 0, 0, 0, 0, 0, 0, 0, 3"),
+        first.contains("last 9 weeks: 0, 0, 0, 0, 0, 0, 0, 0, 3"),
+        "{first}"
+    );
+    // Why it is there, what it includes, and the articles that made it.
+    assert!(
+        first.contains("3 articles this week, none in the 8 weeks before: new"),
+        "{first}"
+    );
+    assert!(
+        first.contains("Includes Exosome facials (2), Exosome therapy (1), Plant exosomes (1)."),
+        "{first}"
+    );
+    assert!(
+        first.contains("href=\"https://dewline.test/articles/plant-derived-exosomes-serums\""),
         "{first}"
     );
     assert!(first.contains("href=\"https://dewline.test/feeds/topics/exosomes/atom.xml\""));

@@ -50,6 +50,11 @@ struct TrendView<'a> {
     count: u32,
     feed: String,
     sparkline: String,
+    why: &'a str,
+    first_seen: String,
+    includes: String,
+    related: String,
+    articles: &'a [crate::topics::report::EntryArticle],
 }
 
 /// "18 Nov 2026, 10:30 IST", in the site's time zone.
@@ -141,6 +146,27 @@ pub async fn index(State(state): State<AppState>, headers: axum::http::HeaderMap
                 count: t.count,
                 feed: state.config.site.url(&t.feed),
                 sparkline: crate::topics::report::sparkline_svg(&t.weekly),
+                why: &t.why,
+                first_seen: chrono::DateTime::parse_from_rfc3339(&t.first_seen)
+                    .map(|d| {
+                        d.with_timezone(&state.config.site.timezone)
+                            .format("%-d %b %Y")
+                            .to_string()
+                    })
+                    .unwrap_or_default(),
+                includes: t
+                    .includes
+                    .iter()
+                    .map(|i| format!("{} ({})", i.label, i.count))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                related: t
+                    .related
+                    .iter()
+                    .map(|r| r.label.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                articles: &t.articles,
             })
             .collect();
         let mut ctx = site_context(&state);

@@ -1,0 +1,304 @@
+//! Emerging candidates: phrases no vocabulary knows that burst in skincare
+//! articles, for editors to name and add (`feedletter topics add`). Pure:
+//! no clock, no I/O.
+//!
+//! A phrase counts once per article whose salient phrases include it
+//! (`phrases`), at the article's publication, and only in articles about
+//! skincare (with at least one vocabulary concept). It is a candidate when
+//! this window has at least `min_count` such articles and the same test as
+//! topics (`trending::burst_score`) finds it rising against the baseline
+//! ("few or none before"). Phrases in more than half of the window's
+//! articles (at least `BOILERPLATE_MIN` of them) are boilerplate, whatever
+//! their history.
+//!
+//! Phrases that overlap are one candidate: when more than half of a
+//! phrase's articles are those of a stronger candidate ("sea fennel",
+//! "fennel", "fennel extract"), it joins that candidate, which is named by
+//! the phrase the articles use most, the longer one when most uses of the
+//! shorter are inside it.
+
+use super::phrases::Phrase;
+use super::trending::{Params, Periods, burst_score};
+use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
+
+/// Window articles from which a phrase in more than half of them is boilerplate.
+pub const BOILERPLATE_MIN: u32 = 6;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub phrase: String,
+    pub count: u32,
+    pub baseline_count: u32,
+    pub score: f64,
+    /// Window articles using it, most recent first.
+    pub articles: Vec<u32>,
+    /// Other phrases folded into it.
+    pub variants: Vec<String>,
+}
+
+/// One article's phrases.
+#[derive(Debug, Clone, Copy)]
+pub struct PhraseArticle<'a> {
+    pub article: u32,
+    pub published: DateTime<Utc>,
+    pub phrases: &'a [Phrase],
+}
+
+struct Count<'a> {
+    text: &'a str,
+    window: Vec<u32>,
+    mentions: u32,
+    baseline: u32,
+}
+
+/// The candidates at `now`, best first, at most `limit`. `in_scope[a]` says
+/// whether article `a` is about skincare; `known(phrase)` whether a
+/// vocabulary alias or a tag already covers it.
+pub fn candidates(
+    now: DateTime<Utc>,
+    params: &Params,
+    articles: &[PhraseArticle],
+    in_scope: &[bool],
+    known: &dyn Fn(&str) -> bool,
+    limit: usize,
+) -> Vec<Candidate> {
+    let periods = Periods::new(now, params);
+    let scoped = |a: u32| in_scope.get(a as usize).copied().unwrap_or(false);
+    let mut counts: HashMap<&str, Count> = HashMap::new();
+    let (mut n, mut m) = (0u32, 0u32);
+    for a in articles.iter().filter(|a| scoped(a.article)) {
+        let Some(falls) = periods.falls(a.published) else {
+            continue;
+        };
+        if falls.window {
+            n += 1;
+            for p in a.phrases {
+                let c = counts.entry(p.text.as_str()).or_insert_with(|| Count {
+                    text: p.text.as_str(),
+                    window: Vec::new(),
+                    mentions: 0,
+                    baseline: 0,
+                });
+                c.window.push(a.article);
+                c.mentions += p.mentions;
+            }
+        }
+    }
+    counts.retain(|_, c| c.window.len() >= params.min_count as usize);
+    for a in articles.iter().filter(|a| scoped(a.article)) {
+        if periods.falls(a.published).is_some_and(|f| f.baseline) {
+            m += 1;
+            for p in a.phrases {
+                if let Some(c) = counts.get_mut(p.text.as_str()) {
+                    c.baseline += 1;
+                }
+            }
+        }
+    }
+    let mut found: Vec<(Count, f64)> = counts
+        .into_values()
+        .filter_map(|c| {
+            let x = u32::try_from(c.window.len()).unwrap_or(u32::MAX);
+            if x >= BOILERPLATE_MIN && x * 2 > n {
+                return None;
+            }
+            let (score, lift) = burst_score(params, x, n, c.baseline, m);
+            (score >= params.min_score && lift >= params.min_lift && !known(c.text))
+                .then_some((c, score))
+        })
+        .collect();
+    found.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then(b.0.window.len().cmp(&a.0.window.len()))
+            .then_with(|| a.0.text.cmp(b.0.text))
+    });
+    // Groups of overlapping phrases, strongest first.
+    let mut groups: Vec<Vec<(Count, f64)>> = Vec::new();
+    for c in found {
+        let mine: HashSet<u32> = c.0.window.iter().copied().collect();
+        let host = groups.iter().position(|g| {
+            let theirs: HashSet<u32> = g[0].0.window.iter().copied().collect();
+            mine.intersection(&theirs).count() * 2 > mine.len()
+        });
+        match host {
+            Some(h) => groups[h].push(c),
+            None => groups.push(vec![c]),
+        }
+    }
+    groups
+        .into_iter()
+        .take(limit)
+        .map(|g| name_group(g, articles))
+        .collect()
+}
+
+/// Whether `inner`'s words appear in `outer` in a row.
+fn contains_words(outer: &str, inner: &str) -> bool {
+    outer != inner && format!(" {outer} ").contains(&format!(" {inner} "))
+}
+
+fn name_group(group: Vec<(Count, f64)>, articles: &[PhraseArticle]) -> Candidate {
+    // The phrase used most; then a longer one that holds most (three
+    // fifths) of its uses: "sea fennel" rather than "fennel".
+    let mut best = 0;
+    for (i, (c, _)) in group.iter().enumerate() {
+        let b = &group[best].0;
+        if (c.mentions, c.window.len(), c.text.len()) > (b.mentions, b.window.len(), b.text.len()) {
+            best = i;
+        }
+    }
+    loop {
+        let b = &group[best].0;
+        let longer = group
+            .iter()
+            .enumerate()
+            .filter(|(_, (c, _))| {
+                contains_words(c.text, b.text) && c.mentions * 5 >= b.mentions * 3
+            })
+            .max_by_key(|(_, (c, _))| (c.mentions, c.text.len()))
+            .map(|(i, _)| i);
+        match longer {
+            Some(i) if i != best => best = i,
+            _ => break,
+        }
+    }
+    let published: HashMap<u32, DateTime<Utc>> =
+        articles.iter().map(|a| (a.article, a.published)).collect();
+    let variants: Vec<String> = group
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != best)
+        .map(|(_, (c, _))| c.text.to_owned())
+        .collect();
+    let (c, score) = &group[best];
+    let mut list = c.window.clone();
+    list.sort_by(|a, b| published.get(b).cmp(&published.get(a)).then(a.cmp(b)));
+    Candidate {
+        phrase: c.text.to_owned(),
+        count: u32::try_from(c.window.len()).unwrap_or(u32::MAX),
+        baseline_count: c.baseline,
+        score: *score,
+        articles: list,
+        variants,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T02:30:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    fn phrase(text: &str, mentions: u32) -> Phrase {
+        Phrase {
+            text: text.into(),
+            mentions,
+        }
+    }
+
+    struct Site {
+        published: Vec<DateTime<Utc>>,
+        phrases: Vec<Vec<Phrase>>,
+        scope: Vec<bool>,
+    }
+
+    impl Site {
+        fn new() -> Self {
+            let mut s = Self {
+                published: vec![],
+                phrases: vec![],
+                scope: vec![],
+            };
+            // Twenty skincare articles a week for nine weeks, each with
+            // the house phrases.
+            for day in 0..63 {
+                for _ in 0..3 {
+                    s.add(
+                        f64::from(day) + 0.4,
+                        &[("patch test", 2), ("gentle cleanser", 1)],
+                        true,
+                    );
+                }
+            }
+            s
+        }
+
+        fn add(&mut self, days: f64, phrases: &[(&str, u32)], skincare: bool) {
+            self.published
+                .push(now() - Duration::seconds((days * 86400.0) as i64));
+            self.phrases
+                .push(phrases.iter().map(|(t, m)| phrase(t, *m)).collect());
+            self.scope.push(skincare);
+        }
+
+        fn run(&self, known: &dyn Fn(&str) -> bool) -> Vec<Candidate> {
+            let articles: Vec<PhraseArticle> = (0..self.published.len())
+                .map(|i| PhraseArticle {
+                    article: i as u32,
+                    published: self.published[i],
+                    phrases: &self.phrases[i],
+                })
+                .collect();
+            candidates(now(), &Params::default(), &articles, &self.scope, known, 10)
+        }
+    }
+
+    #[test]
+    fn a_new_phrase_in_three_skincare_articles_is_a_candidate_named_as_written_most() {
+        let mut s = Site::new();
+        for d in [1.0, 2.0, 3.0] {
+            s.add(
+                d,
+                &[
+                    ("sea fennel", 5),
+                    ("fennel", 6),
+                    ("fennel extract", 1),
+                    ("patch test", 1),
+                ],
+                true,
+            );
+        }
+        s.add(4.0, &[("fennel", 2)], true);
+        let c = s.run(&|_| false);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].phrase, "sea fennel");
+        assert_eq!((c[0].count, c[0].baseline_count), (3, 0));
+        assert_eq!(c[0].articles.len(), 3);
+        assert!(c[0].variants.contains(&"fennel".to_owned()));
+    }
+
+    #[test]
+    fn old_phrases_boilerplate_known_words_and_other_subjects_are_not_candidates() {
+        let mut s = Site::new();
+        // Known to the vocabulary.
+        for d in [1.0, 2.0, 3.0] {
+            s.add(d, &[("exosome facial", 4)], true);
+        }
+        // Not about skincare.
+        for d in [1.0, 2.0, 3.0, 4.0] {
+            s.add(d, &[("blood sugar", 4)], false);
+        }
+        // Seen often before.
+        for d in [10.0, 20.0, 30.0, 40.0, 1.0, 2.0, 3.0] {
+            s.add(d, &[("double cleanse", 2)], true);
+        }
+        // Two articles only.
+        for d in [1.0, 2.0] {
+            s.add(d, &[("tremella", 3)], true);
+        }
+        // New this week, but in every article: boilerplate.
+        for i in 0..s.published.len() {
+            if s.published[i] > now() - Duration::days(7) && s.scope[i] {
+                s.phrases[i].push(phrase("join our newsletter", 1));
+            }
+        }
+        let c = s.run(&|p| p == "exosome facial");
+        assert!(c.is_empty(), "{c:?}");
+    }
+}

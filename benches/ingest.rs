@@ -258,12 +258,20 @@ fn config_for(dir: &Path, content: &Path, store_url: &str) -> Result<Config> {
         toml_escape(&dir.join("feeds")),
     );
     // FEEDLETTER_BENCH_VOCABULARY=<file> swaps the built-in vocabulary, e.g.
-    // for a one-topic file to see what extraction costs.
-    if let Ok(v) = std::env::var("FEEDLETTER_BENCH_VOCABULARY") {
-        text.push_str(&format!(
-            "\n[topics]\nvocabulary = \"{}\"\n",
-            toml_escape(Path::new(&v))
-        ));
+    // for a one-topic file to see what extraction costs;
+    // FEEDLETTER_BENCH_CANDIDATES=off stops collecting phrases. Both
+    // together give the ingest without topic and candidate extraction.
+    let vocabulary = std::env::var("FEEDLETTER_BENCH_VOCABULARY").ok();
+    let candidates = std::env::var("FEEDLETTER_BENCH_CANDIDATES").map_or(true, |v| v != "off");
+    if vocabulary.is_some() || !candidates {
+        text.push_str("\n[topics]\n");
+        if let Some(v) = vocabulary {
+            text.push_str(&format!(
+                "vocabulary = \"{}\"\n",
+                toml_escape(Path::new(&v))
+            ));
+        }
+        text.push_str(&format!("candidates = {candidates}\n"));
     }
     Config::from_toml_str(&text, &dir.join("feedletter.toml"), &[])
         .map_err(|e| anyhow::anyhow!("bench config: {e}"))

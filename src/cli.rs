@@ -460,7 +460,7 @@ async fn digest(
                 fire,
                 run_id: 0,
             }
-            .render(&material, &c, crate::digest::render::Audience::Subscriber)?;
+            .render(&material, &c, crate::digest::render::Audience::Preview)?;
             let (html, text) = rendered.personalise("preview");
             // Built as the file transport would, so the preview needs no SMTP
             // password.

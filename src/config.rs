@@ -138,6 +138,7 @@ struct RawTopics {
     min_lift: f64,
     trend_tags: bool,
     ignore_tags: Vec<String>,
+    candidates: bool,
     show_candidates_in_preview: bool,
 }
 impl Default for RawTopics {
@@ -154,6 +155,7 @@ impl Default for RawTopics {
             min_lift: t.min_lift,
             trend_tags: false,
             ignore_tags: Vec::new(),
+            candidates: true,
             show_candidates_in_preview: true,
         }
     }
@@ -498,6 +500,9 @@ pub struct TopicsConfig {
     pub trend_tags: bool,
     /// Tags that are no topic at all.
     pub ignore_tags: Vec<String>,
+    /// Ingest keeps each article's salient phrases and reports find
+    /// emerging candidates among them.
+    pub candidates: bool,
     /// `digest preview` shows emerging candidates ("On our radar").
     pub show_candidates_in_preview: bool,
 }
@@ -1099,6 +1104,7 @@ fn validate(raw: Raw, root: &Path, path: &Path, p: &mut Vec<String>) -> Option<C
             min_lift: raw.topics.min_lift,
             trend_tags: raw.topics.trend_tags,
             ignore_tags: raw.topics.ignore_tags,
+            candidates: raw.topics.candidates,
             show_candidates_in_preview: raw.topics.show_candidates_in_preview,
         },
         http: HttpConfig {

@@ -1,5 +1,7 @@
--- The salient phrases of each article that no vocabulary knows, as JSON
--- [{"text", "mentions"}]: what emerging candidates are counted from.
--- Ingest fills it (every article is read again once after this migration,
--- as its render key changes).
-ALTER TABLE articles ADD COLUMN phrases TEXT NOT NULL DEFAULT '[]';
+-- The phrases of each article that no vocabulary knows, as JSON:
+-- {"salient": [{"text", "mentions"}], "seen": "<base64 Bloom filter of
+-- every phrase it uses>"}. Emerging candidates count the salient ones in
+-- the window against the seen ones in the baseline. Ingest fills it (every
+-- article is read again once after this migration, as its render key
+-- changes).
+ALTER TABLE articles ADD COLUMN phrases TEXT NOT NULL DEFAULT '{}';

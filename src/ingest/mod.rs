@@ -11,7 +11,7 @@ pub mod sanitize;
 use crate::config::Config;
 use crate::domain::{Article, Clock};
 use crate::store::{ArticleChange, IndexEntry, SourceStamp, Store, StoreError};
-use crate::topics::phrases::Phrase;
+use crate::topics::phrases::ArticlePhrases;
 use crate::topics::{Matcher, extract::TopicRef};
 use chrono::{DateTime, FixedOffset, Utc};
 use content_dir::{Parsed, ReadContext};
@@ -97,7 +97,7 @@ enum Outcome {
         article: Box<Article>,
         stripped: usize,
         topics: Vec<TopicRef>,
-        phrases: Vec<Phrase>,
+        phrases: ArticlePhrases,
     },
 }
 

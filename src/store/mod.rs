@@ -26,7 +26,7 @@ pub use subscribers::{ImportBatch, ImportRow, NewSubscriber, QueuedMail, Subscri
 use crate::config::StoreConfig;
 use crate::domain::{Article, StoredArticle};
 use crate::topics::extract::TopicRef;
-use crate::topics::phrases::Phrase;
+use crate::topics::phrases::ArticlePhrases;
 use chrono::{DateTime, FixedOffset, Utc};
 use std::sync::Arc;
 
@@ -109,7 +109,7 @@ pub enum ArticleChange {
         /// compare with or clear (a cold ingest skips that work).
         new_slug: bool,
         /// Its salient phrases no vocabulary knows.
-        phrases: Vec<Phrase>,
+        phrases: ArticlePhrases,
     },
     /// The source is unchanged in content but its file stamp moved (or the
     /// vocabulary changed, so its topics are recomputed).
@@ -118,7 +118,7 @@ pub enum ArticleChange {
         stamp: SourceStamp,
         topics: Vec<TopicRef>,
         topics_at: DateTime<Utc>,
-        phrases: Vec<Phrase>,
+        phrases: ArticlePhrases,
     },
     /// Out of the feeds; the row and its guid stay.
     Withdraw { slug: String, at: DateTime<Utc> },
@@ -158,11 +158,11 @@ pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
     /// Published articles' publication times and topic occurrences.
     async fn topic_data(&self) -> Result<TopicData, StoreError>;
     /// Published articles published at or after `since`: (slug, published,
-    /// salient phrases).
+    /// phrases).
     async fn phrase_data(
         &self,
         since: DateTime<Utc>,
-    ) -> Result<Vec<(String, DateTime<Utc>, Vec<Phrase>)>, StoreError>;
+    ) -> Result<Vec<(String, DateTime<Utc>, ArticlePhrases)>, StoreError>;
     /// One published article.
     async fn article(&self, slug: &str) -> Result<Option<StoredArticle>, StoreError>;
     /// A number that moves whenever an ingest changes articles: instances

@@ -4,7 +4,7 @@
 use super::{ArticleChange, SourceStamp, StoreError};
 use crate::domain::Article;
 use crate::topics::extract::TopicRef;
-use crate::topics::phrases::Phrase;
+use crate::topics::phrases::ArticlePhrases;
 use chrono::{DateTime, FixedOffset, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use std::collections::BTreeSet;
@@ -31,14 +31,14 @@ pub(super) const BUMP_REVISION: &str = "UPDATE store_revision SET revision = rev
 pub(super) const READ_REVISION: &str = "SELECT revision FROM store_revision";
 
 /// An article to insert or update: (article, source, effective updated,
-/// file stamp, ingest time, salient phrases).
+/// file stamp, ingest time, phrases).
 pub(super) type Upsert<'a> = (
     &'a Article,
     &'a String,
     &'a DateTime<FixedOffset>,
     &'a Option<SourceStamp>,
     &'a DateTime<Utc>,
-    &'a [Phrase],
+    &'a ArticlePhrases,
 );
 
 /// A multi-row upsert of articles: a cold ingest of thousands of articles
@@ -134,7 +134,7 @@ pub(super) struct Plan<'a> {
     /// the feeds to rebuild.
     pub known: Vec<&'a str>,
     pub upserts: Vec<Upsert<'a>>,
-    pub restamps: Vec<(&'a str, &'a SourceStamp, &'a [Phrase])>,
+    pub restamps: Vec<(&'a str, &'a SourceStamp, &'a ArticlePhrases)>,
     /// (slug, when)
     pub withdrawals: Vec<(&'a str, i64)>,
     pub topic_sets: Vec<TopicSet<'a>>,
@@ -405,7 +405,7 @@ macro_rules! store {
             async fn phrase_data(
                 &self,
                 since: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>, Vec<$crate::topics::phrases::Phrase>)>, $crate::store::StoreError> {
+            ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>, $crate::topics::phrases::ArticlePhrases)>, $crate::store::StoreError> {
                 let rows = sqlx::query(
                     "SELECT slug, published_ts, phrases FROM articles \
                      WHERE status = 'published' AND published_ts >= $1 ORDER BY slug",

@@ -2,12 +2,15 @@
 //! articles, for editors to name and add (`feedletter topics add`). Pure:
 //! no clock, no I/O.
 //!
-//! A phrase counts once per article whose salient phrases include it
-//! (`phrases`), at the article's publication, and only in articles about
-//! skincare (with at least one vocabulary concept). It is a candidate when
-//! this window has at least `min_count` such articles and the same test as
-//! topics (`trending::burst_score`) finds it rising against the baseline
-//! ("few or none before"). Phrases in more than half of the window's
+//! In the window, a phrase counts once per article whose salient phrases
+//! include it (the article is about it: `phrases`); in the baseline, once
+//! per article that uses it at all (its `SeenSet`), so that words every
+//! article uses in passing never look new. Articles count at their
+//! publication, and only articles about skincare (with at least one
+//! vocabulary concept). A phrase is a candidate when this window has at
+//! least `min_count` such articles and the same test as topics
+//! (`trending::burst_score`) finds it rising against the baseline ("few or
+//! none before"). Phrases in more than half of the window's
 //! articles (at least `BOILERPLATE_MIN` of them) are boilerplate, whatever
 //! their history.
 //!
@@ -17,7 +20,7 @@
 //! the phrase the articles use most, the longer one when most uses of the
 //! shorter are inside it.
 
-use super::phrases::Phrase;
+use super::phrases::{ArticlePhrases, phrase_hash};
 use super::trending::{Params, Periods, burst_score};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -42,7 +45,7 @@ pub struct Candidate {
 pub struct PhraseArticle<'a> {
     pub article: u32,
     pub published: DateTime<Utc>,
-    pub phrases: &'a [Phrase],
+    pub phrases: &'a ArticlePhrases,
 }
 
 struct Count<'a> {
@@ -73,7 +76,7 @@ pub fn candidates(
         };
         if falls.window {
             n += 1;
-            for p in a.phrases {
+            for p in &a.phrases.salient {
                 let c = counts.entry(p.text.as_str()).or_insert_with(|| Count {
                     text: p.text.as_str(),
                     window: Vec::new(),
@@ -86,11 +89,14 @@ pub fn candidates(
         }
     }
     counts.retain(|_, c| c.window.len() >= params.min_count as usize);
+    let hashes: Vec<(&str, u64)> = counts.keys().map(|k| (*k, phrase_hash(k))).collect();
     for a in articles.iter().filter(|a| scoped(a.article)) {
         if periods.falls(a.published).is_some_and(|f| f.baseline) {
             m += 1;
-            for p in a.phrases {
-                if let Some(c) = counts.get_mut(p.text.as_str()) {
+            for (text, hash) in &hashes {
+                if a.phrases.seen.contains_hash(*hash)
+                    && let Some(c) = counts.get_mut(text)
+                {
                     c.baseline += 1;
                 }
             }
@@ -195,16 +201,11 @@ mod tests {
             .to_utc()
     }
 
-    fn phrase(text: &str, mentions: u32) -> Phrase {
-        Phrase {
-            text: text.into(),
-            mentions,
-        }
-    }
+    use crate::topics::phrases::{Phrase, SeenSet};
 
     struct Site {
         published: Vec<DateTime<Utc>>,
-        phrases: Vec<Vec<Phrase>>,
+        phrases: Vec<ArticlePhrases>,
         scope: Vec<bool>,
     }
 
@@ -222,6 +223,7 @@ mod tests {
                     s.add(
                         f64::from(day) + 0.4,
                         &[("patch test", 2), ("gentle cleanser", 1)],
+                        &["lotion", "costs"],
                         true,
                     );
                 }
@@ -229,11 +231,26 @@ mod tests {
             s
         }
 
-        fn add(&mut self, days: f64, phrases: &[(&str, u32)], skincare: bool) {
+        /// An article `days` ago with these salient phrases, and `passing`
+        /// ones it uses without being about them.
+        fn add(&mut self, days: f64, salient: &[(&str, u32)], passing: &[&str], skincare: bool) {
             self.published
                 .push(now() - Duration::seconds((days * 86400.0) as i64));
-            self.phrases
-                .push(phrases.iter().map(|(t, m)| phrase(t, *m)).collect());
+            self.phrases.push(ArticlePhrases {
+                salient: salient
+                    .iter()
+                    .map(|(t, m)| Phrase {
+                        text: (*t).into(),
+                        mentions: *m,
+                    })
+                    .collect(),
+                seen: SeenSet::of(
+                    salient
+                        .iter()
+                        .map(|(t, _)| *t)
+                        .chain(passing.iter().copied()),
+                ),
+            });
             self.scope.push(skincare);
         }
 
@@ -261,14 +278,17 @@ mod tests {
                     ("fennel extract", 1),
                     ("patch test", 1),
                 ],
+                &[],
                 true,
             );
         }
-        s.add(4.0, &[("fennel", 2)], true);
+        s.add(4.0, &[("fennel", 2)], &[], true);
+        // One article before the window does not make it old.
+        s.add(9.0, &[("sea fennel", 3), ("fennel", 3)], &[], true);
         let c = s.run(&|_| false);
         assert_eq!(c.len(), 1, "{c:?}");
         assert_eq!(c[0].phrase, "sea fennel");
-        assert_eq!((c[0].count, c[0].baseline_count), (3, 0));
+        assert_eq!((c[0].count, c[0].baseline_count), (3, 1));
         assert_eq!(c[0].articles.len(), 3);
         assert!(c[0].variants.contains(&"fennel".to_owned()));
     }
@@ -278,24 +298,33 @@ mod tests {
         let mut s = Site::new();
         // Known to the vocabulary.
         for d in [1.0, 2.0, 3.0] {
-            s.add(d, &[("exosome facial", 4)], true);
+            s.add(d, &[("exosome facial", 4)], &[], true);
         }
         // Not about skincare.
         for d in [1.0, 2.0, 3.0, 4.0] {
-            s.add(d, &[("blood sugar", 4)], false);
+            s.add(d, &[("blood sugar", 4)], &[], false);
         }
         // Seen often before.
         for d in [10.0, 20.0, 30.0, 40.0, 1.0, 2.0, 3.0] {
-            s.add(d, &[("double cleanse", 2)], true);
+            s.add(d, &[("double cleanse", 2)], &[], true);
         }
         // Two articles only.
         for d in [1.0, 2.0] {
-            s.add(d, &[("tremella", 3)], true);
+            s.add(d, &[("tremella", 3)], &[], true);
+        }
+        // Used in passing every week, salient in three articles this week.
+        for d in [1.0, 2.0, 3.0] {
+            s.add(d, &[("lotion", 4), ("costs", 2)], &[], true);
         }
         // New this week, but in every article: boilerplate.
         for i in 0..s.published.len() {
             if s.published[i] > now() - Duration::days(7) && s.scope[i] {
-                s.phrases[i].push(phrase("join our newsletter", 1));
+                s.phrases[i].salient.push(Phrase {
+                    text: "join our newsletter".into(),
+                    mentions: 1,
+                });
+                s.phrases[i].seen =
+                    SeenSet::of(s.phrases[i].salient.iter().map(|p| p.text.as_str()));
             }
         }
         let c = s.run(&|p| p == "exosome facial");

@@ -35,6 +35,8 @@ pub struct Matcher {
     by_name: HashMap<String, usize>,
     /// Tags (as slugs) that are no topic at all (`topics.ignore_tags`).
     ignored: HashSet<String>,
+    /// Salient phrases are collected (`topics.candidates`).
+    phrases: bool,
 }
 
 /// A topic an article is about.
@@ -112,7 +114,14 @@ impl Matcher {
             vocabulary,
             by_name,
             ignored: HashSet::new(),
+            phrases: true,
         })
+    }
+
+    /// Whether `analyze` collects salient phrases (for candidates).
+    pub fn with_phrases(mut self, on: bool) -> Self {
+        self.phrases = on;
+        self
     }
 
     /// Tags that make no topic (generic ones such as "news"): compared as
@@ -140,7 +149,12 @@ impl Matcher {
     pub fn fingerprint(&self) -> String {
         let mut ignored: Vec<&str> = self.ignored.iter().map(String::as_str).collect();
         ignored.sort_unstable();
-        format!("{}|{}", self.vocabulary.fingerprint(), ignored.join(","))
+        format!(
+            "{}|{}|{}",
+            self.vocabulary.fingerprint(),
+            ignored.join(","),
+            self.phrases
+        )
     }
 
     /// Topic indices mentioned in `text`, one entry per mention, in order.
@@ -226,10 +240,14 @@ impl Matcher {
     }
 
     /// What ingest records of an article: its topics and its salient phrases.
-    pub fn analyze(&self, article: &Article) -> (Vec<TopicRef>, Vec<super::phrases::Phrase>) {
+    pub fn analyze(&self, article: &Article) -> (Vec<TopicRef>, super::phrases::ArticlePhrases) {
         let text = ArticleText::of(article);
         let topics = self.topics_in(&text, &article.tags);
-        let phrases = super::phrases::salient(&text, self);
+        let phrases = if self.phrases {
+            super::phrases::extract(&text, self)
+        } else {
+            super::phrases::ArticlePhrases::default()
+        };
         (topics, phrases)
     }
 

@@ -44,6 +44,11 @@ pub fn load_matcher(config: &Config) -> Result<Arc<Matcher>, VocabularyError> {
         key.update(local.display().to_string().as_bytes());
         key.update(&text);
     }
+    key.update(if config.topics.candidates {
+        "\0phrases\0"
+    } else {
+        "\0no-phrases\0"
+    });
     key.update(b"\0ignore\0");
     for t in &config.topics.ignore_tags {
         key.update(t.as_bytes());
@@ -61,7 +66,8 @@ pub fn load_matcher(config: &Config) -> Result<Arc<Matcher>, VocabularyError> {
             .map_err(|e| VocabularyError {
                 problems: vec![format!("topics.vocabulary: {e}")],
             })?
-            .with_ignored_tags(&config.topics.ignore_tags),
+            .with_ignored_tags(&config.topics.ignore_tags)
+            .with_phrases(config.topics.candidates),
     );
     *last = Some((key, matcher.clone()));
     Ok(matcher)
@@ -121,11 +127,40 @@ pub fn add_local(config: &Config, new: &NewConcept) -> Result<Added, VocabularyE
             .to_string(),
     };
     let current = load_matcher(config)?;
-    if let Some(existing) = current.vocabulary().get(&id) {
+    let vocabulary = current.vocabulary();
+    if let Some(existing) = vocabulary.get(&id) {
         return Err(fail(format!(
             "id '{id}' is already in the vocabulary ({}): choose another with --id",
             existing.label
         )));
+    }
+    // A phrase that holds another concept's alias would take that
+    // concept's mentions (the longest match wins): it belongs under it.
+    let parent = new
+        .parent
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    for (start, end, i) in current.mention_spans(&phrase) {
+        let inner = &vocabulary.topics[i];
+        if start == 0 && end == phrase.len() {
+            return Err(fail(format!(
+                "'{phrase}' is already an alias of '{}' ({})",
+                inner.id, inner.label
+            )));
+        }
+        let under = parent.is_some_and(|p| {
+            p == inner.id || vocabulary.ancestors(p).iter().any(|a| a.id == inner.id)
+        });
+        if !under {
+            return Err(fail(format!(
+                "'{phrase}' contains '{}', an alias of '{}' ({}): add it under that concept with --parent {}, or choose a phrase of its own",
+                &phrase[start..end],
+                inner.id,
+                inner.label,
+                inner.id
+            )));
+        }
     }
     let label = new
         .label
@@ -145,12 +180,7 @@ pub fn add_local(config: &Config, new: &NewConcept) -> Result<Added, VocabularyE
         id,
         label,
         kind,
-        parent: new
-            .parent
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned),
+        parent: parent.map(str::to_owned),
         aliases: vec![phrase],
         case_sensitive: Vec::new(),
         exclude: Vec::new(),

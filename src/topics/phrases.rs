@@ -5,18 +5,19 @@
 //! phrases), with no stop word, number, month or weekday in it, that
 //! contains no alias of the vocabulary. It is *salient* in an article when
 //! the title, the summary or a heading has it, or the body has it at least
-//! `BODY_MENTIONS` times, as for concepts. Names of people and places
+//! `BODY_MENTIONS` times, as for concepts. Every phrase an article uses is
+//! also kept, in a Bloom filter (`SeenSet`), for counting the baseline.
+//! Names of people and places
 //! (words capitalised in the middle of sentences, "Dr. Kavya Raman",
 //! "Mumbai") are left out; acronyms ("PDRN") are kept. Ingest stores the
-//! `MAX_PER_ARTICLE` most salient phrases of each article; trending counts
-//! them per article, never per mention.
+//! `MAX_PER_ARTICLE` most salient phrases of each article and the set;
+//! candidates count articles, never mentions.
 //!
 //! Phrases are hashed, not built as strings, until they prove salient: an
 //! article has about a thousand n-grams and fifty salient phrases.
 
 use super::extract::{ArticleText, BODY_MENTIONS, Matcher};
-use std::collections::HashMap;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// Phrases kept per article.
@@ -106,10 +107,12 @@ fn combine(a: u64, b: u64) -> u64 {
 
 /// Where a phrase was seen in one article.
 #[derive(Default)]
-struct Seen {
+struct Tally {
     lead: u32,
     body: u32,
-    /// Body mentions that look like a name (every word capitalised mid-sentence).
+    /// Mentions outside the title, and those of them that look like a name
+    /// (every word capitalised mid-sentence).
+    checked: u32,
     proper: u32,
     acronym: bool,
     words: usize,
@@ -220,8 +223,9 @@ fn clauses<'a>(
     }
 }
 
-/// Counts the n-grams of `text` into `seen`.
-fn count(text: &str, lead: bool, matcher: &Matcher, seen: &mut HashMap<u64, Seen>) {
+/// Counts the n-grams of `text` into `seen`. `names`: whether capitals in
+/// mid-sentence say "a name" here (not in a title, often in title case).
+fn count(text: &str, lead: bool, names: bool, matcher: &Matcher, seen: &mut HashMap<u64, Tally>) {
     // ASCII lower-casing keeps byte offsets; other letters are rare in
     // phrases worth finding and are compared as written.
     let lower = text.to_ascii_lowercase();
@@ -246,9 +250,9 @@ fn count(text: &str, lead: bool, matcher: &Matcher, seen: &mut HashMap<u64, Seen
                     // Short single words are rarely names of anything.
                     continue;
                 }
-                let s = seen.entry(hash).or_insert_with(|| Seen {
+                let s = seen.entry(hash).or_insert_with(|| Tally {
                     words: n + 1,
-                    ..Seen::default()
+                    ..Tally::default()
                 });
                 if s.text.is_empty() {
                     s.text = words[start..=start + n]
@@ -261,9 +265,10 @@ fn count(text: &str, lead: bool, matcher: &Matcher, seen: &mut HashMap<u64, Seen
                     s.lead += 1;
                 } else {
                     s.body += 1;
-                    if proper {
-                        s.proper += 1;
-                    }
+                }
+                if names {
+                    s.checked += 1;
+                    s.proper += u32::from(proper);
                 }
                 s.acronym |= acronym;
             }
@@ -271,20 +276,109 @@ fn count(text: &str, lead: bool, matcher: &Matcher, seen: &mut HashMap<u64, Seen
     });
 }
 
-/// The salient phrases of an article, most salient first, at most
-/// `MAX_PER_ARTICLE`. Phrases that contain an alias of the matcher's
-/// vocabulary are left out: the vocabulary covers them.
-pub fn salient(text: &ArticleText, matcher: &Matcher) -> Vec<Phrase> {
-    let mut seen: HashMap<u64, Seen> = HashMap::with_capacity(1024);
-    // The title is often in title case: read for salience, not for names.
-    for lead in [&text.title, &text.summary, &text.headings] {
-        count(lead, true, matcher, &mut seen);
+/// What ingest keeps of an article's phrases.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ArticlePhrases {
+    /// The salient phrases, most salient first, at most `MAX_PER_ARTICLE`.
+    pub salient: Vec<Phrase>,
+    /// Every phrase the article uses, salient or not.
+    pub seen: SeenSet,
+}
+
+/// The set of every phrase an article uses, as a Bloom filter of
+/// `SEEN_BYTES`: a baseline article "has" a phrase when it mentions it at
+/// all, so that a word every article uses in passing ("serum", "costs")
+/// never looks new because this week's articles happen to repeat it. With
+/// about 500 phrases in a 3 KB article, about 1 in 2,500 lookups of an
+/// absent phrase answers yes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeenSet(Vec<u8>);
+
+/// Size of a `SeenSet`.
+pub const SEEN_BYTES: usize = 1024;
+const SEEN_PROBES: u64 = 5;
+
+impl SeenSet {
+    fn positions(hash: u64) -> impl Iterator<Item = usize> {
+        let bits = (SEEN_BYTES * 8) as u64;
+        let (h1, h2) = (hash & 0xffff_ffff, (hash >> 32) | 1);
+        (0..SEEN_PROBES).map(move |i| usize::try_from((h1 + i * h2) % bits).unwrap_or(0))
     }
-    count(&text.body, false, matcher, &mut seen);
-    let mut out: Vec<(u32, Phrase)> = seen
+
+    /// The set of these phrases (lower case, single spaces).
+    pub fn of<'a>(phrases: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut set = Self::default();
+        for p in phrases {
+            set.insert(phrase_hash(p));
+        }
+        set
+    }
+
+    fn insert(&mut self, hash: u64) {
+        if self.0.len() != SEEN_BYTES {
+            self.0 = vec![0; SEEN_BYTES];
+        }
+        for p in Self::positions(hash) {
+            self.0[p / 8] |= 1 << (p % 8);
+        }
+    }
+
+    /// Whether the article may use `phrase` (lower case, single spaces).
+    pub fn contains(&self, phrase: &str) -> bool {
+        self.contains_hash(phrase_hash(phrase))
+    }
+
+    pub fn contains_hash(&self, hash: u64) -> bool {
+        self.0.len() == SEEN_BYTES
+            && Self::positions(hash).all(|p| self.0[p / 8] & (1 << (p % 8)) != 0)
+    }
+}
+
+impl serde::Serialize for SeenSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine as _;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD_NO_PAD.encode(&self.0))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SeenSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use base64::Engine as _;
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(text.as_bytes())
+            .map(SeenSet)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The key of a phrase, as `extract` computes it word by word.
+pub fn phrase_hash(phrase: &str) -> u64 {
+    phrase
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .fold(0, |h, w| combine(h, hash_word(w)))
+}
+
+/// The phrases of an article: the salient ones, and the set of all. Phrases
+/// that contain an alias of the matcher's vocabulary are left out: the
+/// vocabulary covers them.
+pub fn extract(text: &ArticleText, matcher: &Matcher) -> ArticlePhrases {
+    let mut tallies: HashMap<u64, Tally> = HashMap::with_capacity(1024);
+    count(&text.title, true, false, matcher, &mut tallies);
+    for lead in [&text.summary, &text.headings] {
+        count(lead, true, true, matcher, &mut tallies);
+    }
+    count(&text.body, false, true, matcher, &mut tallies);
+    let mut seen = SeenSet::default();
+    for hash in tallies.keys() {
+        seen.insert(*hash);
+    }
+    let mut out: Vec<(u32, Phrase)> = tallies
         .into_values()
         .filter(|s| s.lead > 0 || s.body as usize >= BODY_MENTIONS)
-        .filter(|s| s.acronym || s.body == 0 || s.proper * 2 <= s.body)
+        .filter(|s| s.acronym || s.checked == 0 || s.proper * 2 <= s.checked)
         .filter(|s| !s.text.is_empty() && s.words <= MAX_WORDS)
         .map(|s| {
             (
@@ -297,16 +391,16 @@ pub fn salient(text: &ArticleText, matcher: &Matcher) -> Vec<Phrase> {
         })
         .collect();
     out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.text.cmp(&b.1.text)));
-    let mut kept = Vec::with_capacity(MAX_PER_ARTICLE);
+    let mut salient = Vec::with_capacity(MAX_PER_ARTICLE);
     for (_, p) in out {
-        if kept.len() == MAX_PER_ARTICLE {
+        if salient.len() == MAX_PER_ARTICLE {
             break;
         }
         if matcher.mentions(&p.text).is_empty() {
-            kept.push(p);
+            salient.push(p);
         }
     }
-    kept
+    ArticlePhrases { salient, seen }
 }
 
 #[cfg(test)]
@@ -326,7 +420,8 @@ mod tests {
             headings: String::new(),
             body: body.into(),
         };
-        salient(&text, &matcher())
+        extract(&text, &matcher())
+            .salient
             .into_iter()
             .map(|p| p.text)
             .collect()
@@ -375,6 +470,35 @@ mod tests {
             !p.iter().any(|x| x.split(' ').any(|w| STOP.contains(w))),
             "{p:?}"
         );
+    }
+
+    #[test]
+    fn the_seen_set_holds_every_phrase_and_reads_back_from_json() {
+        let text = ArticleText {
+            title: "Barrier care".into(),
+            summary: "Notes on kelp farming.".into(),
+            headings: String::new(),
+            body: "A passing word about sea kelp. Brands sold out of lotion quickly.".into(),
+        };
+        let p = extract(&text, &matcher());
+        for used in ["sea kelp", "brands sold", "lotion"] {
+            assert!(p.seen.contains(used), "{used}");
+            assert!(
+                !p.salient.iter().any(|s| s.text == used),
+                "{used} is not salient"
+            );
+        }
+        assert!(p.seen.contains("kelp farming"));
+        assert!(p.salient.iter().any(|s| s.text == "kelp farming"));
+        for absent in ["sea fennel", "tremella", "lotion quickly sold"] {
+            assert!(!p.seen.contains(absent), "{absent}");
+        }
+        let json = serde_json::to_string(&p).unwrap();
+        let back: ArticlePhrases = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, p);
+        assert!(json.len() < 1600, "{} bytes", json.len());
+        let empty: ArticlePhrases = serde_json::from_str("{}").unwrap();
+        assert!(!empty.seen.contains("kelp"));
     }
 
     #[test]

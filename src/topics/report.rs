@@ -12,7 +12,6 @@ use crate::store::{Store, StoreError, TopicArticle};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 /// Candidates a report shows at most.
 pub const MAX_CANDIDATES: usize = 10;
@@ -231,12 +230,6 @@ pub fn explain(t: &TrendingTopic, window_days: u32, baseline_days: u32) -> Strin
     }
 }
 
-/// Everything a report needs from the store, read once.
-struct Loaded {
-    data: crate::store::TopicData,
-    phrases: Vec<(String, DateTime<Utc>, Vec<super::phrases::Phrase>)>,
-}
-
 /// Trending topics (and candidates) at `at`, at most `limit` topics.
 pub async fn trending_at(
     store: &dyn Store,
@@ -250,22 +243,29 @@ pub async fn trending_at(
         - Duration::days(
             i64::from(p.window_days.max(p.long_window_days)) + i64::from(p.baseline_days) + 1,
         );
-    let loaded = Loaded {
-        data: store.topic_data().await?,
-        phrases: store.phrase_data(since).await?,
+    let data = store.topic_data().await?;
+    let phrases = if config.topics.candidates {
+        store.phrase_data(since).await?
+    } else {
+        Vec::new()
     };
-    Ok(build(&loaded, &matcher, &p, at, limit))
+    Ok(report_from(&data, &phrases, &matcher, &p, at, limit))
 }
 
-fn build(
-    loaded: &Loaded,
-    matcher: &Arc<Matcher>,
+/// Published articles with their salient phrases: (slug, published, phrases).
+pub type PhraseData = [(String, DateTime<Utc>, super::phrases::ArticlePhrases)];
+
+/// The report at `at` from data already loaded: pure, the same for the
+/// daemon, the command line and the quality benchmark.
+pub fn report_from(
+    data: &crate::store::TopicData,
+    phrases: &PhraseData,
+    matcher: &Matcher,
     p: &Params,
     at: DateTime<Utc>,
     limit: usize,
 ) -> TrendingReport {
     let vocabulary = matcher.vocabulary();
-    let data = &loaded.data;
     let index: HashMap<&str, u32> = data
         .articles
         .iter()
@@ -394,8 +394,7 @@ fn build(
             || Slug::slugify(phrase).is_ok_and(|s| tag_names.contains(s.as_str()))
             || !matcher.mentions(phrase).is_empty()
     };
-    let phrase_articles: Vec<PhraseArticle> = loaded
-        .phrases
+    let phrase_articles: Vec<PhraseArticle> = phrases
         .iter()
         .filter_map(|(slug, published, phrases)| {
             Some(PhraseArticle {

@@ -19,7 +19,11 @@
 //! (`long_window_days`, the 14 days before now against the baseline before
 //! them), because a ramp (1, 2, then 6 articles a week) spreads over two
 //! weeks and inflates its own baseline; the topic's score is the larger of
-//! the two, less log10(2) for having tried two. A topic trends when this
+//! the two, the longer one less log10(2) for being a second look. Baseline
+//! counts are robust to one-off spikes: each window-sized period of the
+//! baseline counts at most twice the median period (at least 1), so that a
+//! festival week or a story that mentioned a topic in passing does not make
+//! it usual. A topic trends when this
 //! window has at least `min_count` articles about it, its lift
 //! (x+1)/(n*p+1) in the window that scored is at least `min_lift`, and S is
 //! at least `min_score`; it is "new" when the baseline has none.
@@ -250,6 +254,20 @@ impl Periods {
         usize::try_from((self.baseline + self.window - 1) / self.window + 1).unwrap_or(9)
     }
 
+    /// Days covered by the daily counts: the long window and its baseline.
+    pub fn days(&self) -> usize {
+        usize::try_from((self.long + self.baseline) / 86_400).unwrap_or(0)
+    }
+
+    /// Whole days between `t` and now (0: the last 24 hours).
+    pub fn day(&self, t: DateTime<Utc>) -> Option<usize> {
+        let age = (self.now - t).num_seconds();
+        if age <= 0 && t >= self.now {
+            return None;
+        }
+        usize::try_from((age.max(1) - 1) / 86_400).ok()
+    }
+
     /// The series bucket of `t`, 0 the oldest; None when older than them all.
     pub fn bucket(&self, t: DateTime<Utc>) -> Option<usize> {
         let age = (self.now - t).num_seconds();
@@ -270,6 +288,9 @@ struct Tally {
     long: u32,
     long_baseline: u32,
     weekly: Vec<u32>,
+    /// Occurrences per day back from now (0: the last 24 hours), over the
+    /// long window and its baseline.
+    days: Vec<u16>,
     first_seen: Option<DateTime<Utc>>,
     /// The most recent occurrence in the window.
     last_seen: Option<DateTime<Utc>>,
@@ -380,22 +401,61 @@ fn tallies(input: &Input, periods: &Periods, scope: &[bool], params: &Params) ->
             }
             t.weekly[b] += 1;
         }
+        if let Some(d) = periods.day(o.at).filter(|d| *d < periods.days()) {
+            if t.days.is_empty() {
+                t.days = vec![0; periods.days()];
+            }
+            t.days[d] = t.days[d].saturating_add(1);
+        }
     }
     out
 }
 
+/// A baseline count robust to one-off spikes: the baseline's days, from
+/// `from` days back, in window-sized periods; each period counts at most
+/// twice the median period (and at least 1). A festival week of nine
+/// articles, or a story that mentioned a topic in passing, does not make
+/// the topic usual.
+fn robust_baseline(days: &[u16], from: usize, period: usize, baseline_days: usize) -> u32 {
+    if days.is_empty() || period == 0 {
+        return 0;
+    }
+    let mut periods: Vec<u32> = (0..baseline_days.div_ceil(period))
+        .map(|k| {
+            let start = from + k * period;
+            let end = (start + period).min(from + baseline_days).min(days.len());
+            days.get(start..end)
+                .map_or(0, |d| d.iter().map(|x| u32::from(*x)).sum())
+        })
+        .collect();
+    let mut sorted = periods.clone();
+    sorted.sort_unstable();
+    let median = sorted
+        .get(sorted.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(0);
+    let cap = (2 * median).max(1);
+    periods.iter_mut().map(|p| (*p).min(cap)).sum()
+}
+
 fn score(t: &Tally, s: &Sizes, params: &Params, two_windows: bool) -> Scored {
     let x = u32::try_from(t.window.len()).unwrap_or(u32::MAX);
-    let (short, short_lift) = burst_score(params, x, s.window, t.baseline, s.baseline);
+    let window = params.window_days.max(1) as usize;
+    let baseline_days = params.baseline_days as usize;
+    let y = robust_baseline(&t.days, window, window, baseline_days).min(t.baseline);
+    let (short, short_lift) = burst_score(params, x, s.window, y, s.baseline);
     let (score, lift) = if two_windows {
-        let (long, long_lift) =
-            burst_score(params, t.long, s.long, t.long_baseline, s.long_baseline);
-        let (best, lift) = if long > short {
+        let long_days = (params.long_window_days as usize).max(window);
+        let y_long =
+            robust_baseline(&t.days, long_days, window, baseline_days).min(t.long_baseline);
+        let (long, long_lift) = burst_score(params, t.long, s.long, y_long, s.long_baseline);
+        // The longer window is a second look: it pays for being one.
+        let long = (long - core::f64::consts::LOG10_2).max(0.0);
+        if long > short {
             (long, long_lift)
         } else {
             (short, short_lift)
-        };
-        ((best - core::f64::consts::LOG10_2).max(0.0), lift)
+        }
     } else {
         (short, short_lift)
     };

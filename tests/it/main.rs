@@ -15,6 +15,7 @@ mod smtp_server;
 mod subscribers;
 mod testdb;
 mod topics;
+mod trending;
 mod trending_corpus;
 pub mod validity;
 mod websub;

@@ -1,0 +1,475 @@
+//! Trending as an editor would sign it, on real ingests (both backends):
+//! one entry per story with the narrower concepts it includes, skincare
+//! only, echoes folded, emerging phrases as candidates, `topics add`, the
+//! vocabulary's problems named, and the entries in the feeds, the pages and
+//! the digest.
+
+use crate::helpers::{TestSite, article};
+use chrono::{DateTime, Duration, Utc};
+use feedletter::topics::report::{TrendingReport, trending_at};
+use feedletter::topics::trending::Status;
+use std::process::Command;
+
+/// Monday 2026-11-23 08:00 in Kolkata.
+fn monday() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-23T08:00:00+05:30")
+        .unwrap()
+        .to_utc()
+}
+
+/// `days` before Monday morning, as front matter writes it (IST).
+fn day(days: i64) -> String {
+    (monday() - Duration::days(days) - Duration::hours(2))
+        .with_timezone(&chrono_tz::Asia::Kolkata)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// A site with nine weeks of ordinary skincare coverage: sunscreen,
+/// moisturisers and acne, four articles a week.
+async fn site_with_background(extra: &str) -> TestSite {
+    let site = TestSite::new(extra).await;
+    let subjects = [
+        (
+            "Sunscreen in the monsoon",
+            "Sunscreen every morning. Reapply sunscreen.",
+        ),
+        (
+            "Moisturiser basics",
+            "A moisturiser seals water in. Pick a moisturiser with ceramides.",
+        ),
+        (
+            "Acne and your pillowcase",
+            "Acne flares with friction. Acne needs patience.",
+        ),
+        (
+            "Sunscreen sticks tested",
+            "A sunscreen stick is handy. Sunscreen still needs two coats.",
+        ),
+    ];
+    for d in 0..63 {
+        if d % 2 == 0 {
+            let (title, body) = subjects[(d / 2) as usize % subjects.len()];
+            site.write(&format!("bg-{d}.md"), article(title, &day(d), body));
+        }
+    }
+    site.clock.set(monday());
+    site
+}
+
+async fn report(site: &TestSite) -> TrendingReport {
+    trending_at(site.store.as_ref(), &site.config, monday(), 10)
+        .await
+        .unwrap()
+}
+
+fn ids(r: &TrendingReport) -> Vec<&str> {
+    r.topics
+        .iter()
+        .filter(|t| t.status != Status::Covered)
+        .map(|t| t.id.as_str())
+        .collect()
+}
+
+fn feedletter(site: &TestSite) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_feedletter"));
+    c.arg("--config")
+        .arg(site.dir.path().join("feedletter.toml"));
+    c.env_remove("FEEDLETTER_CONFIG");
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+#[tokio::test]
+async fn a_story_told_through_narrower_concepts_is_one_entry_and_the_parent_feed_holds_it() {
+    let site = site_with_background("").await;
+    // The exosome story of the week, each piece naming a narrower concept.
+    site.write(
+        "exo-facial.md",
+        article(
+            "Inside an exosome facial",
+            &day(1),
+            "The exosome facial starts with a cleanse. An exosome facial costs more than a peel.",
+        ),
+    );
+    site.write(
+        "exo-plant.md",
+        article(
+            "Plant-derived exosomes, bottled",
+            &day(2),
+            "Rose and ginseng plant-derived exosomes fill new serums.",
+        ),
+    );
+    site.write(
+        "exo-therapy.md",
+        article(
+            "Exosome therapy for hair",
+            &day(3),
+            "Clinics sell exosome therapy for thinning hair.",
+        ),
+    );
+    // A retinal article that never says "retinoid".
+    site.write(
+        "retinal-only.md",
+        article("Retinal, gently", &day(4), "Retinaldehyde works faster."),
+    );
+    site.ingest().await;
+    site.build().await;
+
+    let r = report(&site).await;
+    assert_eq!(ids(&r), ["exosomes"], "{r:#?}");
+    let exo = &r.topics[0];
+    assert_eq!(
+        (exo.status, exo.count, exo.baseline_count),
+        (Status::New, 3, 0)
+    );
+    let parts: Vec<(&str, u32)> = exo
+        .includes
+        .iter()
+        .map(|i| (i.id.as_str(), i.count))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            ("exosome-facial", 1),
+            ("exosome-therapy", 1),
+            ("plant-exosomes", 1)
+        ]
+    );
+    assert_eq!(exo.articles.len(), 3);
+    assert_eq!(exo.weekly.len(), 9);
+    assert_eq!(*exo.weekly.last().unwrap(), 3);
+    assert!(exo.why.contains("3 articles this week"), "{}", exo.why);
+
+    // The parent's feed holds its children's articles; the children keep
+    // feeds of their own.
+    let titles = |name: &str| -> Vec<String> {
+        site.feed(name)
+            .entries
+            .iter()
+            .map(|e| e.title.as_ref().unwrap().content.clone())
+            .collect()
+    };
+    let exo_feed = titles("topics/exosomes/atom.xml");
+    for t in [
+        "Inside an exosome facial",
+        "Plant-derived exosomes, bottled",
+        "Exosome therapy for hair",
+    ] {
+        assert!(exo_feed.contains(&t.to_owned()), "{t} not in {exo_feed:?}");
+    }
+    assert_eq!(
+        titles("topics/exosome-facial/atom.xml"),
+        ["Inside an exosome facial"]
+    );
+    assert!(titles("topics/retinoids/atom.xml").contains(&"Retinal, gently".to_owned()));
+}
+
+#[tokio::test]
+async fn tags_and_articles_outside_skincare_never_trend_unless_the_config_says_so() {
+    let extra = "[topics]\nignore_tags = [\"News\"]\n";
+    let site = site_with_background(extra).await;
+    for i in 0..6 {
+        site.write(
+            &format!("diabetes-{i}.md"),
+            format!(
+                "---\ntitle: \"Blood sugar, part {i}\"\npublished: {}\ntags: [diabetes, news]\n---\nInsulin and HbA1c, explained.\n",
+                day(i)
+            ),
+        );
+    }
+    site.ingest().await;
+    site.build().await;
+    let r = report(&site).await;
+    assert!(ids(&r).is_empty(), "nothing about skincare trends: {r:#?}");
+    // The fallback lists skincare only, and a tag never leads.
+    assert!(
+        r.topics
+            .iter()
+            .all(|t| t.id != "diabetes" && t.id != "test"),
+        "{r:#?}"
+    );
+    // The tag still has its feed; the ignored tag has none.
+    assert_eq!(site.feed("topics/diabetes/atom.xml").entries.len(), 6);
+    assert!(!site.feeds_dir().join("topics/news").exists());
+
+    // With trend_tags, the burst of tagged articles does trend.
+    let mut config = site.config.clone();
+    config.topics.trend_tags = true;
+    let r = trending_at(site.store.as_ref(), &config, monday(), 10)
+        .await
+        .unwrap();
+    assert!(ids(&r).contains(&"diabetes"), "{r:#?}");
+}
+
+#[tokio::test]
+async fn an_echo_is_related_to_the_story_and_each_article_is_listed_once() {
+    let site = site_with_background("").await;
+    // Microneedling now and then before.
+    for d in [20, 45] {
+        site.write(
+            &format!("mn-old-{d}.md"),
+            article(
+                "Microneedling at home",
+                &day(d),
+                "Microneedling needs care. Microneedling hurts.",
+            ),
+        );
+    }
+    // This week's exosome pieces all pair exosomes with microneedling.
+    for d in 1..=4 {
+        site.write(
+            &format!("exo-{d}.md"),
+            article(
+                &format!("Exosomes after microneedling, part {d}"),
+                &day(d),
+                "Exosomes are applied after microneedling.",
+            ),
+        );
+    }
+    site.ingest().await;
+    let r = report(&site).await;
+    assert_eq!(ids(&r), ["exosomes"], "{r:#?}");
+    let related: Vec<(&str, u32)> = r.topics[0]
+        .related
+        .iter()
+        .map(|x| (x.id.as_str(), x.shared))
+        .collect();
+    assert_eq!(related, [("microneedling", 4)]);
+    assert_eq!(r.topics[0].articles.len(), 4);
+}
+
+#[tokio::test]
+async fn a_new_phrase_is_a_candidate_until_topics_add_makes_it_a_concept() {
+    let site = site_with_background("").await;
+    for (i, d) in [1, 3, 5].iter().enumerate() {
+        site.write(
+            &format!("fennel-{i}.md"),
+            article(
+                &format!("Sea fennel, the new partner of sunscreen ({i})"),
+                &day(*d),
+                "Sea fennel grows on sea cliffs. Brands pair sea fennel with sunscreen.",
+            ),
+        );
+    }
+    site.ingest().await;
+    let out = feedletter(&site)
+        .args([
+            "topics",
+            "candidates",
+            "--at",
+            &monday().to_rfc3339(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &doc["candidates"][0];
+    assert_eq!(first["phrase"], "sea fennel", "{doc:#}");
+    assert_eq!(first["count"], 3);
+    assert_eq!(first["baseline_count"], 0);
+    assert_eq!(first["articles"].as_array().unwrap().len(), 3);
+    assert!(
+        first["articles"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://dewline.test/")
+    );
+    // It is no entry: candidates go to editors, not subscribers.
+    assert!(!ids(&report(&site).await).contains(&"sea-fennel"));
+
+    // Bad input is refused by name, and nothing is written.
+    let local = site.dir.path().join("topics.local.toml");
+    let bad = feedletter(&site)
+        .args(["topics", "add", "sea fennel", "--kind", "potion"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--kind: 'potion'"));
+    let bad = feedletter(&site)
+        .args([
+            "topics",
+            "add",
+            "sea fennel",
+            "--kind",
+            "ingredient",
+            "--parent",
+            "botanicals",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("names parent 'botanicals'") && err.contains("topics.local.toml"),
+        "{err}"
+    );
+    let bad = feedletter(&site)
+        .args(["topics", "add", "Exosome", "--kind", "ingredient"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("'exosome' is already an alias of 'exosomes' (Exosomes)"),
+        "{err}"
+    );
+    let bad = feedletter(&site)
+        .args(["topics", "add", "retinol serum", "--kind", "ingredient"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("'retinol serum' contains 'retinol', an alias of 'retinol'")
+            && err.contains("--parent retinol"),
+        "{err}"
+    );
+    assert!(!local.exists(), "nothing written");
+
+    let out = feedletter(&site)
+        .args([
+            "topics",
+            "add",
+            "sea fennel",
+            "--kind",
+            "ingredient",
+            "--label",
+            "Sea fennel (crithmum)",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&local).unwrap();
+    assert!(text.contains("id = \"sea-fennel\"") && text.contains("aliases = [\"sea fennel\"]"));
+    let check = feedletter(&site).arg("check").output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+
+    // The next ingest reads the articles again: the concept trends, and the
+    // phrase is a candidate no more.
+    let again = site.ingest().await;
+    assert!(again.rejected.is_empty());
+    let r = report(&site).await;
+    assert_eq!(ids(&r), ["sea-fennel"], "{r:#?}");
+    assert_eq!(r.topics[0].label, "Sea fennel (crithmum)");
+    assert_eq!(r.topics[0].status, Status::New);
+    assert!(
+        r.candidates.iter().all(|c| !c.phrase.contains("fennel")),
+        "{:?}",
+        r.candidates
+    );
+}
+
+#[tokio::test]
+async fn a_broken_local_vocabulary_is_named_by_file_line_and_concept() {
+    let site = site_with_background("").await;
+    std::fs::write(
+        site.dir.path().join("topics.local.toml"),
+        "[[topic]]\nid = \"a\"\nlabel = \"A\"\nkind = \"ingredient\"\nparent = \"b\"\naliases = [\"alpha thing\"]\n\n\
+         [[topic]]\nid = \"b\"\nlabel = \"B\"\nkind = \"ingredient\"\nparent = \"a\"\naliases = [\"beta thing\"]\n\n\
+         [[topic]]\nid = \"c\"\nlabel = \"C\"\nkind = \"ingredient\"\nparent = \"nowhere\"\naliases = [\"Retinol\"]\n",
+    )
+    .unwrap();
+    let out = feedletter(&site).arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let local = site
+        .dir
+        .path()
+        .join("topics.local.toml")
+        .display()
+        .to_string();
+    for needle in [
+        format!("{local}:5: topic 'a' is its own ancestor through its parents: a -> b -> a"),
+        format!("{local}:19: topic 'c' names parent 'nowhere', which is not in the vocabulary"),
+        format!(
+            "{local}:20: alias 'retinol' of 'c' is already an alias of 'retinol' (builtin:skincare:"
+        ),
+    ] {
+        assert!(stdout.contains(&needle), "{needle}\nnot in:\n{stdout}");
+    }
+    // Ingest stops with the same reasons rather than guess.
+    let out = feedletter(&site).arg("ingest").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("own ancestor"));
+}
+
+#[tokio::test]
+async fn the_json_report_carries_the_explanation_and_the_candidates() {
+    let site = TestSite::sample().await;
+    site.clock.set(monday());
+    site.ingest().await;
+    let out = feedletter(&site)
+        .args(["trending", "--json", "--at", "2026-11-23T08:00:00+05:30"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let top = &doc["topics"][0];
+    assert_eq!(top["id"], "exosomes");
+    for key in [
+        "includes",
+        "related",
+        "articles",
+        "weekly",
+        "first_seen",
+        "why",
+    ] {
+        assert!(!top[key].is_null(), "{key} missing: {top:#}");
+    }
+    assert_eq!(top["first_seen"], "2026-11-18T05:00:00Z");
+    assert_eq!(top["weekly"].as_array().unwrap().len(), 9);
+    assert_eq!(
+        top["articles"][0]["url"],
+        "https://dewline.test/articles/plant-derived-exosomes-serums"
+    );
+    assert!(doc["candidates"].is_array());
+    // The table says the same for people.
+    let out = feedletter(&site)
+        .args(["trending", "--at", "2026-11-23T08:00:00+05:30"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains("Exosomes") && table.contains("why: 3 articles this week"),
+        "{table}"
+    );
+    assert!(table.contains("includes: Exosome facials (2)"), "{table}");
+}
+
+#[tokio::test]
+async fn the_subscribe_form_offers_top_level_concepts_only() {
+    let site = TestSite::sample().await;
+    site.clock.set(monday());
+    site.ingest().await;
+    let subs = feedletter::subscribers::Subscriptions::new(
+        site.store.clone(),
+        std::sync::Arc::new(site.config.clone()),
+        std::sync::Arc::new(feedletter::templates::load(&site.config.site.templates_dir).unwrap()),
+        std::sync::Arc::new(site.clock.clone()),
+    );
+    let choices = subs.topic_choices(100).await.unwrap();
+    let ids: Vec<&str> = choices.iter().map(|c| c.id.as_str()).collect();
+    assert!(
+        ids.contains(&"exosomes") && ids.contains(&"retinoids"),
+        "{ids:?}"
+    );
+    for narrower in ["exosome-facial", "plant-exosomes", "retinol", "tretinoin"] {
+        assert!(!ids.contains(&narrower), "{narrower} offered: {ids:?}");
+    }
+    assert!(!ids.contains(&"diwali"), "tags are not offered: {ids:?}");
+}

@@ -11,7 +11,7 @@
 use super::stories::{Bench, Label, Shape};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use feedletter::domain::{Article, Person, Slug};
-use feedletter::store::{TopicArticle, TopicData};
+use feedletter::store::{TopicArticle, TopicData, TopicOccurrence};
 use feedletter::topics::phrases::ArticlePhrases;
 use feedletter::topics::report::{TrendingReport, report_from};
 use feedletter::topics::trending::{Params, Status};
@@ -55,8 +55,13 @@ pub fn read(bench: &Bench) -> Read {
         };
         let (topics, found) = matcher.analyze(&article);
         for t in topics {
-            data.occurrences
-                .push((a.slug.clone(), t.id, t.label, a.published));
+            data.occurrences.push(TopicOccurrence {
+                slug: a.slug.clone(),
+                topic: t.id,
+                label: t.label,
+                first_seen: a.published,
+                prominence: t.prominence,
+            });
         }
         data.articles.push(TopicArticle {
             slug: a.slug.clone(),
@@ -119,7 +124,7 @@ pub struct Week {
     pub expected_candidates: Vec<String>,
     pub found_candidates: Vec<String>,
     pub false_candidates: Vec<String>,
-    /// Echo labels of this week: (echo, host, folded as related?).
+    /// Echo labels of this week: (echo, host, kept out of the entries?).
     pub echoes: Vec<(String, String, bool)>,
     pub control: bool,
 }
@@ -176,6 +181,8 @@ impl Evaluation {
         let expected = self.sum(|w| w.expected_candidates.len());
         ratio(self.sum(|w| w.found_candidates.len()), expected)
     }
+    /// Echoes that stayed out of the entries (folded as related, or not
+    /// trending at all), of all echo labels.
     pub fn echoes_folded(&self) -> (usize, usize) {
         let all: Vec<&(String, String, bool)> = self.weeks.iter().flat_map(|w| &w.echoes).collect();
         (all.iter().filter(|e| e.2).count(), all.len())
@@ -191,7 +198,7 @@ impl Evaluation {
 }
 
 /// Scores every weekly report, and the detection delay of each planted
-/// story from reports every `step_hours`.
+/// story from reports every `step_hours` (0: no delays).
 pub fn evaluate(bench: &Bench, read: &Read, params: &Params, step_hours: i64) -> Evaluation {
     let vocabulary = read.matcher.vocabulary();
     let same_tree = |a: &str, b: &str| {
@@ -263,10 +270,7 @@ pub fn evaluate(bench: &Bench, read: &Read, params: &Params, step_hours: i64) ->
             .filter(|l| l.shape == Shape::Echo && l.positive.contains(&i))
         {
             let host = l.related_to.unwrap_or_default();
-            let folded = r
-                .topics
-                .iter()
-                .any(|t| t.id == host && t.related.iter().any(|x| x.id == l.expect));
+            let folded = !found_entries.contains(&l.expect);
             w.echoes
                 .push((l.expect.to_owned(), host.to_owned(), folded));
         }
@@ -298,7 +302,11 @@ pub fn evaluate(bench: &Bench, read: &Read, params: &Params, step_hours: i64) ->
         weeks.push(w);
     }
     let mut delays = Vec::new();
-    for l in bench.labels.iter().filter(|l| l.onset.is_some()) {
+    for l in bench
+        .labels
+        .iter()
+        .filter(|l| l.onset.is_some() && step_hours > 0)
+    {
         let Some(onset) = l.onset else { continue };
         let mut at = onset;
         let mut days = None;

@@ -91,6 +91,7 @@ pub fn generate(seed: u64, weeks: u32, per_week: u32, topics: u32, now: DateTime
                 article: a,
                 topic: *topic,
                 at: t,
+                prominence: 2,
             });
         }
         // A fifth are updated later; half of those add a topic.
@@ -103,6 +104,7 @@ pub fn generate(seed: u64, weeks: u32, per_week: u32, topics: u32, now: DateTime
                         article: a,
                         topic,
                         at: later,
+                        prominence: 2,
                     });
                 }
             }
@@ -129,6 +131,7 @@ pub fn generate(seed: u64, weeks: u32, per_week: u32, topics: u32, now: DateTime
                     article: i as u32,
                     topic: name,
                     at: *t,
+                    prominence: 2,
                 });
                 planted += 1;
             }

@@ -5,3 +5,8 @@
 -- article is read again once after this migration, as its render key
 -- changes).
 ALTER TABLE articles ADD COLUMN phrases TEXT NOT NULL DEFAULT '{}';
+
+-- How prominently the article names a topic: 2 in its title, 1 in its
+-- summary or a heading, 0 only in the body or the tags. Trending gives an
+-- article that two stories share to the one it names most prominently.
+ALTER TABLE article_topics ADD COLUMN prominence INTEGER NOT NULL DEFAULT 0;

@@ -82,12 +82,22 @@ pub struct TopicArticle {
     pub published: DateTime<Utc>,
 }
 
+/// A topic of a published article, when it first appeared there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicOccurrence {
+    pub slug: String,
+    pub topic: String,
+    pub label: String,
+    pub first_seen: DateTime<Utc>,
+    /// How prominently the article names it (`TopicRef::prominence`).
+    pub prominence: u8,
+}
+
 /// What trending needs, for published articles only.
 #[derive(Debug, Clone, Default)]
 pub struct TopicData {
     pub articles: Vec<TopicArticle>,
-    /// (slug, topic id, label, first seen)
-    pub occurrences: Vec<(String, String, String, DateTime<Utc>)>,
+    pub occurrences: Vec<TopicOccurrence>,
 }
 
 #[derive(Debug, Clone)]

@@ -93,12 +93,18 @@ async fn set_topics(
         .execute(&mut **tx)
         .await?;
     }
-    let rows: Vec<(&str, &str, &str, i64)> = sets
+    let rows: Vec<(&str, &str, &str, i64, i64)> = sets
         .iter()
         .flat_map(|(s, topics, at, _)| {
-            topics
-                .iter()
-                .map(move |t| (*s, t.id.as_str(), t.label.as_str(), *at))
+            topics.iter().map(move |t| {
+                (
+                    *s,
+                    t.id.as_str(),
+                    t.label.as_str(),
+                    *at,
+                    i64::from(t.prominence),
+                )
+            })
         })
         .collect();
     for chunk in rows.chunks(TOPIC_ROWS * 5) {
@@ -106,21 +112,24 @@ async fn set_topics(
         let mut ids = Vec::with_capacity(chunk.len());
         let mut labels = Vec::with_capacity(chunk.len());
         let mut seen = Vec::with_capacity(chunk.len());
-        for (slug, id, label, at) in chunk {
+        let mut lead = Vec::with_capacity(chunk.len());
+        for (slug, id, label, at, prominence) in chunk {
             slugs.push(*slug);
             ids.push(*id);
             labels.push(*label);
             seen.push(*at);
+            lead.push(*prominence);
         }
         sqlx::query(
-            "INSERT INTO article_topics (slug, topic_id, label, first_seen_ts) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) \
-             ON CONFLICT (slug, topic_id) DO UPDATE SET label = excluded.label",
+            "INSERT INTO article_topics (slug, topic_id, label, first_seen_ts, prominence) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
+             ON CONFLICT (slug, topic_id) DO UPDATE SET label = excluded.label, prominence = excluded.prominence",
         )
         .bind(&slugs)
         .bind(&ids)
         .bind(&labels)
         .bind(&seen)
+        .bind(&lead)
         .execute(&mut **tx)
         .await?;
     }

@@ -379,7 +379,7 @@ macro_rules! store {
                     })
                     .collect::<Result<Vec<_>, $crate::store::StoreError>>()?;
                 let rows = sqlx::query(
-                    "SELECT t.slug, t.topic_id, t.label, t.first_seen_ts FROM article_topics t \
+                    "SELECT t.slug, t.topic_id, t.label, t.first_seen_ts, t.prominence FROM article_topics t \
                      JOIN articles a ON a.slug = t.slug WHERE a.status = 'published' \
                      ORDER BY t.slug, t.topic_id",
                 )
@@ -388,12 +388,13 @@ macro_rules! store {
                 let occurrences = rows
                     .iter()
                     .map(|r| {
-                        Ok((
-                            r.try_get("slug")?,
-                            r.try_get("topic_id")?,
-                            r.try_get("label")?,
-                            $crate::store::rows::ts(r.try_get("first_seen_ts")?)?,
-                        ))
+                        Ok($crate::store::TopicOccurrence {
+                            slug: r.try_get("slug")?,
+                            topic: r.try_get("topic_id")?,
+                            label: r.try_get("label")?,
+                            first_seen: $crate::store::rows::ts(r.try_get("first_seen_ts")?)?,
+                            prominence: u8::try_from(r.try_get::<i64, _>("prominence")?).unwrap_or(0),
+                        })
                     })
                     .collect::<Result<Vec<_>, $crate::store::StoreError>>()?;
                 Ok($crate::store::TopicData {

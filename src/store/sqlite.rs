@@ -77,19 +77,19 @@ async fn set_topics(
     }
     // One JSON document per chunk rather than four binds per row: binding
     // is most of the cost of many small rows.
-    let rows: Vec<(&str, &str, &str, i64)> = sets
+    let rows: Vec<(&str, &str, &str, i64, u8)> = sets
         .iter()
         .flat_map(|(s, topics, at, _)| {
             topics
                 .iter()
-                .map(move |t| (*s, t.id.as_str(), t.label.as_str(), *at))
+                .map(move |t| (*s, t.id.as_str(), t.label.as_str(), *at, t.prominence))
         })
         .collect();
     for chunk in rows.chunks(TOPIC_ROWS * 5) {
         sqlx::query(
-            "INSERT INTO article_topics (slug, topic_id, label, first_seen_ts) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($1) WHERE true \
-             ON CONFLICT (slug, topic_id) DO UPDATE SET label = excluded.label",
+            "INSERT INTO article_topics (slug, topic_id, label, first_seen_ts, prominence) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($1) WHERE true \
+             ON CONFLICT (slug, topic_id) DO UPDATE SET label = excluded.label, prominence = excluded.prominence",
         )
         .bind(serde_json::to_string(chunk).context("encoding topics")?)
         .execute(&mut **tx)

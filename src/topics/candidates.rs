@@ -9,8 +9,8 @@
 //! publication, and only articles about skincare (with at least one
 //! vocabulary concept). A phrase is a candidate when this window has at
 //! least `min_count` such articles and the same test as topics
-//! (`trending::burst_score`) finds it rising against the baseline ("few or
-//! none before"). Phrases in more than half of the window's
+//! (`trending::score`: both windows, robust baselines) finds it rising
+//! against the baseline ("few or none before"). Phrases in more than half of the window's
 //! articles (at least `BOILERPLATE_MIN` of them) are boilerplate, whatever
 //! their history.
 //!
@@ -21,7 +21,7 @@
 //! shorter are inside it.
 
 use super::phrases::{ArticlePhrases, phrase_hash};
-use super::trending::{Params, Periods, burst_score};
+use super::trending::{Falls, Params, Periods, Scored, Sizes, Tally, score};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -50,9 +50,9 @@ pub struct PhraseArticle<'a> {
 
 struct Count<'a> {
     text: &'a str,
-    window: Vec<u32>,
+    tally: Tally,
+    /// Mentions in the window's articles.
     mentions: u32,
-    baseline: u32,
 }
 
 /// The candidates at `now`, best first, at most `limit`. `in_scope[a]` says
@@ -68,63 +68,75 @@ pub fn candidates(
 ) -> Vec<Candidate> {
     let periods = Periods::new(now, params);
     let scoped = |a: u32| in_scope.get(a as usize).copied().unwrap_or(false);
+    let dated: Vec<(&PhraseArticle, Falls)> = articles
+        .iter()
+        .filter(|a| scoped(a.article))
+        .filter_map(|a| Some((a, periods.falls(a.published)?)))
+        .collect();
+    let mut sizes = Sizes::default();
+    for (_, f) in &dated {
+        sizes.window += u32::from(f.window);
+        sizes.baseline += u32::from(f.baseline);
+        sizes.long += u32::from(f.long);
+        sizes.long_baseline += u32::from(f.long_baseline);
+    }
+    // This window's salient phrases with enough articles.
     let mut counts: HashMap<&str, Count> = HashMap::new();
-    let (mut n, mut m) = (0u32, 0u32);
-    for a in articles.iter().filter(|a| scoped(a.article)) {
-        let Some(falls) = periods.falls(a.published) else {
-            continue;
-        };
-        if falls.window {
-            n += 1;
-            for p in &a.phrases.salient {
-                let c = counts.entry(p.text.as_str()).or_insert_with(|| Count {
-                    text: p.text.as_str(),
-                    window: Vec::new(),
-                    mentions: 0,
-                    baseline: 0,
-                });
-                c.window.push(a.article);
-                c.mentions += p.mentions;
-            }
+    for (a, _) in dated.iter().filter(|(_, f)| f.window) {
+        for p in &a.phrases.salient {
+            let c = counts.entry(p.text.as_str()).or_insert_with(|| Count {
+                text: p.text.as_str(),
+                tally: Tally::default(),
+                mentions: 0,
+            });
+            c.tally.window.push(a.article);
+            c.mentions += p.mentions;
         }
     }
-    counts.retain(|_, c| c.window.len() >= params.min_count as usize);
-    let hashes: Vec<(&str, u64)> = counts.keys().map(|k| (*k, phrase_hash(k))).collect();
-    for a in articles.iter().filter(|a| scoped(a.article)) {
-        if periods.falls(a.published).is_some_and(|f| f.baseline) {
-            m += 1;
-            for (text, hash) in &hashes {
-                if a.phrases.seen.contains_hash(*hash)
-                    && let Some(c) = counts.get_mut(text)
-                {
-                    c.baseline += 1;
+    counts.retain(|_, c| c.tally.window.len() >= params.min_count as usize);
+    // The rest of their history: salient in the long window, used at all in
+    // the baselines (day by day, for the robust count).
+    let days = periods.days();
+    for c in counts.values_mut() {
+        let hash = phrase_hash(c.text);
+        c.tally.days = vec![0; days];
+        for (a, f) in &dated {
+            if f.long && a.phrases.salient.iter().any(|p| p.text == c.text) {
+                c.tally.long += 1;
+            }
+            if (f.baseline || f.long_baseline) && a.phrases.seen.contains_hash(hash) {
+                c.tally.baseline += u32::from(f.baseline);
+                c.tally.long_baseline += u32::from(f.long_baseline);
+                if let Some(d) = periods.day(a.published).filter(|d| *d < days) {
+                    c.tally.days[d] = c.tally.days[d].saturating_add(1);
                 }
             }
         }
     }
-    let mut found: Vec<(Count, f64)> = counts
+    let two_windows = params.long_window_days > params.window_days;
+    let mut found: Vec<(Count, Scored)> = counts
         .into_values()
         .filter_map(|c| {
-            let x = u32::try_from(c.window.len()).unwrap_or(u32::MAX);
-            if x >= BOILERPLATE_MIN && x * 2 > n {
+            let x = u32::try_from(c.tally.window.len()).unwrap_or(u32::MAX);
+            if x >= BOILERPLATE_MIN && x * 2 > sizes.window {
                 return None;
             }
-            let (score, lift) = burst_score(params, x, n, c.baseline, m);
-            (score >= params.min_score && lift >= params.min_lift && !known(c.text))
-                .then_some((c, score))
+            let s = score(&c.tally, &sizes, params, two_windows);
+            (s.trending && !known(c.text)).then_some((c, s))
         })
         .collect();
     found.sort_by(|a, b| {
-        b.1.total_cmp(&a.1)
-            .then(b.0.window.len().cmp(&a.0.window.len()))
+        b.1.score
+            .total_cmp(&a.1.score)
+            .then(b.1.count.cmp(&a.1.count))
             .then_with(|| a.0.text.cmp(b.0.text))
     });
     // Groups of overlapping phrases, strongest first.
-    let mut groups: Vec<Vec<(Count, f64)>> = Vec::new();
+    let mut groups: Vec<Vec<(Count, Scored)>> = Vec::new();
     for c in found {
-        let mine: HashSet<u32> = c.0.window.iter().copied().collect();
+        let mine: HashSet<u32> = c.0.tally.window.iter().copied().collect();
         let host = groups.iter().position(|g| {
-            let theirs: HashSet<u32> = g[0].0.window.iter().copied().collect();
+            let theirs: HashSet<u32> = g[0].0.tally.window.iter().copied().collect();
             mine.intersection(&theirs).count() * 2 > mine.len()
         });
         match host {
@@ -144,13 +156,15 @@ fn contains_words(outer: &str, inner: &str) -> bool {
     outer != inner && format!(" {outer} ").contains(&format!(" {inner} "))
 }
 
-fn name_group(group: Vec<(Count, f64)>, articles: &[PhraseArticle]) -> Candidate {
+fn name_group(group: Vec<(Count, Scored)>, articles: &[PhraseArticle]) -> Candidate {
     // The phrase used most; then a longer one that holds most (three
     // fifths) of its uses: "sea fennel" rather than "fennel".
     let mut best = 0;
     for (i, (c, _)) in group.iter().enumerate() {
         let b = &group[best].0;
-        if (c.mentions, c.window.len(), c.text.len()) > (b.mentions, b.window.len(), b.text.len()) {
+        if (c.mentions, c.tally.window.len(), c.text.len())
+            > (b.mentions, b.tally.window.len(), b.text.len())
+        {
             best = i;
         }
     }
@@ -177,14 +191,14 @@ fn name_group(group: Vec<(Count, f64)>, articles: &[PhraseArticle]) -> Candidate
         .filter(|(i, _)| *i != best)
         .map(|(_, (c, _))| c.text.to_owned())
         .collect();
-    let (c, score) = &group[best];
-    let mut list = c.window.clone();
+    let (c, scored) = &group[best];
+    let mut list = c.tally.window.clone();
     list.sort_by(|a, b| published.get(b).cmp(&published.get(a)).then(a.cmp(b)));
     Candidate {
         phrase: c.text.to_owned(),
-        count: u32::try_from(c.window.len()).unwrap_or(u32::MAX),
-        baseline_count: c.baseline,
-        score: *score,
+        count: scored.count,
+        baseline_count: scored.baseline,
+        score: scored.score,
         articles: list,
         variants,
     }

@@ -17,6 +17,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Body mentions that make an article about a topic.
 pub const BODY_MENTIONS: usize = 2;
+/// `TopicRef::prominence` of a topic the title names.
+pub const TITLE: u8 = 2;
+/// `TopicRef::prominence` of a topic the summary or a heading names.
+pub const LEAD: u8 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Target {
@@ -44,6 +48,11 @@ pub struct Matcher {
 pub struct TopicRef {
     pub id: String,
     pub label: String,
+    /// How prominently the article names it (itself or a narrower
+    /// concept): `TITLE`, `LEAD` (the summary or a heading) or 0 (the body
+    /// or the tags). Trending gives an article two stories share to the one
+    /// it names most prominently.
+    pub prominence: u8,
 }
 
 fn plurals(alias: &str) -> Vec<String> {
@@ -209,6 +218,7 @@ impl Matcher {
         TopicRef {
             id: t.id.clone(),
             label: t.label.clone(),
+            prominence: 0,
         }
     }
 
@@ -224,6 +234,7 @@ impl Matcher {
         Some(TopicRef {
             id: slug.to_string(),
             label: tag.trim().to_owned(),
+            prominence: 0,
         })
     }
 
@@ -252,12 +263,13 @@ impl Matcher {
     }
 
     fn topics_in(&self, text: &ArticleText, tags: &[String]) -> Vec<TopicRef> {
-        let mut concepts: HashSet<usize> = HashSet::new();
+        // Concept index -> how prominently the article names it.
+        let mut concepts: HashMap<usize, u8> = HashMap::new();
         let mut about: BTreeMap<String, TopicRef> = BTreeMap::new();
         for tag in tags {
             match self.tag_concept(tag) {
                 Some(i) => {
-                    concepts.insert(i);
+                    concepts.entry(i).or_insert(0);
                 }
                 None => {
                     if let Some(t) = self.tag_topic(tag) {
@@ -266,35 +278,37 @@ impl Matcher {
                 }
             }
         }
-        for part in [
-            text.title.as_str(),
-            text.summary.as_str(),
-            text.headings.as_str(),
+        for (part, level) in [
+            (text.title.as_str(), TITLE),
+            (text.summary.as_str(), LEAD),
+            (text.headings.as_str(), LEAD),
         ] {
-            concepts.extend(self.mentions(part));
+            for i in self.mentions(part) {
+                let p = concepts.entry(i).or_insert(0);
+                *p = (*p).max(level);
+            }
         }
         let mut counts: HashMap<usize, usize> = HashMap::new();
         for i in self.mentions(&text.body) {
             *counts.entry(i).or_default() += 1;
         }
-        concepts.extend(
-            counts
-                .into_iter()
-                .filter(|(_, n)| *n >= BODY_MENTIONS)
-                .map(|(i, _)| i),
-        );
-        let direct: Vec<usize> = concepts.iter().copied().collect();
-        for i in direct {
+        for (i, n) in counts {
+            if n >= BODY_MENTIONS {
+                concepts.entry(i).or_insert(0);
+            }
+        }
+        let direct: Vec<(usize, u8)> = concepts.iter().map(|(i, l)| (*i, *l)).collect();
+        for (i, level) in direct {
             let mut at = self.vocabulary.parent_of(i);
             while let Some(p) = at {
-                if !concepts.insert(p) {
-                    break;
-                }
+                let entry = concepts.entry(p).or_insert(0);
+                *entry = (*entry).max(level);
                 at = self.vocabulary.parent_of(p);
             }
         }
-        for i in concepts {
-            let t = self.topic_ref(i);
+        for (i, level) in concepts {
+            let mut t = self.topic_ref(i);
+            t.prominence = level;
             about.insert(t.id.clone(), t);
         }
         about.into_values().collect()

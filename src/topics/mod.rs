@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 /// Changes whenever what ingest extracts from an article changes (the
 /// ancestors of concepts, salient phrases): stored articles are read again.
-pub const EXTRACTION_VERSION: u32 = 2;
+pub const EXTRACTION_VERSION: u32 = 3;
 
 /// The vocabulary `[topics]` names, with the local file merged over it and
 /// the ignored tags, compiled. The last one is kept: compiling takes longer

@@ -291,13 +291,14 @@ pub fn report_from(
         })
     };
     let mut occurrences = Vec::with_capacity(data.occurrences.len());
-    for (slug, topic, label, t) in &data.occurrences {
-        let topic = intern(topic, label, &mut ids, &mut labels);
-        if let Some(article) = index.get(slug.as_str()) {
+    for o in &data.occurrences {
+        let topic = intern(&o.topic, &o.label, &mut ids, &mut labels);
+        if let Some(article) = index.get(o.slug.as_str()) {
             occurrences.push(Occurrence {
                 article: *article,
                 topic,
-                at: *t,
+                at: o.first_seen,
+                prominence: o.prominence,
             });
         }
     }

@@ -77,6 +77,34 @@ pub struct Params {
     /// Baseline count from which a concept is broad enough to give way to
     /// a narrower one.
     pub min_broad_baseline: u32,
+    /// How baseline periods that are spikes count.
+    pub spikes: Spikes,
+    /// How a count is tested against its baseline.
+    pub test: Test,
+}
+
+/// How a spike in the baseline (a festival week, a story that mentioned the
+/// topic in passing) counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spikes {
+    /// As it is.
+    Kept,
+    /// At most this many times the median period (at least 1).
+    Median(u32),
+    /// At most what the other periods make plausible: the 99.9 %
+    /// quantile of a Poisson count at their mean (at least 1).
+    Implausible,
+}
+
+/// The test of a window's count against its baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Test {
+    /// Binomial with the baseline's share as the rate (the rate taken as
+    /// known).
+    Binomial,
+    /// Beta-binomial: the baseline's share is itself uncertain, more so
+    /// the fewer articles it rests on.
+    BetaBinomial,
 }
 
 impl Default for Params {
@@ -88,11 +116,13 @@ impl Default for Params {
             prior_weight: 20.0,
             prior_rate: 0.005,
             min_count: 3,
-            min_lift: 2.0,
-            min_score: 3.0,
+            min_lift: 3.0,
+            min_score: 4.0,
             trend_tags: false,
             specific_share: 0.8,
             min_broad_baseline: 4,
+            spikes: Spikes::Median(2),
+            test: Test::Binomial,
         }
     }
 }
@@ -114,6 +144,9 @@ pub struct Occurrence {
     /// Index into the topic list.
     pub topic: u32,
     pub at: DateTime<Utc>,
+    /// How prominently the article names the topic (2 title, 1 summary
+    /// or heading, 0 body or tags).
+    pub prominence: u8,
 }
 
 /// What trending reads: `published[i]` is article i's publication time.
@@ -197,11 +230,71 @@ pub fn binomial_tail_score(x: u32, n: u32, p: f64) -> f64 {
     (-log_tail / core::f64::consts::LN_10).max(0.0)
 }
 
+/// -log10 P[X >= x] for X ~ BetaBinomial(n, alpha, beta), summed in log
+/// space from x up, as for the binomial.
+pub fn beta_binomial_tail_score(x: u32, n: u32, alpha: f64, beta: f64) -> f64 {
+    if x == 0 {
+        return 0.0;
+    }
+    if x > n {
+        return f64::INFINITY;
+    }
+    let (nf, xf) = (f64::from(n), f64::from(x));
+    let lbeta = |a: f64, b: f64| libm::lgamma(a) + libm::lgamma(b) - libm::lgamma(a + b);
+    let mut term = libm::lgamma(nf + 1.0) - libm::lgamma(xf + 1.0) - libm::lgamma(nf - xf + 1.0)
+        + lbeta(xf + alpha, nf - xf + beta)
+        - lbeta(alpha, beta);
+    let mut max = term;
+    let mut sum = 1.0;
+    let mut k = x;
+    let mean = nf * alpha / (alpha + beta);
+    while k < n {
+        let kf = f64::from(k);
+        // pmf(k+1) / pmf(k) = (n-k)/(k+1) * (k+alpha)/(n-k-1+beta)
+        term += libm::log(nf - kf) - libm::log(kf + 1.0) + libm::log(kf + alpha)
+            - libm::log(nf - kf - 1.0 + beta);
+        k += 1;
+        if term > max {
+            sum = sum * libm::exp(max - term) + 1.0;
+            max = term;
+        } else {
+            let rel = libm::exp(term - max);
+            sum += rel;
+            if rel < 1e-17 && f64::from(k) > mean {
+                break;
+            }
+        }
+    }
+    let log_tail = max + libm::log(sum);
+    (-log_tail / core::f64::consts::LN_10).max(0.0)
+}
+
+/// The 99.9 % quantile of a Poisson count with this mean.
+fn poisson_q999(mean: f64) -> u32 {
+    let mut term = libm::exp(-mean);
+    let mut cdf = term;
+    let mut k = 0u32;
+    while cdf < 0.999 && k < 10_000 {
+        k += 1;
+        term *= mean / f64::from(k);
+        cdf += term;
+    }
+    k
+}
+
 /// The test of one count against its baseline: (score, lift).
 pub fn burst_score(params: &Params, x: u32, n: u32, y: u32, m: u32) -> (f64, f64) {
     let p = (f64::from(y) + params.prior_weight * params.prior_rate)
         / (f64::from(m) + params.prior_weight);
-    let score = binomial_tail_score(x, n, p);
+    let score = match params.test {
+        Test::Binomial => binomial_tail_score(x, n, p),
+        Test::BetaBinomial => {
+            let alpha = f64::from(y) + params.prior_weight * params.prior_rate;
+            let beta =
+                f64::from(m.saturating_sub(y)) + params.prior_weight * (1.0 - params.prior_rate);
+            beta_binomial_tail_score(x, n, alpha, beta)
+        }
+    };
     let lift = (f64::from(x) + 1.0) / (f64::from(n) * p + 1.0);
     (score, lift)
 }
@@ -282,39 +375,43 @@ impl Periods {
 
 /// Everything counted about one topic.
 #[derive(Debug, Clone, Default)]
-struct Tally {
-    window: Vec<u32>,
-    baseline: u32,
-    long: u32,
-    long_baseline: u32,
-    weekly: Vec<u32>,
+pub(super) struct Tally {
+    /// The window's articles.
+    pub(super) window: Vec<u32>,
+    pub(super) baseline: u32,
+    pub(super) long: u32,
+    pub(super) long_baseline: u32,
+    pub(super) weekly: Vec<u32>,
     /// Occurrences per day back from now (0: the last 24 hours), over the
     /// long window and its baseline.
-    days: Vec<u16>,
-    first_seen: Option<DateTime<Utc>>,
+    pub(super) days: Vec<u16>,
+    pub(super) first_seen: Option<DateTime<Utc>>,
     /// The most recent occurrence in the window.
-    last_seen: Option<DateTime<Utc>>,
+    pub(super) last_seen: Option<DateTime<Utc>>,
+    /// How prominently each window article names it, when not just in
+    /// the body.
+    pub(super) prominence: HashMap<u32, u8>,
 }
 
 /// A topic's figures.
 #[derive(Debug, Clone)]
-struct Scored {
-    count: u32,
-    baseline: u32,
-    score: f64,
-    lift: f64,
+pub(super) struct Scored {
+    pub(super) count: u32,
+    pub(super) baseline: u32,
+    pub(super) score: f64,
+    pub(super) lift: f64,
     /// The baseline rate p: how usual the topic is.
-    rate: f64,
-    trending: bool,
+    pub(super) rate: f64,
+    pub(super) trending: bool,
 }
 
 /// Article counts of the periods, articles about skincare only.
 #[derive(Debug, Clone, Copy, Default)]
-struct Sizes {
-    window: u32,
-    baseline: u32,
-    long: u32,
-    long_baseline: u32,
+pub(super) struct Sizes {
+    pub(super) window: u32,
+    pub(super) baseline: u32,
+    pub(super) long: u32,
+    pub(super) long_baseline: u32,
 }
 
 /// Which articles are in scope: about at least one concept (or anything,
@@ -388,6 +485,10 @@ fn tallies(input: &Input, periods: &Periods, scope: &[bool], params: &Params) ->
         };
         if falls.window {
             t.window.push(o.article);
+            if o.prominence > 0 {
+                let p = t.prominence.entry(o.article).or_insert(0);
+                *p = (*p).max(o.prominence);
+            }
             if t.last_seen.is_none_or(|l| o.at > l) {
                 t.last_seen = Some(o.at);
             }
@@ -416,11 +517,17 @@ fn tallies(input: &Input, periods: &Periods, scope: &[bool], params: &Params) ->
 /// twice the median period (and at least 1). A festival week of nine
 /// articles, or a story that mentioned a topic in passing, does not make
 /// the topic usual.
-fn robust_baseline(days: &[u16], from: usize, period: usize, baseline_days: usize) -> u32 {
+fn robust_baseline(
+    days: &[u16],
+    from: usize,
+    period: usize,
+    baseline_days: usize,
+    spikes: Spikes,
+) -> u32 {
     if days.is_empty() || period == 0 {
         return 0;
     }
-    let mut periods: Vec<u32> = (0..baseline_days.div_ceil(period))
+    let periods: Vec<u32> = (0..baseline_days.div_ceil(period))
         .map(|k| {
             let start = from + k * period;
             let end = (start + period).min(from + baseline_days).min(days.len());
@@ -428,26 +535,43 @@ fn robust_baseline(days: &[u16], from: usize, period: usize, baseline_days: usiz
                 .map_or(0, |d| d.iter().map(|x| u32::from(*x)).sum())
         })
         .collect();
-    let mut sorted = periods.clone();
-    sorted.sort_unstable();
-    let median = sorted
-        .get(sorted.len().saturating_sub(1) / 2)
-        .copied()
-        .unwrap_or(0);
-    let cap = (2 * median).max(1);
-    periods.iter_mut().map(|p| (*p).min(cap)).sum()
+    match spikes {
+        Spikes::Kept => periods.iter().sum(),
+        Spikes::Median(factor) => {
+            let mut sorted = periods.clone();
+            sorted.sort_unstable();
+            let median = sorted
+                .get(sorted.len().saturating_sub(1) / 2)
+                .copied()
+                .unwrap_or(0);
+            let cap = (factor * median).max(1);
+            periods.iter().map(|p| (*p).min(cap)).sum()
+        }
+        Spikes::Implausible => {
+            let total: u32 = periods.iter().sum();
+            let others = periods.len().saturating_sub(1).max(1) as f64;
+            periods
+                .iter()
+                .map(|p| {
+                    let mean = f64::from(total - p) / others;
+                    (*p).min(poisson_q999(mean).max(1))
+                })
+                .sum()
+        }
+    }
 }
 
-fn score(t: &Tally, s: &Sizes, params: &Params, two_windows: bool) -> Scored {
+/// The test of one topic (or phrase): both windows, robust baselines.
+pub(super) fn score(t: &Tally, s: &Sizes, params: &Params, two_windows: bool) -> Scored {
     let x = u32::try_from(t.window.len()).unwrap_or(u32::MAX);
     let window = params.window_days.max(1) as usize;
     let baseline_days = params.baseline_days as usize;
-    let y = robust_baseline(&t.days, window, window, baseline_days).min(t.baseline);
+    let y = robust_baseline(&t.days, window, window, baseline_days, params.spikes).min(t.baseline);
     let (short, short_lift) = burst_score(params, x, s.window, y, s.baseline);
     let (score, lift) = if two_windows {
         let long_days = (params.long_window_days as usize).max(window);
-        let y_long =
-            robust_baseline(&t.days, long_days, window, baseline_days).min(t.long_baseline);
+        let y_long = robust_baseline(&t.days, long_days, window, baseline_days, params.spikes)
+            .min(t.long_baseline);
         let (long, long_lift) = burst_score(params, t.long, s.long, y_long, s.long_baseline);
         // The longer window is a second look: it pays for being one.
         let long = (long - core::f64::consts::LOG10_2).max(0.0);
@@ -650,8 +774,10 @@ pub fn analyze(now: DateTime<Utc>, params: &Params, input: &Input) -> Vec<Entry>
 }
 
 /// Which entry each window article belongs to: of the entries about it,
-/// the most novel (the lowest baseline rate: an article on exosome facials
-/// that mentions microneedling is an exosome story), then the best ranked.
+/// the one it names most prominently (the title, then the summary or a
+/// heading, then the body), then the most novel
+/// (the lowest baseline rate: an article on exosome facials that mentions
+/// microneedling is an exosome story), then the best ranked.
 fn owners(kept: &[usize], scored: &[Scored], tallies: &[Tally]) -> HashMap<u32, usize> {
     let mut owner: HashMap<u32, usize> = HashMap::new();
     for (rank, &c) in kept.iter().enumerate() {
@@ -660,9 +786,10 @@ fn owners(kept: &[usize], scored: &[Scored], tallies: &[Tally]) -> HashMap<u32, 
                 None => true,
                 Some(&o) => {
                     let other = kept.iter().position(|k| *k == o).unwrap_or(usize::MAX);
-                    scored[c]
-                        .rate
-                        .total_cmp(&scored[o].rate)
+                    let prominence = |t: usize| tallies[t].prominence.get(a).copied().unwrap_or(0);
+                    prominence(o)
+                        .cmp(&prominence(c))
+                        .then(scored[c].rate.total_cmp(&scored[o].rate))
                         .then(rank.cmp(&other))
                         .is_lt()
                 }
@@ -808,6 +935,7 @@ mod tests {
                     article: a,
                     topic,
                     at: at(days),
+                    prominence: 2,
                 });
             }
             a
@@ -938,10 +1066,8 @@ mod tests {
         for d in [1.0, 2.0, 3.0, 4.0] {
             w.article(d, &["exosomes", "microneedling"]);
         }
-        // Microneedling is an occasional topic; exosomes are new.
-        for week in [2, 6] {
-            w.article(7.0 * f64::from(week) + 2.0, &["microneedling"]);
-        }
+        // Microneedling is a rare topic; exosomes are new.
+        w.article(44.0, &["microneedling"]);
         let e = w.entries(&Params::default());
         let ids: Vec<&str> = e
             .iter()

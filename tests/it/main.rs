@@ -17,5 +17,6 @@ mod testdb;
 mod topics;
 mod trending;
 mod trending_corpus;
+mod trending_quality;
 pub mod validity;
 mod websub;

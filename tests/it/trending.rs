@@ -205,17 +205,15 @@ async fn tags_and_articles_outside_skincare_never_trend_unless_the_config_says_s
 #[tokio::test]
 async fn an_echo_is_related_to_the_story_and_each_article_is_listed_once() {
     let site = site_with_background("").await;
-    // Microneedling now and then before.
-    for d in [20, 45] {
-        site.write(
-            &format!("mn-old-{d}.md"),
-            article(
-                "Microneedling at home",
-                &day(d),
-                "Microneedling needs care. Microneedling hurts.",
-            ),
-        );
-    }
+    // Microneedling once before.
+    site.write(
+        "mn-old.md",
+        article(
+            "Microneedling at home",
+            &day(45),
+            "Microneedling needs care. Microneedling hurts.",
+        ),
+    );
     // This week's exosome pieces all pair exosomes with microneedling.
     for d in 1..=4 {
         site.write(
@@ -472,4 +470,169 @@ async fn the_subscribe_form_offers_top_level_concepts_only() {
         assert!(!ids.contains(&narrower), "{narrower} offered: {ids:?}");
     }
     assert!(!ids.contains(&"diwali"), "tags are not offered: {ids:?}");
+}
+
+const WEEKLY: &str = r#"
+[mail]
+from = "The Dewline <digest@dewline.example>"
+transport = "file"
+postal_address = "The Dewline, 12 Test Lane, Mumbai 400050"
+
+[[digest]]
+name = "weekly"
+frequency = "weekly"
+cron = "0 8 * * Mon"
+timezone = "Asia/Kolkata"
+subject = "This week in skincare: {{ top_topic }}"
+max_topics = 4
+max_articles_per_topic = 3
+"#;
+
+fn mail_parts(path: &std::path::Path) -> (String, String, String) {
+    let bytes = std::fs::read(path).unwrap();
+    let m = mail_parser::MessageParser::default()
+        .parse(&bytes[..])
+        .unwrap();
+    (
+        m.subject().unwrap_or_default().to_owned(),
+        m.body_html(0).unwrap().into_owned(),
+        m.body_text(0).unwrap().into_owned(),
+    )
+}
+
+/// The sample publication with three sea fennel pieces in its last week.
+async fn sample_with_a_new_phrase(extra: &str) -> TestSite {
+    let site = TestSite::sample_with(&format!("{WEEKLY}{extra}")).await;
+    for (i, d) in [1, 2, 4].iter().enumerate() {
+        site.write(
+            &format!("fennel-{i}.md"),
+            article(
+                &format!("Sea fennel and your sunscreen ({i})"),
+                &day(*d),
+                "Sea fennel is the new darling of Korean labs. Sea fennel extract sits beside sunscreen.",
+            ),
+        );
+    }
+    site.clock.set(monday());
+    site.ingest().await;
+    site
+}
+
+#[tokio::test]
+async fn the_digest_leads_with_the_entry_explains_it_and_only_editors_see_candidates() {
+    let site = sample_with_a_new_phrase("").await;
+    let at = "2026-11-23T08:00:00+05:30";
+    let preview_dir = site.dir.path().join("preview");
+    let out = feedletter(&site)
+        .args([
+            "digest",
+            "preview",
+            "--schedule",
+            "weekly",
+            "--at",
+            at,
+            "--out",
+        ])
+        .arg(&preview_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (subject, html, text) = mail_parts(&preview_dir.join("digest-weekly-20261123-0800.eml"));
+    assert_eq!(subject, "This week in skincare: Exosomes");
+    // Why, with a bar chart made of table cells (no SVG, no script): nine
+    // weeks, the last one this week's three articles.
+    assert!(html.contains("Why it is here:"), "{html}");
+    assert!(html.contains("3 articles this week, none in the 8 weeks before: new"));
+    assert!(html.contains("aria-label=\"Articles a week, oldest first: 0 0 0 0 0 0 0 0 3\""));
+    assert_eq!(
+        html.matches("class=\"bar-now\"").count(),
+        1,
+        "one current bar per entry"
+    );
+    assert!(!html.contains("<svg") && !html.contains("<script"));
+    assert!(
+        html.contains("Includes Exosome facials (2), Exosome therapy (1), Plant exosomes (1).")
+    );
+    assert!(text.contains("Why: 3 articles this week"), "{text}");
+    assert!(
+        text.contains("Articles a week, oldest first: 0 0 0 0 0 0 0 0 3"),
+        "{text}"
+    );
+    // The editors' preview shows the phrase no vocabulary knows.
+    assert!(
+        html.contains("On our radar") && html.contains("sea fennel"),
+        "{html}"
+    );
+    assert!(
+        text.contains("ON OUR RADAR") && text.contains("* sea fennel: 3 articles"),
+        "{text}"
+    );
+
+    // Subscribers never get it.
+    let add = feedletter(&site)
+        .args(["subscribers", "add", "reader@inbox.example", "--confirmed"])
+        .output()
+        .unwrap();
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let send = feedletter(&site)
+        .args(["digest", "send", "--schedule", "weekly", "--at", at])
+        .output()
+        .unwrap();
+    assert!(
+        send.status.success(),
+        "{}",
+        String::from_utf8_lossy(&send.stderr)
+    );
+    let sent: Vec<std::path::PathBuf> = std::fs::read_dir(&site.config.mail.outbox_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (subject, html, text) = mail_parts(&sent[0]);
+    assert_eq!(subject, "This week in skincare: Exosomes");
+    assert!(html.contains("Why it is here:"));
+    assert!(!html.contains("On our radar") && !text.contains("ON OUR RADAR"));
+    assert!(!html.contains("sea fennel"));
+}
+
+#[tokio::test]
+async fn editors_can_keep_candidates_out_of_the_preview() {
+    let site = sample_with_a_new_phrase("[topics]\nshow_candidates_in_preview = false\n").await;
+    let preview_dir = site.dir.path().join("preview");
+    let out = feedletter(&site)
+        .args([
+            "digest",
+            "preview",
+            "--schedule",
+            "weekly",
+            "--at",
+            "2026-11-23T08:00:00+05:30",
+            "--out",
+        ])
+        .arg(&preview_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, html, _) = mail_parts(&preview_dir.join("digest-weekly-20261123-0800.eml"));
+    assert!(!html.contains("On our radar"));
+    // The candidate is still there for the command line.
+    let r = report(&site).await;
+    assert!(
+        r.candidates.iter().any(|c| c.phrase == "sea fennel"),
+        "{:?}",
+        r.candidates
+    );
 }

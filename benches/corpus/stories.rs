@@ -14,12 +14,11 @@
 //! (`generate_smooth` gives each the floor or the ceiling of its rate
 //! instead, a background that never bursts by chance); a planted concept has
 //! no background article in its story's weeks. Single mentions ("SPF", "skin
-//! barrier", "patch test") do not
-//! count. Templates keep content words to one template each, so that salient
-//! phrases repeat no more than in real text. Also: quotes from 15
-//! dermatologists, generic tags ("news", "skin trends", "explainer",
-//! "skincare"), 1-3 launch roundups tagged "new launches", most weeks one
-//! health article with no concept, one disclaimer on every article.
+//! barrier", "patch test") do not count. Templates keep content words to one
+//! template each, so that salient phrases repeat no more than in real text.
+//! Also: quotes from 15 dermatologists, generic tags ("news", "skin trends",
+//! "explainer", "skincare"), 1-3 launch roundups tagged "new launches", most
+//! weeks one health article with no concept, one disclaimer on every article.
 //!
 //! **Planted** (story, shape, articles by week -> positive report; tolerated):
 //! - `festive-peels` OldPulse `chemical-peel`: 9 in week 9 (0.5 a week else) -> 0.

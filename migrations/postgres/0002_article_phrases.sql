@@ -5,4 +5,4 @@ ALTER TABLE articles ADD COLUMN phrases TEXT NOT NULL DEFAULT '{}';
 
 -- As migrations/sqlite/0008: how prominently the article names a topic (2
 -- title, 1 summary or heading, 0 body or tags).
-ALTER TABLE article_topics ADD COLUMN prominence INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE article_topics ADD COLUMN prominence BIGINT NOT NULL DEFAULT 0;

@@ -20,7 +20,7 @@
 //! the phrase the articles use most, the longer one when most uses of the
 //! shorter are inside it.
 
-use super::phrases::{ArticlePhrases, phrase_hash};
+use super::phrases::{ArticlePhrases, SeenSet};
 use super::trending::{Falls, Params, Periods, Scored, Sizes, Tally, score};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -98,13 +98,13 @@ pub fn candidates(
     // the baselines (day by day, for the robust count).
     let days = periods.days();
     for c in counts.values_mut() {
-        let hash = phrase_hash(c.text);
+        let keys = SeenSet::keys(c.text);
         c.tally.days = vec![0; days];
         for (a, f) in &dated {
             if f.long && a.phrases.salient.iter().any(|p| p.text == c.text) {
                 c.tally.long += 1;
             }
-            if (f.baseline || f.long_baseline) && a.phrases.seen.contains_hash(hash) {
+            if (f.baseline || f.long_baseline) && a.phrases.seen.contains_keys(&keys) {
                 c.tally.baseline += u32::from(f.baseline);
                 c.tally.long_baseline += u32::from(f.long_baseline);
                 if let Some(d) = periods.day(a.published).filter(|d| *d < days) {

@@ -247,22 +247,26 @@ impl Matcher {
     /// and each of their ancestors (an article about retinol is also about
     /// retinoids), and the tags that name no concept.
     pub fn article_topics(&self, article: &Article) -> Vec<TopicRef> {
-        self.topics_in(&ArticleText::of(article), &article.tags)
+        let text = ArticleText::of(article);
+        let spans = text.spans(self);
+        self.topics_in(&spans, &article.tags)
     }
 
     /// What ingest records of an article: its topics and its salient phrases.
     pub fn analyze(&self, article: &Article) -> (Vec<TopicRef>, super::phrases::ArticlePhrases) {
         let text = ArticleText::of(article);
-        let topics = self.topics_in(&text, &article.tags);
+        // One pass of the automaton over each part serves both.
+        let spans = text.spans(self);
+        let topics = self.topics_in(&spans, &article.tags);
         let phrases = if self.phrases {
-            super::phrases::extract(&text, self)
+            super::phrases::extract(&text, &spans)
         } else {
             super::phrases::ArticlePhrases::default()
         };
         (topics, phrases)
     }
 
-    fn topics_in(&self, text: &ArticleText, tags: &[String]) -> Vec<TopicRef> {
+    fn topics_in(&self, spans: &Spans, tags: &[String]) -> Vec<TopicRef> {
         // Concept index -> how prominently the article names it.
         let mut concepts: HashMap<usize, u8> = HashMap::new();
         let mut about: BTreeMap<String, TopicRef> = BTreeMap::new();
@@ -278,18 +282,14 @@ impl Matcher {
                 }
             }
         }
-        for (part, level) in [
-            (text.title.as_str(), TITLE),
-            (text.summary.as_str(), LEAD),
-            (text.headings.as_str(), LEAD),
-        ] {
-            for i in self.mentions(part) {
+        for (part, level) in [(&spans[0], TITLE), (&spans[1], LEAD), (&spans[2], LEAD)] {
+            for i in part.iter().map(|s| s.2) {
                 let p = concepts.entry(i).or_insert(0);
                 *p = (*p).max(level);
             }
         }
         let mut counts: HashMap<usize, usize> = HashMap::new();
-        for i in self.mentions(&text.body) {
+        for i in spans[3].iter().map(|s| s.2) {
             *counts.entry(i).or_default() += 1;
         }
         for (i, n) in counts {
@@ -329,7 +329,21 @@ pub struct ArticleText {
     pub body: String,
 }
 
+/// Vocabulary mentions in the title, the summary, the headings and the body:
+/// (start, end, topic index).
+pub type Spans = [Vec<(usize, usize, usize)>; 4];
+
 impl ArticleText {
+    /// The matcher's mentions in each part.
+    pub fn spans(&self, matcher: &Matcher) -> Spans {
+        [
+            matcher.mention_spans(&self.title),
+            matcher.mention_spans(&self.summary),
+            matcher.mention_spans(&self.headings),
+            matcher.mention_spans(&self.body),
+        ]
+    }
+
     pub fn of(article: &Article) -> Self {
         let (headings, body) = html_text(&article.content_html);
         Self {

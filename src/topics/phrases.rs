@@ -16,12 +16,12 @@
 //! Phrases are hashed, not built as strings, until they prove salient: an
 //! article has about a thousand n-grams and fifty salient phrases.
 
-use super::extract::{ArticleText, BODY_MENTIONS, Matcher};
+use super::extract::{ArticleText, BODY_MENTIONS, Spans};
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// Phrases kept per article.
-pub const MAX_PER_ARTICLE: usize = 48;
+pub const MAX_PER_ARTICLE: usize = 32;
 /// Longest phrase, in words.
 pub const MAX_WORDS: usize = 3;
 
@@ -69,14 +69,37 @@ const UNITS: &str = "ml mg mcg kg cm mm nm iu percent";
 /// Titles before names; also never part of a phrase.
 const TITLES: [&str; 8] = ["dr", "mr", "mrs", "ms", "prof", "st", "drs", "profs"];
 
-static STOP: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    STOP_WORDS
-        .split_whitespace()
-        .chain(CALENDAR.split_whitespace())
-        .chain(TITLES)
-        .chain(UNITS.split_whitespace())
-        .collect()
-});
+/// FNV-1a for the stop-word set: short keys, looked up once a word.
+#[derive(Default, Clone, Copy)]
+struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+static STOP: LazyLock<HashSet<&'static str, std::hash::BuildHasherDefault<WordHasher>>> =
+    LazyLock::new(|| {
+        STOP_WORDS
+            .split_whitespace()
+            .chain(CALENDAR.split_whitespace())
+            .chain(TITLES)
+            .chain(UNITS.split_whitespace())
+            .collect()
+    });
 
 /// One word of a clause.
 #[derive(Clone, Copy)]
@@ -105,9 +128,29 @@ fn combine(a: u64, b: u64) -> u64 {
     (a.rotate_left(23) ^ b).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
+/// Phrase keys are hashes already: a map keyed by them need not hash again.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type KeyMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 /// Where a phrase was seen in one article.
 #[derive(Default)]
-struct Tally {
+struct Tally<'a> {
     lead: u32,
     body: u32,
     /// Mentions outside the title, and those of them that look like a name
@@ -115,13 +158,53 @@ struct Tally {
     checked: u32,
     proper: u32,
     acronym: bool,
-    words: usize,
-    /// The phrase's text, from its first occurrence.
-    text: String,
+    /// Its words (lower case), from its first occurrence.
+    words: [&'a str; MAX_WORDS],
+    len: usize,
+}
+
+impl Tally<'_> {
+    fn text(&self) -> String {
+        self.words[..self.len].join(" ")
+    }
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '-' || c == '\'' || c == '\u{2019}'
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric() || c == '-' || c == '\''
+    } else {
+        c.is_alphanumeric() || c == '\u{2019}'
+    }
+}
+
+/// The character at byte `i` and its length; ASCII without decoding.
+fn char_at(text: &str, i: usize) -> (char, usize) {
+    match text.as_bytes().get(i) {
+        Some(b) if *b < 0x80 => (char::from(*b), 1),
+        _ => text
+            .get(i..)
+            .and_then(|t| t.chars().next())
+            .map_or((' ', 1), |c| (c, c.len_utf8())),
+    }
+}
+
+/// (letters, upper-case letters, digits) of a word.
+fn letter_counts(word: &str) -> (usize, usize, bool) {
+    let (mut letters, mut upper, mut digit) = (0, 0, false);
+    if word.is_ascii() {
+        for b in word.bytes() {
+            letters += usize::from(b.is_ascii_alphabetic());
+            upper += usize::from(b.is_ascii_uppercase());
+            digit |= b.is_ascii_digit();
+        }
+    } else {
+        for c in word.chars() {
+            letters += usize::from(c.is_alphabetic());
+            upper += usize::from(c.is_uppercase());
+            digit |= c.is_ascii_digit();
+        }
+    }
+    (letters, upper, digit)
 }
 
 /// Calls `f` with the words of each clause of `text` (lower-cased copy in
@@ -141,17 +224,16 @@ fn clauses<'a>(
     let mut i = 0;
     let bytes = text.as_bytes();
     while i < text.len() {
-        let Some(c) = text[i..].chars().next() else {
-            break;
-        };
+        let (c, len) = char_at(text, i);
         if is_word_char(c) {
             let start = i;
             let mut end = i;
-            for (off, c) in text[i..].char_indices() {
+            while end < text.len() {
+                let (c, l) = char_at(text, end);
                 if !is_word_char(c) {
                     break;
                 }
-                end = i + off + c.len_utf8();
+                end += l;
             }
             i = end;
             while known.peek().is_some_and(|k| k.1 <= start) {
@@ -180,12 +262,9 @@ fn clauses<'a>(
                 }
             }
             let first_upper = raw.chars().next().is_some_and(char::is_uppercase);
-            let letters: Vec<char> = raw.chars().filter(|c| c.is_alphabetic()).collect();
-            let acronym = letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase());
-            let usable = !w.is_empty()
-                && !w.chars().any(|c| c.is_ascii_digit())
-                && !STOP.contains(w)
-                && w.chars().any(char::is_alphabetic);
+            let (letters, upper, digit) = letter_counts(raw);
+            let acronym = letters >= 2 && upper == letters;
+            let usable = !w.is_empty() && !digit && letters > 0 && !STOP.contains(w);
             clause.push(Word {
                 lower: w,
                 hash: hash_word(w),
@@ -216,21 +295,27 @@ fn clauses<'a>(
         } else if c == '\n' && bytes.get(i + 1) == Some(&b'\n') {
             sentence_start = true;
         }
-        i += c.len_utf8();
+        i += len;
     }
     if !clause.is_empty() {
         f(&clause);
     }
 }
 
-/// Counts the n-grams of `text` into `seen`. `names`: whether capitals in
-/// mid-sentence say "a name" here (not in a title, often in title case).
-fn count(text: &str, lead: bool, names: bool, matcher: &Matcher, seen: &mut HashMap<u64, Tally>) {
-    // ASCII lower-casing keeps byte offsets; other letters are rare in
-    // phrases worth finding and are compared as written.
-    let lower = text.to_ascii_lowercase();
-    let known = matcher.mention_spans(text);
-    clauses(text, &lower, &known, |words| {
+/// Counts the n-grams of `text` into `seen`; `lower` is `text` lower-cased
+/// (ASCII lower-casing keeps byte offsets; other letters are rare in
+/// phrases worth finding and are compared as written). `names`: whether
+/// capitals in mid-sentence say "a name" here (not in a title, often in
+/// title case).
+fn count<'a>(
+    text: &'a str,
+    lower: &'a str,
+    lead: bool,
+    names: bool,
+    known: &[(usize, usize, usize)],
+    seen: &mut KeyMap<Tally<'a>>,
+) {
+    clauses(text, lower, known, |words| {
         for start in 0..words.len() {
             if !words[start].usable {
                 continue;
@@ -250,17 +335,16 @@ fn count(text: &str, lead: bool, names: bool, matcher: &Matcher, seen: &mut Hash
                     // Short single words are rarely names of anything.
                     continue;
                 }
-                let s = seen.entry(hash).or_insert_with(|| Tally {
-                    words: n + 1,
-                    ..Tally::default()
+                let s = seen.entry(hash).or_insert_with(|| {
+                    let mut t = Tally {
+                        len: n + 1,
+                        ..Tally::default()
+                    };
+                    for (k, w) in words[start..=start + n].iter().enumerate() {
+                        t.words[k] = w.lower;
+                    }
+                    t
                 });
-                if s.text.is_empty() {
-                    s.text = words[start..=start + n]
-                        .iter()
-                        .map(|w| w.lower)
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                }
                 if lead {
                     s.lead += 1;
                 } else {
@@ -290,14 +374,14 @@ pub struct ArticlePhrases {
 /// `SEEN_BYTES`: a baseline article "has" a phrase when it mentions it at
 /// all, so that a word every article uses in passing ("serum", "costs")
 /// never looks new because this week's articles happen to repeat it. With
-/// about 500 phrases in a 3 KB article, about 1 in 2,500 lookups of an
-/// absent phrase answers yes.
+/// single words and pairs only (about 600 in a 3 KB article), about 1 in 250
+/// lookups of an absent phrase answers yes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SeenSet(Vec<u8>);
 
 /// Size of a `SeenSet`.
 pub const SEEN_BYTES: usize = 1024;
-const SEEN_PROBES: u64 = 5;
+const SEEN_PROBES: u64 = 4;
 
 impl SeenSet {
     fn positions(hash: u64) -> impl Iterator<Item = usize> {
@@ -310,7 +394,10 @@ impl SeenSet {
     pub fn of<'a>(phrases: impl IntoIterator<Item = &'a str>) -> Self {
         let mut set = Self::default();
         for p in phrases {
-            set.insert(phrase_hash(p));
+            let words: Vec<&str> = p.split(' ').filter(|w| !w.is_empty()).collect();
+            for k in seen_keys(&words) {
+                set.insert(k);
+            }
         }
         set
     }
@@ -326,12 +413,21 @@ impl SeenSet {
 
     /// Whether the article may use `phrase` (lower case, single spaces).
     pub fn contains(&self, phrase: &str) -> bool {
-        self.contains_hash(phrase_hash(phrase))
+        self.contains_keys(&Self::keys(phrase))
     }
 
-    pub fn contains_hash(&self, hash: u64) -> bool {
+    /// What `contains_keys` looks up for `phrase`, computed once.
+    pub fn keys(phrase: &str) -> Vec<u64> {
+        let words: Vec<&str> = phrase.split(' ').filter(|w| !w.is_empty()).collect();
+        seen_keys(&words)
+    }
+
+    pub fn contains_keys(&self, keys: &[u64]) -> bool {
         self.0.len() == SEEN_BYTES
-            && Self::positions(hash).all(|p| self.0[p / 8] & (1 << (p % 8)) != 0)
+            && !keys.is_empty()
+            && keys
+                .iter()
+                .all(|k| Self::positions(*k).all(|p| self.0[p / 8] & (1 << (p % 8)) != 0))
     }
 }
 
@@ -361,52 +457,80 @@ pub fn phrase_hash(phrase: &str) -> u64 {
         .fold(0, |h, w| combine(h, hash_word(w)))
 }
 
-/// The phrases of an article: the salient ones, and the set of all. Phrases
-/// that contain an alias of the matcher's vocabulary are left out: the
-/// vocabulary covers them.
-pub fn extract(text: &ArticleText, matcher: &Matcher) -> ArticlePhrases {
-    let mut tallies: HashMap<u64, Tally> = HashMap::with_capacity(1024);
-    count(&text.title, true, false, matcher, &mut tallies);
-    for lead in [&text.summary, &text.headings] {
-        count(lead, true, true, matcher, &mut tallies);
+/// The keys a `SeenSet` holds for a phrase: the phrase itself up to two
+/// words; for three, its two pairs (an article that has both pairs is
+/// taken to use the three words: the set stays small, and a baseline
+/// count can only err towards "used before").
+fn seen_keys(words: &[&str]) -> Vec<u64> {
+    let key = |ws: &[&str]| ws.iter().fold(0, |h, w| combine(h, hash_word(w)));
+    match words.len() {
+        0 => Vec::new(),
+        1 | 2 => vec![key(words)],
+        _ => words.windows(2).map(key).collect(),
     }
-    count(&text.body, false, true, matcher, &mut tallies);
+}
+
+/// The phrases of an article: the salient ones, and the set of all. The
+/// vocabulary's mentions (`spans`) end phrases: no phrase holds an alias,
+/// the vocabulary covers those.
+pub fn extract(text: &ArticleText, spans: &Spans) -> ArticlePhrases {
+    let lower = [
+        text.title.to_ascii_lowercase(),
+        text.summary.to_ascii_lowercase(),
+        text.headings.to_ascii_lowercase(),
+        text.body.to_ascii_lowercase(),
+    ];
+    let mut tallies: KeyMap<Tally> = KeyMap::with_capacity_and_hasher(512, Default::default());
+    count(&text.title, &lower[0], true, false, &spans[0], &mut tallies);
+    count(
+        &text.summary,
+        &lower[1],
+        true,
+        true,
+        &spans[1],
+        &mut tallies,
+    );
+    count(
+        &text.headings,
+        &lower[2],
+        true,
+        true,
+        &spans[2],
+        &mut tallies,
+    );
+    count(&text.body, &lower[3], false, true, &spans[3], &mut tallies);
     let mut seen = SeenSet::default();
-    for hash in tallies.keys() {
-        seen.insert(*hash);
+    for (hash, t) in &tallies {
+        if t.len <= 2 {
+            seen.insert(*hash);
+        }
     }
-    let mut out: Vec<(u32, Phrase)> = tallies
-        .into_values()
+    let mut out: Vec<(u32, &Tally)> = tallies
+        .values()
         .filter(|s| s.lead > 0 || s.body as usize >= BODY_MENTIONS)
         .filter(|s| s.acronym || s.checked == 0 || s.proper * 2 <= s.checked)
-        .filter(|s| !s.text.is_empty() && s.words <= MAX_WORDS)
-        .map(|s| {
-            (
-                s.lead * 2 + s.body,
-                Phrase {
-                    text: s.text,
-                    mentions: s.lead + s.body,
-                },
-            )
+        .filter(|s| s.len > 0)
+        .map(|s| (s.lead * 2 + s.body, s))
+        .collect();
+    out.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.words[..a.1.len].cmp(&b.1.words[..b.1.len]))
+    });
+    let salient: Vec<Phrase> = out
+        .into_iter()
+        .take(MAX_PER_ARTICLE)
+        .map(|(_, s)| Phrase {
+            text: s.text(),
+            mentions: s.lead + s.body,
         })
         .collect();
-    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.text.cmp(&b.1.text)));
-    let mut salient = Vec::with_capacity(MAX_PER_ARTICLE);
-    for (_, p) in out {
-        if salient.len() == MAX_PER_ARTICLE {
-            break;
-        }
-        if matcher.mentions(&p.text).is_empty() {
-            salient.push(p);
-        }
-    }
     ArticlePhrases { salient, seen }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topics::Vocabulary;
+    use crate::topics::{Matcher, Vocabulary};
     use std::path::Path;
 
     fn matcher() -> Matcher {
@@ -420,7 +544,8 @@ mod tests {
             headings: String::new(),
             body: body.into(),
         };
-        extract(&text, &matcher())
+        let m = matcher();
+        extract(&text, &text.spans(&m))
             .salient
             .into_iter()
             .map(|p| p.text)
@@ -480,7 +605,8 @@ mod tests {
             headings: String::new(),
             body: "A passing word about sea kelp. Brands sold out of lotion quickly.".into(),
         };
-        let p = extract(&text, &matcher());
+        let m = matcher();
+        let p = extract(&text, &text.spans(&m));
         for used in ["sea kelp", "brands sold", "lotion"] {
             assert!(p.seen.contains(used), "{used}");
             assert!(

@@ -174,7 +174,7 @@ pub async fn push(
         });
     }
     let matcher = load_matcher(config)?;
-    let (topics, phrases) = matcher.analyze(&article);
+    let (topics, phrases) = matcher.analyze(&article, crate::topics::phrase_horizon(config, now));
     let updated = match status {
         // A change, first seen now unless the article dates it.
         PushStatus::Updated => article

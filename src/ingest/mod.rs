@@ -107,13 +107,15 @@ pub fn source_of(rel: &str) -> String {
 
 /// What affects how a file is read besides its bytes: when it changes, every
 /// file is read again.
-fn render_key(ctx: &ReadContext, matcher: &Matcher) -> String {
+fn render_key(ctx: &ReadContext, matcher: &Matcher, horizon_days: u32) -> String {
     use sha2::{Digest, Sha256};
+    // The phrase horizon's length: a longer one needs older articles' phrases.
     let key = format!(
-        "{}|{}|{}|{}|{}|{}|{:?}",
+        "{}|{}|{}|{}|{}|{}|{}|{:?}",
         env!("CARGO_PKG_VERSION"),
         crate::topics::EXTRACTION_VERSION,
         matcher.fingerprint(),
+        horizon_days,
         ctx.article_url,
         ctx.timezone,
         ctx.default_author.name,
@@ -173,7 +175,13 @@ fn scan(dir: &Path, render_key: &str) -> Result<Vec<Found>, std::io::Error> {
     Ok(out)
 }
 
-fn read_file(found: &Found, max: u64, ctx: &ReadContext, matcher: &Matcher) -> Outcome {
+fn read_file(
+    found: &Found,
+    max: u64,
+    ctx: &ReadContext,
+    matcher: &Matcher,
+    phrases_since: DateTime<Utc>,
+) -> Outcome {
     let size = u64::try_from(found.stamp.size).unwrap_or(u64::MAX);
     let too_big = |n: u64| {
         Outcome::Rejected(format!(
@@ -209,7 +217,7 @@ fn read_file(found: &Found, max: u64, ctx: &ReadContext, matcher: &Matcher) -> O
     match content_dir::read_article(&text, stem, ctx) {
         Ok(Parsed::Draft) => Outcome::Draft,
         Ok(Parsed::Article { article, stripped }) => {
-            let (topics, phrases) = matcher.analyze(&article);
+            let (topics, phrases) = matcher.analyze(&article, phrases_since);
             Outcome::Article {
                 article,
                 stripped,
@@ -229,6 +237,8 @@ struct Reader {
     key: String,
     dir: PathBuf,
     max: u64,
+    /// Articles published before this get no phrases (`phrase_horizon`).
+    phrases_since: DateTime<Utc>,
 }
 
 fn task_failed(what: &str, e: tokio::task::JoinError) -> IngestError {
@@ -238,16 +248,17 @@ fn task_failed(what: &str, e: tokio::task::JoinError) -> IngestError {
 }
 
 impl Reader {
-    fn new(config: &Config) -> Result<Self, IngestError> {
+    fn new(config: &Config, now: DateTime<Utc>) -> Result<Self, IngestError> {
         let ctx = read_context(config);
         let matcher = load_matcher(config)?;
-        let key = render_key(&ctx, &matcher);
+        let key = render_key(&ctx, &matcher, crate::topics::phrase_horizon_days(config));
         Ok(Self {
             ctx,
             matcher,
             key,
             dir: config.content.dir.clone(),
             max: config.content.max_file_size,
+            phrases_since: crate::topics::phrase_horizon(config, now),
         })
     }
 
@@ -283,7 +294,13 @@ impl Reader {
                     if same {
                         Outcome::Unchanged
                     } else {
-                        read_file(f, reader.max, &reader.ctx, &reader.matcher)
+                        read_file(
+                            f,
+                            reader.max,
+                            &reader.ctx,
+                            &reader.matcher,
+                            reader.phrases_since,
+                        )
                     }
                 })
                 .collect();
@@ -301,7 +318,7 @@ pub async fn ingest_once(
     clock: &dyn Clock,
 ) -> Result<IngestReport, IngestError> {
     let now = clock.now();
-    let reader = Reader::new(config)?;
+    let reader = Reader::new(config, now)?;
     // Listing the folder and reading the index overlap.
     let scanning = reader.scan();
     let index = store.article_index().await?;
@@ -484,7 +501,8 @@ fn decide(
 
 /// Reads every content file without touching the store: what `check` reports.
 pub async fn check_content(config: &Config) -> Result<Vec<Rejection>, IngestError> {
-    let reader = Reader::new(config)?;
+    // No phrases: checking needs none.
+    let reader = Reader::new(config, DateTime::<Utc>::MAX_UTC)?;
     let files = reader.scan().await?;
     let (files, outcomes) = reader.read(files, HashMap::new()).await?;
     // Far future: scheduled articles are not problems.

@@ -13,6 +13,7 @@
 use super::vocabulary::{TopicKind, Vocabulary, normalize};
 use crate::domain::{Article, Slug};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Body mentions that make an article about a topic.
@@ -252,13 +253,19 @@ impl Matcher {
         self.topics_in(&spans, &article.tags)
     }
 
-    /// What ingest records of an article: its topics and its salient phrases.
-    pub fn analyze(&self, article: &Article) -> (Vec<TopicRef>, super::phrases::ArticlePhrases) {
+    /// What ingest records of an article: its topics and, when it was
+    /// published at or after `phrases_since` (see `topics::phrase_horizon`),
+    /// its salient phrases.
+    pub fn analyze(
+        &self,
+        article: &Article,
+        phrases_since: DateTime<Utc>,
+    ) -> (Vec<TopicRef>, super::phrases::ArticlePhrases) {
         let text = ArticleText::of(article);
         // One pass of the automaton over each part serves both.
         let spans = text.spans(self);
         let topics = self.topics_in(&spans, &article.tags);
-        let phrases = if self.phrases {
+        let phrases = if self.phrases && article.published >= phrases_since {
             super::phrases::extract(&text, &spans)
         } else {
             super::phrases::ArticlePhrases::default()

@@ -480,7 +480,7 @@ pub fn extract(text: &ArticleText, spans: &Spans) -> ArticlePhrases {
         text.headings.to_ascii_lowercase(),
         text.body.to_ascii_lowercase(),
     ];
-    let mut tallies: KeyMap<Tally> = KeyMap::with_capacity_and_hasher(512, Default::default());
+    let mut tallies: KeyMap<Tally> = KeyMap::with_capacity_and_hasher(2048, Default::default());
     count(&text.title, &lower[0], true, false, &spans[0], &mut tallies);
     count(
         &text.summary,

@@ -369,6 +369,36 @@ async fn a_new_phrase_is_a_candidate_until_topics_add_makes_it_a_concept() {
 }
 
 #[tokio::test]
+async fn phrases_are_kept_only_for_articles_that_can_still_be_in_a_window_or_baseline() {
+    // A back catalogue imported long after it was published: its phrases
+    // could never make a candidate again, so ingest does not read them
+    // (the horizon is the long window plus two baselines: 126 days here).
+    let site = site_with_background("").await;
+    for (i, d) in [1, 3, 5].iter().enumerate() {
+        site.write(
+            &format!("fennel-{i}.md"),
+            article(
+                &format!("Sea fennel, the new partner of sunscreen ({i})"),
+                &day(*d),
+                "Sea fennel grows on sea cliffs. Brands pair sea fennel with sunscreen.",
+            ),
+        );
+    }
+    site.clock.set(monday() + Duration::days(200));
+    let ingested = site.ingest().await;
+    assert!(ingested.new.len() >= 3, "{ingested:?}");
+    let r = report(&site).await;
+    assert!(r.candidates.is_empty(), "{:?}", r.candidates);
+    // Topics are not limited by the horizon: the articles are still about
+    // sunscreen, in its feed and in a report at that time.
+    assert!(
+        r.topics.iter().any(|t| t.id == "sunscreen"),
+        "{:?}",
+        ids(&r)
+    );
+}
+
+#[tokio::test]
 async fn a_broken_local_vocabulary_is_named_by_file_line_and_concept() {
     let site = site_with_background("").await;
     std::fs::write(

@@ -8,6 +8,15 @@
 //! - no change: a re-run over the same database with nothing touched;
 //! - one change: the newest article's body rewritten (new size and mtime).
 //!
+//! What topic and candidate extraction cost (issue 12): compare with
+//!
+//!     FEEDLETTER_BENCH_CANDIDATES=off FEEDLETTER_BENCH_VOCABULARY=$PWD/benches/one-topic.toml \
+//!         cargo bench --bench ingest      # neither (the path must be absolute)
+//!     FEEDLETTER_BENCH_CANDIDATES=off cargo bench --bench ingest   # topics only
+//!
+//! At the end, `feedletter trending --json` and `topics candidates --json`
+//! are timed as processes on the store the cold run left.
+//!
 //! The corpus is generated once; each cold run gets its own database, since
 //! the store remembers file stamps. Files are in the page cache throughout.
 //! The store is a SQLite file, or with
@@ -232,6 +241,45 @@ fn main() -> Result<()> {
         "one-change minus no-change ingest",
         ms(one_ingest) - ms(still_ingest)
     );
+
+    // Trending as a user runs it: the binary as a process on this store.
+    println!();
+    println!("the feedletter binary on this store (5 runs each, wall clock, ms):");
+    let config_file = config.path.clone().context("the bench config has a path")?;
+    for (name, args) in [
+        (
+            "trending --json",
+            vec!["trending", "--json", "--at", corpus::AFTER_ALL],
+        ),
+        (
+            "topics candidates --json",
+            vec!["topics", "candidates", "--json", "--at", corpus::AFTER_ALL],
+        ),
+    ] {
+        let mut runs = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedletter"))
+                .arg("--config")
+                .arg(&config_file)
+                .args(&args)
+                .env("RUST_LOG", "warn")
+                .output()?;
+            runs.push(t.elapsed());
+            ensure!(
+                out.status.success(),
+                "feedletter {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        runs.sort();
+        println!(
+            "  feedletter {name:<28} min {:>7.1}  median {:>7.1}  max {:>7.1}",
+            ms(runs[0]),
+            ms(runs[runs.len() / 2]),
+            ms(runs[runs.len() - 1])
+        );
+    }
     drop(store);
     rt.block_on(db.remove())?;
     Ok(())
@@ -273,8 +321,10 @@ fn config_for(dir: &Path, content: &Path, store_url: &str) -> Result<Config> {
         }
         text.push_str(&format!("candidates = {candidates}\n"));
     }
-    Config::from_toml_str(&text, &dir.join("feedletter.toml"), &[])
-        .map_err(|e| anyhow::anyhow!("bench config: {e}"))
+    // Written out too, for the runs of the binary.
+    let path = dir.join("feedletter.toml");
+    std::fs::write(&path, &text)?;
+    Config::from_toml_str(&text, &path, &[]).map_err(|e| anyhow::anyhow!("bench config: {e}"))
 }
 
 fn toml_escape(p: &Path) -> String {

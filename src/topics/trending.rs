@@ -204,16 +204,26 @@ pub fn binomial_tail_score(x: u32, n: u32, p: f64) -> f64 {
     let (nf, xf) = (f64::from(n), f64::from(x));
     let log_p = libm::log(p);
     let log_q = libm::log1p(-p);
-    let mut term = libm::lgamma(nf + 1.0) - libm::lgamma(xf + 1.0) - libm::lgamma(nf - xf + 1.0)
+    let term = libm::lgamma(nf + 1.0) - libm::lgamma(xf + 1.0) - libm::lgamma(nf - xf + 1.0)
         + xf * log_p
         + (nf - xf) * log_q;
     let ratio = log_p - log_q;
+    // pmf(k+1) / pmf(k) = (n-k)/(k+1) * p/q
+    tail_score(term, x, n, nf * p, |k| {
+        libm::log(f64::from(n - k)) - libm::log(f64::from(k + 1)) + ratio
+    })
+}
+
+/// -log10 of a tail sum P[X >= x] from its first term's log and the log of
+/// each next term's ratio to the one before (`step(k)`: pmf(k+1) / pmf(k)),
+/// summed in log space until the terms stop mattering past the `mean`.
+fn tail_score(first: f64, x: u32, n: u32, mean: f64, step: impl Fn(u32) -> f64) -> f64 {
+    let mut term = first;
     let mut max = term;
     let mut sum = 1.0; // in units of exp(max)
     let mut k = x;
     while k < n {
-        // pmf(k+1) / pmf(k) = (n-k)/(k+1) * p/q
-        term += libm::log(f64::from(n - k)) - libm::log(f64::from(k + 1)) + ratio;
+        term += step(k);
         k += 1;
         if term > max {
             sum = sum * libm::exp(max - term) + 1.0;
@@ -221,7 +231,7 @@ pub fn binomial_tail_score(x: u32, n: u32, p: f64) -> f64 {
         } else {
             let rel = libm::exp(term - max);
             sum += rel;
-            if rel < 1e-17 && f64::from(k) > nf * p {
+            if rel < 1e-17 && f64::from(k) > mean {
                 break;
             }
         }
@@ -241,32 +251,16 @@ pub fn beta_binomial_tail_score(x: u32, n: u32, alpha: f64, beta: f64) -> f64 {
     }
     let (nf, xf) = (f64::from(n), f64::from(x));
     let lbeta = |a: f64, b: f64| libm::lgamma(a) + libm::lgamma(b) - libm::lgamma(a + b);
-    let mut term = libm::lgamma(nf + 1.0) - libm::lgamma(xf + 1.0) - libm::lgamma(nf - xf + 1.0)
+    let first = libm::lgamma(nf + 1.0) - libm::lgamma(xf + 1.0) - libm::lgamma(nf - xf + 1.0)
         + lbeta(xf + alpha, nf - xf + beta)
         - lbeta(alpha, beta);
-    let mut max = term;
-    let mut sum = 1.0;
-    let mut k = x;
     let mean = nf * alpha / (alpha + beta);
-    while k < n {
+    // pmf(k+1) / pmf(k) = (n-k)/(k+1) * (k+alpha)/(n-k-1+beta)
+    tail_score(first, x, n, mean, |k| {
         let kf = f64::from(k);
-        // pmf(k+1) / pmf(k) = (n-k)/(k+1) * (k+alpha)/(n-k-1+beta)
-        term += libm::log(nf - kf) - libm::log(kf + 1.0) + libm::log(kf + alpha)
-            - libm::log(nf - kf - 1.0 + beta);
-        k += 1;
-        if term > max {
-            sum = sum * libm::exp(max - term) + 1.0;
-            max = term;
-        } else {
-            let rel = libm::exp(term - max);
-            sum += rel;
-            if rel < 1e-17 && f64::from(k) > mean {
-                break;
-            }
-        }
-    }
-    let log_tail = max + libm::log(sum);
-    (-log_tail / core::f64::consts::LN_10).max(0.0)
+        libm::log(nf - kf) - libm::log(kf + 1.0) + libm::log(kf + alpha)
+            - libm::log(nf - kf - 1.0 + beta)
+    })
 }
 
 /// The 99.9 % quantile of a Poisson count with this mean.

@@ -4,19 +4,10 @@
 use crate::helpers::{TestSite, article};
 use std::process::{Command, Stdio};
 
-fn feedletter(site: &TestSite) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_feedletter"));
-    c.arg("--config")
-        .arg(site.dir.path().join("feedletter.toml"));
-    c.env_remove("FEEDLETTER_CONFIG");
-    c.env("RUST_LOG", "warn");
-    c
-}
-
 #[tokio::test]
 async fn check_passes_on_the_sample_and_lists_every_problem_otherwise() {
     let site = TestSite::sample().await;
-    let out = feedletter(&site).arg("check").output().unwrap();
+    let out = site.command().arg("check").output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -32,7 +23,7 @@ async fn check_passes_on_the_sample_and_lists_every_problem_otherwise() {
     );
     text = text.replace("ingest = \"* * * * * *\"", "ingest = \"0 8 * * 8\"");
     std::fs::write(&path, text).unwrap();
-    let out = feedletter(&site).arg("check").output().unwrap();
+    let out = site.command().arg("check").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     for needle in [
@@ -48,7 +39,8 @@ async fn check_passes_on_the_sample_and_lists_every_problem_otherwise() {
 #[tokio::test]
 async fn a_bad_config_stops_any_command_with_the_key_named() {
     let site = TestSite::new("").await;
-    let out = feedletter(&site)
+    let out = site
+        .command()
         .arg("build")
         .env("FEEDLETTER_SITE__BASE_URL", "ftp://nope")
         .output()
@@ -66,10 +58,7 @@ async fn ingest_json_reports_each_outcome() {
     let site = TestSite::new("").await;
     site.write("ok.md", article("Fine", "2026-11-01 09:00", "ok"));
     site.write("bad.md", "---\ntitle: Bad\n---\n");
-    let out = feedletter(&site)
-        .args(["ingest", "--json"])
-        .output()
-        .unwrap();
+    let out = site.command().args(["ingest", "--json"]).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -92,7 +81,7 @@ async fn ingest_json_reports_each_outcome() {
             .contains("published")
     );
 
-    let out = feedletter(&site).arg("build").output().unwrap();
+    let out = site.command().arg("build").output().unwrap();
     assert!(out.status.success());
     assert!(site.feeds_dir().join("atom.xml").is_file());
 }
@@ -101,7 +90,8 @@ async fn ingest_json_reports_each_outcome() {
 #[tokio::test]
 async fn run_stops_cleanly_on_sigterm() {
     let site = TestSite::sample().await;
-    let mut child = feedletter(&site)
+    let mut child = site
+        .command()
         .arg("run")
         .env("FEEDLETTER_HTTP__BIND", "127.0.0.1:0")
         .stdout(Stdio::null())
@@ -140,7 +130,7 @@ async fn run_stops_cleanly_on_sigterm() {
 }
 
 fn run_ok(site: &TestSite, args: &[&str]) -> String {
-    let out = feedletter(site).args(args).output().unwrap();
+    let out = site.command().args(args).output().unwrap();
     assert!(
         out.status.success(),
         "feedletter {args:?}: {}{}",
@@ -190,7 +180,8 @@ async fn subscribers_commands_add_import_list_export_and_erase() {
         "email,frequency\nnew@example.com,daily\nleft@example.com,weekly\nnot an address,weekly\n",
     )
     .unwrap();
-    let out = feedletter(&site)
+    let out = site
+        .command()
         .args(["subscribers", "import", "--confirmed"])
         .arg(&csv)
         .output()
@@ -231,7 +222,8 @@ async fn subscribers_commands_add_import_list_export_and_erase() {
     let export = run_ok(&site, &["subscribers", "export"]);
     assert!(export.starts_with("email,status,"), "{export}");
     assert!(!export.contains("left@example.com"), "{export}");
-    let out = feedletter(&site)
+    let out = site
+        .command()
         .args(["subscribers", "remove", "left@example.com"])
         .output()
         .unwrap();
@@ -249,7 +241,8 @@ async fn an_unreachable_postgres_store_is_named_without_its_password() {
         .local_addr()
         .unwrap()
         .port();
-    let out = feedletter(&site)
+    let out = site
+        .command()
         .env(
             "FEEDLETTER_STORE__URL",
             format!("postgres://feedletter:s3cret-pw@127.0.0.1:{port}/feedletter"),

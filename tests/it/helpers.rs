@@ -43,6 +43,16 @@ pub struct TestSite {
 }
 
 impl TestSite {
+    /// The `feedletter` binary on this site's config, as an operator runs it.
+    pub fn command(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_feedletter"));
+        c.arg("--config")
+            .arg(self.dir.path().join("feedletter.toml"))
+            .env_remove("FEEDLETTER_CONFIG")
+            .env("RUST_LOG", "warn");
+        c
+    }
+
     /// An empty site; `extra` is appended to the config file.
     pub async fn new(extra: &str) -> Self {
         Self::on(extra, true).await

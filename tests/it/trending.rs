@@ -8,7 +8,6 @@ use crate::helpers::{TestSite, article};
 use chrono::{DateTime, Duration, Utc};
 use feedletter::topics::report::{TrendingReport, trending_at};
 use feedletter::topics::trending::Status;
-use std::process::Command;
 
 /// Monday 2026-11-23 08:00 in Kolkata.
 fn monday() -> DateTime<Utc> {
@@ -69,15 +68,6 @@ fn ids(r: &TrendingReport) -> Vec<&str> {
         .filter(|t| t.status != Status::Covered)
         .map(|t| t.id.as_str())
         .collect()
-}
-
-fn feedletter(site: &TestSite) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_feedletter"));
-    c.arg("--config")
-        .arg(site.dir.path().join("feedletter.toml"));
-    c.env_remove("FEEDLETTER_CONFIG");
-    c.env("RUST_LOG", "warn");
-    c
 }
 
 #[tokio::test]
@@ -251,7 +241,8 @@ async fn a_new_phrase_is_a_candidate_until_topics_add_makes_it_a_concept() {
         );
     }
     site.ingest().await;
-    let out = feedletter(&site)
+    let out = site
+        .command()
         .args([
             "topics",
             "candidates",
@@ -283,13 +274,15 @@ async fn a_new_phrase_is_a_candidate_until_topics_add_makes_it_a_concept() {
 
     // Bad input is refused by name, and nothing is written.
     let local = site.dir.path().join("topics.local.toml");
-    let bad = feedletter(&site)
+    let bad = site
+        .command()
         .args(["topics", "add", "sea fennel", "--kind", "potion"])
         .output()
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--kind: 'potion'"));
-    let bad = feedletter(&site)
+    let bad = site
+        .command()
         .args([
             "topics",
             "add",
@@ -306,7 +299,8 @@ async fn a_new_phrase_is_a_candidate_until_topics_add_makes_it_a_concept() {
         err.contains("names parent 'botanicals'") && err.contains("topics.local.toml"),
         "{err}"
     );
-    let bad = feedletter(&site)
+    let bad = site
+        .command()
         .args(["topics", "add", "Exosome", "--kind", "ingredient"])
         .output()
         .unwrap();
@@ -315,7 +309,8 @@ async fn a_new_phrase_is_a_candidate_until_topics_add_makes_it_a_concept() {
         err.contains("'exosome' is already an alias of 'exosomes' (Exosomes)"),
         "{err}"
     );
-    let bad = feedletter(&site)
+    let bad = site
+        .command()
         .args(["topics", "add", "retinol serum", "--kind", "ingredient"])
         .output()
         .unwrap();
@@ -327,7 +322,8 @@ async fn a_new_phrase_is_a_candidate_until_topics_add_makes_it_a_concept() {
     );
     assert!(!local.exists(), "nothing written");
 
-    let out = feedletter(&site)
+    let out = site
+        .command()
         .args([
             "topics",
             "add",
@@ -346,7 +342,7 @@ async fn a_new_phrase_is_a_candidate_until_topics_add_makes_it_a_concept() {
     );
     let text = std::fs::read_to_string(&local).unwrap();
     assert!(text.contains("id = \"sea-fennel\"") && text.contains("aliases = [\"sea fennel\"]"));
-    let check = feedletter(&site).arg("check").output().unwrap();
+    let check = site.command().arg("check").output().unwrap();
     assert!(
         check.status.success(),
         "{}",
@@ -408,7 +404,7 @@ async fn a_broken_local_vocabulary_is_named_by_file_line_and_concept() {
          [[topic]]\nid = \"c\"\nlabel = \"C\"\nkind = \"ingredient\"\nparent = \"nowhere\"\naliases = [\"Retinol\"]\n",
     )
     .unwrap();
-    let out = feedletter(&site).arg("check").output().unwrap();
+    let out = site.command().arg("check").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let local = site
@@ -427,7 +423,7 @@ async fn a_broken_local_vocabulary_is_named_by_file_line_and_concept() {
         assert!(stdout.contains(&needle), "{needle}\nnot in:\n{stdout}");
     }
     // Ingest stops with the same reasons rather than guess.
-    let out = feedletter(&site).arg("ingest").output().unwrap();
+    let out = site.command().arg("ingest").output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("own ancestor"));
 }
@@ -437,7 +433,8 @@ async fn the_json_report_carries_the_explanation_and_the_candidates() {
     let site = TestSite::sample().await;
     site.clock.set(monday());
     site.ingest().await;
-    let out = feedletter(&site)
+    let out = site
+        .command()
         .args(["trending", "--json", "--at", "2026-11-23T08:00:00+05:30"])
         .output()
         .unwrap();
@@ -467,7 +464,8 @@ async fn the_json_report_carries_the_explanation_and_the_candidates() {
     );
     assert!(doc["candidates"].is_array());
     // The table says the same for people.
-    let out = feedletter(&site)
+    let out = site
+        .command()
         .args(["trending", "--at", "2026-11-23T08:00:00+05:30"])
         .output()
         .unwrap();
@@ -518,6 +516,32 @@ max_topics = 4
 max_articles_per_topic = 3
 "#;
 
+/// `digest preview` of the weekly schedule at `at` (a Monday 08:00 IST
+/// fire): the subject, HTML and text of the `.eml` it writes.
+fn preview(site: &TestSite, at: &str) -> (String, String, String) {
+    let preview_dir = site.dir.path().join("preview");
+    let out = site
+        .command()
+        .args([
+            "digest",
+            "preview",
+            "--schedule",
+            "weekly",
+            "--at",
+            at,
+            "--out",
+        ])
+        .arg(&preview_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    mail_parts(&preview_dir.join("digest-weekly-20261123-0800.eml"))
+}
+
 fn mail_parts(path: &std::path::Path) -> (String, String, String) {
     let bytes = std::fs::read(path).unwrap();
     let m = mail_parser::MessageParser::default()
@@ -552,26 +576,7 @@ async fn sample_with_a_new_phrase(extra: &str) -> TestSite {
 async fn the_digest_leads_with_the_entry_explains_it_and_only_editors_see_candidates() {
     let site = sample_with_a_new_phrase("").await;
     let at = "2026-11-23T08:00:00+05:30";
-    let preview_dir = site.dir.path().join("preview");
-    let out = feedletter(&site)
-        .args([
-            "digest",
-            "preview",
-            "--schedule",
-            "weekly",
-            "--at",
-            at,
-            "--out",
-        ])
-        .arg(&preview_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (subject, html, text) = mail_parts(&preview_dir.join("digest-weekly-20261123-0800.eml"));
+    let (subject, html, text) = preview(&site, at);
     assert_eq!(subject, "This week in skincare: Exosomes");
     // Why, with a bar chart made of table cells (no SVG, no script): nine
     // weeks, the last one this week's three articles.
@@ -603,7 +608,8 @@ async fn the_digest_leads_with_the_entry_explains_it_and_only_editors_see_candid
     );
 
     // Subscribers never get it.
-    let add = feedletter(&site)
+    let add = site
+        .command()
         .args(["subscribers", "add", "reader@inbox.example", "--confirmed"])
         .output()
         .unwrap();
@@ -612,7 +618,8 @@ async fn the_digest_leads_with_the_entry_explains_it_and_only_editors_see_candid
         "{}",
         String::from_utf8_lossy(&add.stderr)
     );
-    let send = feedletter(&site)
+    let send = site
+        .command()
         .args(["digest", "send", "--schedule", "weekly", "--at", at])
         .output()
         .unwrap();
@@ -637,26 +644,7 @@ async fn the_digest_leads_with_the_entry_explains_it_and_only_editors_see_candid
 #[tokio::test]
 async fn editors_can_keep_candidates_out_of_the_preview() {
     let site = sample_with_a_new_phrase("[topics]\nshow_candidates_in_preview = false\n").await;
-    let preview_dir = site.dir.path().join("preview");
-    let out = feedletter(&site)
-        .args([
-            "digest",
-            "preview",
-            "--schedule",
-            "weekly",
-            "--at",
-            "2026-11-23T08:00:00+05:30",
-            "--out",
-        ])
-        .arg(&preview_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (_, html, _) = mail_parts(&preview_dir.join("digest-weekly-20261123-0800.eml"));
+    let (_, html, _) = preview(&site, "2026-11-23T08:00:00+05:30");
     assert!(!html.contains("On our radar"));
     // The candidate is still there for the command line.
     let r = report(&site).await;

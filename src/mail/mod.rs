@@ -16,10 +16,6 @@ pub const PASSWORD_VAR: &str = "FEEDLETTER_SMTP_PASSWORD";
 /// Set-up and message-building problems: fixing them needs a person.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    #[error(
-        "mail.from: `{value}` is not a mailbox like `The Dewline <digest@dewline.example>`: {reason}"
-    )]
-    From { value: String, reason: String },
     #[error("mail.smtp.username is set but the environment variable {PASSWORD_VAR} is not")]
     MissingPassword,
     #[error("mail.smtp.host `{host}`: {reason}")]

@@ -74,7 +74,7 @@ impl Mailer {
         config: &MailConfig,
         password: Option<String>,
     ) -> Result<Mailer, MailError> {
-        let from = parse_from(&config.from)?;
+        let from = config.from.clone();
         let dkim = match &config.dkim {
             Some(d) => {
                 let from_domain = from.email.domain().to_ascii_lowercase();
@@ -290,30 +290,6 @@ async fn connect(d: &Direct) -> Result<AsyncSmtpConnection, SendError> {
             .map_err(classify)?;
     }
     Ok(conn)
-}
-
-/// `Name <address>`, or a bare address. The display name may hold
-/// characters RFC 5322 wants quoted (a site title like `The Dewline (test)`):
-/// lettre quotes them when writing the header.
-fn parse_from(value: &str) -> Result<Mailbox, MailError> {
-    let error = |reason: String| MailError::From {
-        value: value.to_owned(),
-        reason,
-    };
-    if let Ok(mailbox) = value.parse::<Mailbox>() {
-        return Ok(mailbox);
-    }
-    let trimmed = value.trim();
-    let (name, address) = match trimmed.strip_suffix('>').and_then(|s| s.rsplit_once('<')) {
-        Some((name, address)) => (name.trim().trim_matches('"').trim(), address.trim()),
-        None => ("", trimmed),
-    };
-    let address: lettre::Address = address.parse().map_err(|e| error(format!("{e}")))?;
-    if name.chars().any(char::is_control) {
-        return Err(error("control character in the name".into()));
-    }
-    let name = (!name.is_empty()).then(|| name.to_owned());
-    Ok(Mailbox::new(name, address))
 }
 
 fn smtp_transport(

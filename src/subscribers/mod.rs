@@ -370,13 +370,8 @@ impl Subscriptions {
         ctx
     }
 
-    fn sender_domain(&self) -> String {
-        let from = &self.config.mail.from;
-        from.rsplit('@')
-            .next()
-            .map(|d| d.trim_end_matches('>').trim().to_owned())
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| "feedletter.invalid".to_owned())
+    fn sender_domain(&self) -> &str {
+        self.config.mail.from.email.domain()
     }
 
     async fn enqueue(
@@ -397,7 +392,7 @@ impl Subscriptions {
             subject,
             text,
             html,
-            message_id: OutgoingMail::new_message_id(&self.sender_domain()),
+            message_id: OutgoingMail::new_message_id(self.sender_domain()),
             list_unsubscribe,
             list_id: None,
             extra_headers: Vec::new(),

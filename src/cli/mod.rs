@@ -17,7 +17,7 @@ use crate::domain::{Clock, Frequency, SubscriberStatus, SystemClock};
 use crate::subscribers::import::ExportFormat;
 use crate::topics::vocabulary::{KINDS, TopicKind};
 use chrono::{DateTime, Utc};
-use clap::builder::{EnumValueParser, PossibleValue, TypedValueParser};
+use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -295,7 +295,8 @@ impl From<KindArg> for TopicKind {
 }
 
 /// `--kind` as an enum, refused in the words `topics add` has always used
-/// (`--kind: 'potion' is not a kind (...)`) rather than clap's.
+/// (`--kind: 'potion' is not a kind (...)`) rather than clap's, and with
+/// surrounding blanks forgiven as before.
 #[derive(Debug, Clone, Copy)]
 struct KindParser;
 
@@ -305,12 +306,13 @@ impl TypedValueParser for KindParser {
     fn parse_ref(
         &self,
         cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
+        _arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
     ) -> Result<KindArg, clap::Error> {
-        EnumValueParser::<KindArg>::new()
-            .parse_ref(cmd, arg, value)
-            .map_err(|_| {
+        value
+            .to_str()
+            .and_then(|s| KindArg::from_str(s.trim(), false).ok())
+            .ok_or_else(|| {
                 clap::Error::raw(
                     clap::error::ErrorKind::InvalidValue,
                     format!(
@@ -431,7 +433,7 @@ mod tests {
             err.to_string(),
             "error: --kind: 'potion' is not a kind (ingredient, procedure, concern, trend)\n"
         );
-        let ok = Cli::try_parse_from(["feedletter", "topics", "add", "x", "--kind", "trend"]);
+        let ok = Cli::try_parse_from(["feedletter", "topics", "add", "x", "--kind", " trend "]);
         assert!(matches!(
             ok.map(|c| c.command),
             Ok(Command::Topics(TopicsCommand::Add {

@@ -1,3 +1,6 @@
+//! The `feedletter` binary: parse the command line, start logging, run the
+//! command, and turn an error into one line per cause and exit code 2.
+
 use clap::Parser;
 use feedletter::cli::{self, Cli};
 use std::process::ExitCode;

@@ -3,6 +3,7 @@
 //! `delivery`'s job.
 
 pub mod compose;
+pub mod preview;
 pub mod render;
 
 use crate::config::{Config, DigestConfig};

@@ -1,0 +1,159 @@
+//! `digest`: preview one reader's digest, send a run, show a run's state.
+
+use super::{DigestCommand, Progress, parse_at, progress_bar};
+use crate::config::{Config, DigestConfig};
+use crate::delivery::{Deliverer, Options, Report};
+use crate::digest::preview::{self, Preview};
+use crate::domain::Clock;
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub(super) async fn digest(
+    cmd: DigestCommand,
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<ExitCode> {
+    let store = crate::store::connect(&config.store).await?;
+    let tera = Arc::new(crate::templates::load(&config.site.templates_dir)?);
+    match cmd {
+        DigestCommand::Preview {
+            schedule,
+            email,
+            at,
+            out,
+        } => {
+            let schedule = crate::digest::schedule(&config, &schedule)?;
+            let request = preview::Request {
+                schedule,
+                at: parse_at(at.as_deref(), clock.as_ref())?,
+                email: email.as_deref(),
+                out: out.as_deref(),
+            };
+            print_preview(preview::write(store.as_ref(), &config, &tera, request).await?);
+        }
+        DigestCommand::Send { schedule, at } => {
+            let schedule = crate::digest::schedule(&config, &schedule)?.clone();
+            let fire = crate::digest::fire_at(&schedule, parse_at(at.as_deref(), clock.as_ref())?)?;
+            let report = deliver(store, config, tera, clock, &schedule, fire).await?;
+            print_sent(&report, &schedule, fire);
+        }
+        DigestCommand::Status { run } => status(store.as_ref(), run).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_preview(preview: Preview) {
+    match preview {
+        Preview::Empty { to, since, fire } => {
+            println!("nothing new for {to} between {since} and {fire}: no digest would be sent");
+        }
+        Preview::Written { subject, eml, html } => {
+            println!("subject: {subject}");
+            println!("wrote {} and {}", eml.display(), html.display());
+        }
+    }
+}
+
+/// One delivery pass over the run, with a progress bar on a terminal;
+/// SIGINT or SIGTERM stops it between messages, leaving the rest pending
+/// for `digest send` again.
+async fn deliver(
+    store: Arc<dyn Store>,
+    config: Config,
+    tera: Arc<tera::Tera>,
+    clock: Arc<dyn Clock>,
+    schedule: &DigestConfig,
+    fire: DateTime<Utc>,
+) -> anyhow::Result<Report> {
+    let mailer = crate::mail::Mailer::from_config(&config.mail)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signal = super::shutdown_signal();
+    tokio::spawn(async move {
+        signal.await;
+        let _ = stop_tx.send(true);
+    });
+    let progress = progress_bar(0, Progress::Mails);
+    let deliverer = Deliverer {
+        store,
+        mailer,
+        config: Arc::new(config),
+        tera,
+        clock,
+    };
+    let options = Options {
+        wait_for_retries: std::time::Duration::from_secs(60),
+        progress: progress.clone(),
+    };
+    let report = deliverer.fire(schedule, fire, &options, stop_rx).await;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    Ok(report?)
+}
+
+fn print_sent(report: &Report, schedule: &DigestConfig, fire: DateTime<Utc>) {
+    let c = &report.counts;
+    println!(
+        "run {} ({} at {}): {} sent now; {} sent, {} skipped, {} failed, {} pending of {}",
+        report.run_id,
+        schedule.name,
+        fire.with_timezone(&schedule.timezone)
+            .format("%a %Y-%m-%d %H:%M %Z"),
+        report.sent,
+        c.sent,
+        c.skipped,
+        c.failed,
+        c.pending + c.sending,
+        c.total()
+    );
+    if let Some(next) = report.next_retry {
+        println!(
+            "retries left: the next is due at {next}; the daemon, or `digest send` again, takes them"
+        );
+    }
+}
+
+/// The run asked for, or the latest; a message when none has run yet.
+async fn status(store: &dyn Store, run: Option<i64>) -> anyhow::Result<()> {
+    let run = match run {
+        Some(id) => store
+            .digest_run(id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("--run: no run {id}"))?,
+        None => match store.latest_run(None).await? {
+            Some(r) => r,
+            None => {
+                println!("no digest has run yet");
+                return Ok(());
+            }
+        },
+    };
+    let c = store.run_counts(run.id).await?;
+    println!(
+        "run {} of {}: fired {}, {}",
+        run.id,
+        run.schedule,
+        run.fire.to_rfc3339(),
+        if run.done { "done" } else { "delivering" }
+    );
+    println!("subject: {}", run.subject);
+    println!(
+        "pending {}  sending {}  sent {}  failed {}  skipped {}  (total {})",
+        c.pending,
+        c.sending,
+        c.sent,
+        c.failed,
+        c.skipped,
+        c.total()
+    );
+    let errors = store.last_errors(run.id, 10).await?;
+    if !errors.is_empty() {
+        println!("last errors:");
+        for (email, state, error) in errors {
+            println!("  {email} ({state}): {error}");
+        }
+    }
+    Ok(())
+}

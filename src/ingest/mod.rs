@@ -9,10 +9,10 @@ pub mod content_dir;
 pub mod sanitize;
 
 use crate::config::Config;
+use crate::domain::topic::{ArticlePhrases, TopicRef};
 use crate::domain::{Article, Clock};
 use crate::store::{ArticleChange, IndexEntry, SourceStamp, Store, StoreError};
-use crate::topics::phrases::ArticlePhrases;
-use crate::topics::{Matcher, extract::TopicRef};
+use crate::topics::Matcher;
 use chrono::{DateTime, FixedOffset, Utc};
 use content_dir::{Parsed, ReadContext};
 use rayon::prelude::*;

@@ -253,7 +253,7 @@ pub async fn trending_at(
 }
 
 /// Published articles with their salient phrases: (slug, published, phrases).
-pub type PhraseData = [(String, DateTime<Utc>, super::phrases::ArticlePhrases)];
+pub type PhraseData = [(String, DateTime<Utc>, crate::domain::topic::ArticlePhrases)];
 
 /// The report at `at` from data already loaded: pure, the same for the
 /// daemon, the command line and the quality benchmark.

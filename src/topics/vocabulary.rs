@@ -6,6 +6,7 @@
 //! they are on, and every problem is reported at once.
 
 use crate::domain::Slug;
+use crate::domain::text::squash_whitespace;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -157,10 +158,7 @@ fn read_file(text: &str, name: &str, problems: &mut Vec<String>) -> Vec<Defined>
         Ok(r) => r,
         Err(e) => {
             let line = e.span().map_or(0, |s| line_of(text, s.start));
-            problems.push(format!(
-                "{name}:{line}: {}",
-                e.message().split_whitespace().collect::<Vec<_>>().join(" ")
-            ));
+            problems.push(format!("{name}:{line}: {}", squash_whitespace(e.message())));
             return Vec::new();
         }
     };
@@ -478,10 +476,7 @@ fn read_spec(spec: &str, root: &Path) -> Result<(String, String), VocabularyErro
 
 /// Lower case, single spaces, hyphens kept.
 pub fn normalize(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    squash_whitespace(s).to_lowercase()
 }
 
 /// One `[[topic]]` table for a local vocabulary file, as `topics add`

@@ -10,9 +10,9 @@
 
 use super::stories::{Bench, Label, Shape};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
+use feedletter::domain::topic::ArticlePhrases;
 use feedletter::domain::{Article, Person, Slug};
 use feedletter::store::{TopicArticle, TopicData, TopicOccurrence};
-use feedletter::topics::phrases::ArticlePhrases;
 use feedletter::topics::report::{TrendingReport, report_from};
 use feedletter::topics::trending::{Params, Status};
 use feedletter::topics::{Matcher, Vocabulary};

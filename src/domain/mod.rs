@@ -6,6 +6,8 @@ pub mod email;
 pub mod schedule;
 pub mod slug;
 pub mod subscriber;
+pub mod text;
+pub mod topic;
 
 pub use article::{Article, ArticleStatus, Person, StoredArticle};
 pub use clock::{Clock, FixedClock, SystemClock};

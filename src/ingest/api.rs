@@ -4,7 +4,7 @@
 //! have the source `api`; a file never takes their slug, nor they a file's.
 
 use super::content_dir::{self, Parsed};
-use super::{IngestError, load_matcher, read_context};
+use super::{IngestError, read_context};
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::feeds::Scope;
@@ -173,7 +173,7 @@ pub async fn push(
             feeds_written: Vec::new(),
         });
     }
-    let matcher = load_matcher(config)?;
+    let matcher = crate::topics::load_matcher(config).map_err(IngestError::from)?;
     let (topics, phrases) = matcher.analyze(&article, crate::topics::phrase_horizon(config, now));
     let updated = match status {
         // A change, first seen now unless the article dates it.

@@ -9,10 +9,10 @@ pub mod content_dir;
 pub mod sanitize;
 
 use crate::config::Config;
+use crate::domain::topic::{ArticlePhrases, TopicRef};
 use crate::domain::{Article, Clock};
 use crate::store::{ArticleChange, IndexEntry, SourceStamp, Store, StoreError};
-use crate::topics::phrases::ArticlePhrases;
-use crate::topics::{Matcher, extract::TopicRef};
+use crate::topics::{Matcher, VocabularyError};
 use chrono::{DateTime, FixedOffset, Utc};
 use content_dir::{Parsed, ReadContext};
 use rayon::prelude::*;
@@ -70,14 +70,8 @@ pub enum IngestError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
-    Vocabulary(String),
-}
-
-/// The vocabulary `[topics]` names (with its local file and ignored
-/// tags), compiled; see `topics::load_matcher`.
-pub fn load_matcher(config: &Config) -> Result<Arc<Matcher>, IngestError> {
-    crate::topics::load_matcher(config).map_err(|e| IngestError::Vocabulary(e.to_string()))
+    #[error(transparent)]
+    Vocabulary(#[from] VocabularyError),
 }
 
 /// One file found by the scan.
@@ -250,7 +244,7 @@ fn task_failed(what: &str, e: tokio::task::JoinError) -> IngestError {
 impl Reader {
     fn new(config: &Config, now: DateTime<Utc>) -> Result<Self, IngestError> {
         let ctx = read_context(config);
-        let matcher = load_matcher(config)?;
+        let matcher = crate::topics::load_matcher(config)?;
         let key = render_key(&ctx, &matcher, crate::topics::phrase_horizon_days(config));
         Ok(Self {
             ctx,

@@ -24,9 +24,8 @@ pub use sqlite::SqliteStore;
 pub use subscribers::{ImportBatch, ImportRow, NewSubscriber, QueuedMail, SubscriberStore};
 
 use crate::config::StoreConfig;
+use crate::domain::topic::{ArticlePhrases, TopicRef};
 use crate::domain::{Article, StoredArticle};
-use crate::topics::extract::TopicRef;
-use crate::topics::phrases::ArticlePhrases;
 use chrono::{DateTime, FixedOffset, Utc};
 use std::sync::Arc;
 

@@ -3,8 +3,7 @@
 
 use super::{ArticleChange, SourceStamp, StoreError};
 use crate::domain::Article;
-use crate::topics::extract::TopicRef;
-use crate::topics::phrases::ArticlePhrases;
+use crate::domain::topic::{ArticlePhrases, TopicRef};
 use chrono::{DateTime, FixedOffset, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use std::collections::BTreeSet;
@@ -406,7 +405,7 @@ macro_rules! store {
             async fn phrase_data(
                 &self,
                 since: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>, $crate::topics::phrases::ArticlePhrases)>, $crate::store::StoreError> {
+            ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>, $crate::domain::topic::ArticlePhrases)>, $crate::store::StoreError> {
                 let rows = sqlx::query(
                     "SELECT slug, published_ts, phrases FROM articles \
                      WHERE status = 'published' AND published_ts >= $1 ORDER BY slug",

@@ -93,7 +93,7 @@ impl Subscriptions {
     /// not offered.
     pub async fn topic_choices(&self, limit: usize) -> Result<Vec<TopicChoice>, SubscribeError> {
         let matcher =
-            crate::ingest::load_matcher(&self.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::topics::load_matcher(&self.config).map_err(|e| anyhow::anyhow!("{e}"))?;
         let vocabulary = matcher.vocabulary();
         let mut all: Vec<TopicChoice> = self
             .store
@@ -120,7 +120,7 @@ impl Subscriptions {
             return Ok(Vec::new());
         }
         let matcher =
-            crate::ingest::load_matcher(&self.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::topics::load_matcher(&self.config).map_err(|e| anyhow::anyhow!("{e}"))?;
         let known = self.store.topics().await?;
         let mut out = Vec::new();
         for t in topics {
@@ -140,7 +140,7 @@ impl Subscriptions {
     }
 
     async fn labels(&self, topics: &[String]) -> Vec<String> {
-        let matcher = crate::ingest::load_matcher(&self.config).ok();
+        let matcher = crate::topics::load_matcher(&self.config).ok();
         let mut out = Vec::new();
         for t in topics {
             let label = match matcher.as_ref().and_then(|m| m.vocabulary().get(t)) {

@@ -20,8 +20,8 @@
 //! the phrase the articles use most, the longer one when most uses of the
 //! shorter are inside it.
 
-use super::phrases::{ArticlePhrases, SeenSet};
 use super::trending::{Falls, Params, Periods, Scored, Sizes, Tally, score};
+use crate::domain::topic::{ArticlePhrases, SeenSet};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -215,7 +215,7 @@ mod tests {
             .to_utc()
     }
 
-    use crate::topics::phrases::{Phrase, SeenSet};
+    use crate::domain::topic::Phrase;
 
     struct Site {
         published: Vec<DateTime<Utc>>,

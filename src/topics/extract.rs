@@ -11,6 +11,7 @@
 //! A tag that matches no concept becomes a topic of its own.
 
 use super::vocabulary::{TopicKind, Vocabulary, normalize};
+use crate::domain::topic::{ArticlePhrases, LEAD, TITLE, TopicRef};
 use crate::domain::{Article, Slug};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use chrono::{DateTime, Utc};
@@ -18,10 +19,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Body mentions that make an article about a topic.
 pub const BODY_MENTIONS: usize = 2;
-/// `TopicRef::prominence` of a topic the title names.
-pub const TITLE: u8 = 2;
-/// `TopicRef::prominence` of a topic the summary or a heading names.
-pub const LEAD: u8 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Target {
@@ -42,18 +39,6 @@ pub struct Matcher {
     ignored: HashSet<String>,
     /// Salient phrases are collected (`topics.candidates`).
     phrases: bool,
-}
-
-/// A topic an article is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct TopicRef {
-    pub id: String,
-    pub label: String,
-    /// How prominently the article names it (itself or a narrower
-    /// concept): `TITLE`, `LEAD` (the summary or a heading) or 0 (the body
-    /// or the tags). Trending gives an article two stories share to the one
-    /// it names most prominently.
-    pub prominence: u8,
 }
 
 fn plurals(alias: &str) -> Vec<String> {
@@ -260,7 +245,7 @@ impl Matcher {
         &self,
         article: &Article,
         phrases_since: DateTime<Utc>,
-    ) -> (Vec<TopicRef>, super::phrases::ArticlePhrases) {
+    ) -> (Vec<TopicRef>, ArticlePhrases) {
         let text = ArticleText::of(article);
         // One pass of the automaton over each part serves both.
         let spans = text.spans(self);
@@ -268,7 +253,7 @@ impl Matcher {
         let phrases = if self.phrases && article.published >= phrases_since {
             super::phrases::extract(&text, &spans)
         } else {
-            super::phrases::ArticlePhrases::default()
+            ArticlePhrases::default()
         };
         (topics, phrases)
     }

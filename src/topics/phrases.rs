@@ -17,6 +17,7 @@
 //! article has about a thousand n-grams and fifty salient phrases.
 
 use super::extract::{ArticleText, BODY_MENTIONS, Spans};
+use crate::domain::topic::{ArticlePhrases, Phrase, SeenSet, combine_hash, word_hash};
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
@@ -24,14 +25,6 @@ use std::sync::LazyLock;
 pub const MAX_PER_ARTICLE: usize = 32;
 /// Longest phrase, in words.
 pub const MAX_WORDS: usize = 3;
-
-/// A salient phrase of one article: lower case, words joined by one space,
-/// and how often the article uses it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Phrase {
-    pub text: String,
-    pub mentions: u32,
-}
 
 const STOP_WORDS: &str = "a about above across after afterwards again against all almost alone along \
 already also although always am among amongst an and another any anyhow anyone anything anyway anywhere \
@@ -112,20 +105,6 @@ struct Word<'a> {
     /// Upper-case initial, not an acronym, not the first word of a sentence.
     proper: bool,
     acronym: bool,
-}
-
-/// FNV-1a, then mixed: phrase keys only need to be distinct within an article.
-fn hash_word(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-fn combine(a: u64, b: u64) -> u64 {
-    (a.rotate_left(23) ^ b).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// Phrase keys are hashes already: a map keyed by them need not hash again.
@@ -267,7 +246,7 @@ fn clauses<'a>(
             let usable = !w.is_empty() && !digit && letters > 0 && !STOP.contains(w);
             clause.push(Word {
                 lower: w,
-                hash: hash_word(w),
+                hash: word_hash(w),
                 usable,
                 proper: first_upper && !acronym && !sentence_start,
                 acronym,
@@ -328,7 +307,7 @@ fn count<'a>(
                 if !w.usable {
                     break;
                 }
-                hash = combine(hash, w.hash);
+                hash = combine_hash(hash, w.hash);
                 proper &= w.proper;
                 acronym &= w.acronym;
                 if n == 0 && !acronym && w.lower.chars().count() < 4 {
@@ -358,116 +337,6 @@ fn count<'a>(
             }
         }
     });
-}
-
-/// What ingest keeps of an article's phrases.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct ArticlePhrases {
-    /// The salient phrases, most salient first, at most `MAX_PER_ARTICLE`.
-    pub salient: Vec<Phrase>,
-    /// Every phrase the article uses, salient or not.
-    pub seen: SeenSet,
-}
-
-/// The set of every phrase an article uses, as a Bloom filter of
-/// `SEEN_BYTES`: a baseline article "has" a phrase when it mentions it at
-/// all, so that a word every article uses in passing ("serum", "costs")
-/// never looks new because this week's articles happen to repeat it. With
-/// single words and pairs only (about 600 in a 3 KB article), about 1 in 250
-/// lookups of an absent phrase answers yes.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SeenSet(Vec<u8>);
-
-/// Size of a `SeenSet`.
-pub const SEEN_BYTES: usize = 1024;
-const SEEN_PROBES: u64 = 4;
-
-impl SeenSet {
-    fn positions(hash: u64) -> impl Iterator<Item = usize> {
-        let bits = (SEEN_BYTES * 8) as u64;
-        let (h1, h2) = (hash & 0xffff_ffff, (hash >> 32) | 1);
-        (0..SEEN_PROBES).map(move |i| usize::try_from((h1 + i * h2) % bits).unwrap_or(0))
-    }
-
-    /// The set of these phrases (lower case, single spaces).
-    pub fn of<'a>(phrases: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut set = Self::default();
-        for p in phrases {
-            let words: Vec<&str> = p.split(' ').filter(|w| !w.is_empty()).collect();
-            for k in seen_keys(&words) {
-                set.insert(k);
-            }
-        }
-        set
-    }
-
-    fn insert(&mut self, hash: u64) {
-        if self.0.len() != SEEN_BYTES {
-            self.0 = vec![0; SEEN_BYTES];
-        }
-        for p in Self::positions(hash) {
-            self.0[p / 8] |= 1 << (p % 8);
-        }
-    }
-
-    /// Whether the article may use `phrase` (lower case, single spaces).
-    pub fn contains(&self, phrase: &str) -> bool {
-        self.contains_keys(&Self::keys(phrase))
-    }
-
-    /// What `contains_keys` looks up for `phrase`, computed once.
-    pub fn keys(phrase: &str) -> Vec<u64> {
-        let words: Vec<&str> = phrase.split(' ').filter(|w| !w.is_empty()).collect();
-        seen_keys(&words)
-    }
-
-    pub fn contains_keys(&self, keys: &[u64]) -> bool {
-        self.0.len() == SEEN_BYTES
-            && !keys.is_empty()
-            && keys
-                .iter()
-                .all(|k| Self::positions(*k).all(|p| self.0[p / 8] & (1 << (p % 8)) != 0))
-    }
-}
-
-impl serde::Serialize for SeenSet {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use base64::Engine as _;
-        s.serialize_str(&base64::engine::general_purpose::STANDARD_NO_PAD.encode(&self.0))
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for SeenSet {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use base64::Engine as _;
-        let text = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(text.as_bytes())
-            .map(SeenSet)
-            .map_err(serde::de::Error::custom)
-    }
-}
-
-/// The key of a phrase, as `extract` computes it word by word.
-pub fn phrase_hash(phrase: &str) -> u64 {
-    phrase
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .fold(0, |h, w| combine(h, hash_word(w)))
-}
-
-/// The keys a `SeenSet` holds for a phrase: the phrase itself up to two
-/// words; for three, its two pairs (an article that has both pairs is
-/// taken to use the three words: the set stays small, and a baseline
-/// count can only err towards "used before").
-fn seen_keys(words: &[&str]) -> Vec<u64> {
-    let key = |ws: &[&str]| ws.iter().fold(0, |h, w| combine(h, hash_word(w)));
-    match words.len() {
-        0 => Vec::new(),
-        1 | 2 => vec![key(words)],
-        _ => words.windows(2).map(key).collect(),
-    }
 }
 
 /// The phrases of an article: the salient ones, and the set of all. The

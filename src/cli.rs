@@ -4,7 +4,6 @@
 use crate::config::Config;
 use crate::domain::{Clock, SystemClock};
 use crate::ingest::{self, IngestReport};
-use crate::scheduler::Job;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -498,11 +497,12 @@ async fn digest(
             let schedule = crate::digest::schedule(&config, &schedule)?.clone();
             let fire = crate::digest::fire_at(&schedule, parse_at(at.as_deref(), clock.as_ref())?)?;
             let mailer = crate::mail::Mailer::from_config(&config.mail)?;
-            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let stop = tokio_util::sync::CancellationToken::new();
             let signal = shutdown_signal();
+            let stopping = stop.clone();
             tokio::spawn(async move {
                 signal.await;
-                let _ = stop_tx.send(true);
+                stopping.cancel();
             });
             let progress = std::io::stderr().is_terminal().then(|| {
                 let bar = indicatif::ProgressBar::new(0);
@@ -524,7 +524,7 @@ async fn digest(
                 wait_for_retries: std::time::Duration::from_secs(60),
                 progress: progress.clone(),
             };
-            let report = deliverer.fire(&schedule, fire, &options, stop_rx).await?;
+            let report = deliverer.fire(&schedule, fire, &options, &stop).await?;
             if let Some(bar) = progress {
                 bar.finish_and_clear();
             }
@@ -596,26 +596,8 @@ fn load(path: &Path) -> anyhow::Result<Config> {
     Config::load(path).map_err(|e| anyhow::anyhow!(e))
 }
 
-fn jobs_for_listing(config: &Config) -> Vec<Job> {
-    let noop: Arc<dyn Fn(chrono::DateTime<Utc>) -> crate::scheduler::JobFuture + Send + Sync> =
-        Arc::new(|_| Box::pin(async {}));
-    let mut jobs = vec![Job {
-        name: "ingest".into(),
-        cron: config.schedule.ingest.clone(),
-        timezone: config.site.timezone,
-        run: noop.clone(),
-        catch_up: None,
-    }];
-    for d in &config.digests {
-        jobs.push(Job {
-            name: format!("digest:{}", d.name),
-            cron: d.cron.clone(),
-            timezone: d.timezone,
-            run: noop.clone(),
-            catch_up: None,
-        });
-    }
-    jobs
+fn jobs_for_listing(config: &Config) -> Vec<crate::scheduler::Timing> {
+    crate::app::timings(config)
 }
 
 fn print_ingest(r: &IngestReport) {

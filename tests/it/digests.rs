@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 const DIGESTS: &str = r#"
 [delivery]
@@ -106,10 +107,8 @@ fn monday() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn no_stop() -> tokio::sync::watch::Receiver<bool> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    std::mem::forget(tx);
-    rx
+fn no_stop() -> CancellationToken {
+    CancellationToken::new()
 }
 
 fn quick() -> Options {
@@ -152,7 +151,7 @@ async fn a_weekly_run_mails_each_weekly_subscriber_once_with_list_headers_and_wo
     let fire = feedletter::digest::fire_at(schedule(&site, "weekly"), sample_now()).unwrap();
     assert_eq!(fire, monday());
     let report = d
-        .fire(schedule(&site, "weekly"), fire, &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), fire, &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!(report.sent, 500, "{report:?}");
@@ -223,7 +222,7 @@ async fn a_weekly_run_mails_each_weekly_subscriber_once_with_list_headers_and_wo
     // The same fire time again, from the library or a second process: the
     // run is found and nothing new goes out.
     let again = d
-        .fire(schedule(&site, "weekly"), fire, &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), fire, &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!(again.run_id, report.run_id);
@@ -233,7 +232,7 @@ async fn a_weekly_run_mails_each_weekly_subscriber_once_with_list_headers_and_wo
     // The daily schedule mails the daily subscribers only.
     let daily_fire = feedletter::digest::fire_at(schedule(&site, "daily"), sample_now()).unwrap();
     let daily_report = d
-        .fire(schedule(&site, "daily"), daily_fire, &quick(), no_stop())
+        .fire(schedule(&site, "daily"), daily_fire, &quick(), &no_stop())
         .await
         .unwrap();
     let daily_to: BTreeSet<String> = recipients(&smtp.received()[500..]).into_keys().collect();
@@ -290,7 +289,7 @@ async fn each_digest_is_dkim_signed_over_the_list_headers() {
     let site = site(&smtp, &dkim).await;
     add(&site, &emails("signed", 3), &[], Frequency::Weekly).await;
     let report = deliverer(&site)
-        .fire(schedule(&site, "weekly"), monday(), &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!(report.sent, 3);
@@ -314,7 +313,7 @@ async fn a_451_is_retried_and_delivered_once_a_550_fails_at_once_and_counts_a_bo
 
     let d = deliverer(&site);
     let first = d
-        .fire(schedule(&site, "weekly"), monday(), &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!(
@@ -340,7 +339,7 @@ async fn a_451_is_retried_and_delivered_once_a_550_fails_at_once_and_counts_a_bo
     smtp.accept_rcpt("r1@inbox.example");
     site.clock.advance(chrono::Duration::seconds(5));
     let run = d.store.digest_run(first.run_id).await.unwrap().unwrap();
-    let second = d.deliver(&run, &quick(), no_stop()).await.unwrap();
+    let second = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
     assert_eq!((second.sent, second.failed), (1, 0), "{second:?}");
     assert!(second.counts.finished());
     assert!(d.store.digest_run(run.id).await.unwrap().unwrap().done);
@@ -383,7 +382,7 @@ async fn nothing_new_means_no_mail_recorded_as_skipped() {
     .await;
     let d = deliverer(&site);
     let first = d
-        .fire(schedule(&site, "weekly"), monday(), &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!((first.sent, first.skipped), (1, 1), "{first:?}");
@@ -400,7 +399,7 @@ async fn nothing_new_means_no_mail_recorded_as_skipped() {
     site.clock.advance(chrono::Duration::days(7));
     let next = monday() + chrono::Duration::days(7);
     let second = d
-        .fire(schedule(&site, "weekly"), next, &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), next, &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!((second.sent, second.skipped), (1, 1), "{second:?}");
@@ -421,7 +420,7 @@ async fn nothing_new_means_no_mail_recorded_as_skipped() {
             schedule(&site, "weekly"),
             next + chrono::Duration::days(7),
             &quick(),
-            no_stop(),
+            &no_stop(),
         )
         .await
         .unwrap();

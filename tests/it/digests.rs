@@ -498,8 +498,12 @@ async fn sigterm_stops_cleanly_a_kill_loses_nothing_and_send_again_resumes() {
     let killed = site.store.run_counts(run.id).await.unwrap();
     assert!(killed.pending + killed.sending > 0, "{killed:?}");
 
-    // Rows the killed process held come back after claim_timeout (3 s).
-    std::thread::sleep(Duration::from_secs(4));
+    // Rows the killed process held come back once claim_timeout has passed
+    // since their claim (a_claim_left_by_a_dead_sender_... shows when): here,
+    // on the store's own times, as a sender starting later would find them.
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    let released = site.store.release_stale(run.id, later).await.unwrap();
+    assert_eq!(released, killed.sending, "{killed:?}");
     let out = feedletter_cmd(&site).args(send).output().unwrap();
     assert!(
         out.status.success(),
@@ -529,6 +533,52 @@ async fn sigterm_stops_cleanly_a_kill_loses_nothing_and_send_again_resumes() {
         "{status}"
     );
     assert!(status.contains("sent 400"), "{status}");
+}
+
+/// `claim_timeout` is 3 s here; the clock is the site's, moved by hand.
+#[tokio::test]
+async fn a_claim_left_by_a_dead_sender_is_released_only_once_claim_timeout_has_passed() {
+    let smtp = TestSmtp::start();
+    let site = site(&smtp, "").await;
+    add(&site, &emails("held", 10), &[], Frequency::Weekly).await;
+    let d = deliverer(&site);
+    // The run, created by a sender stopped before it claimed anything.
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    let created = d
+        .fire(schedule(&site, "weekly"), monday(), &quick(), &stopped)
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.sent, created.counts.pending),
+        (0, 10),
+        "{created:?}"
+    );
+    let run = d.store.digest_run(created.run_id).await.unwrap().unwrap();
+
+    // A sender that died holding four rows, claimed now.
+    let held = d.store.claim(run.id, site.clock.now(), 4).await.unwrap();
+    assert_eq!(held.len(), 4);
+
+    // Exactly claim_timeout later, the claims still stand: the others go.
+    site.clock.advance(chrono::Duration::seconds(3));
+    let first = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
+    assert_eq!((first.recovered, first.sent), (0, 6), "{first:?}");
+    assert_eq!(first.counts.sending, 4);
+    assert!(!d.store.digest_run(run.id).await.unwrap().unwrap().done);
+
+    // A second past it, they are pending again and sent.
+    site.clock.advance(chrono::Duration::seconds(1));
+    let second = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
+    assert_eq!((second.recovered, second.sent), (4, 4), "{second:?}");
+    assert!(second.counts.finished());
+    assert!(d.store.digest_run(run.id).await.unwrap().unwrap().done);
+    let to = recipients(&smtp.received());
+    assert_eq!(to.len(), 10);
+    assert!(to.values().all(|n| *n == 1), "{to:?}");
+    for h in held {
+        assert_eq!(to.get(h.email.as_str()), Some(&1));
+    }
 }
 
 #[tokio::test]
@@ -589,9 +639,10 @@ async fn the_daemon_catches_up_a_missed_run_at_start_only_when_it_is_young_enoug
     add(&site, &emails("late", 5), &[], Frequency::Weekly).await;
 
     // Older than catch_up (12 h): skipped, no run.
+    // Stopping waits for the scheduler, which has decided on the missed
+    // fire by then.
     site.config.schedule.catch_up = Duration::from_secs(12 * 3600);
     let app = site.spawn_at_fixed_time().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
     app.stop().await;
     assert!(
         site.store
@@ -618,9 +669,19 @@ async fn the_daemon_catches_up_a_missed_run_at_start_only_when_it_is_young_enoug
 
     // A restart finds the run and sends nothing more.
     let app = site.spawn_at_fixed_time().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
     app.stop().await;
     assert_eq!(smtp.received().len(), 5);
+    let runs = site.store.unfinished_runs().await.unwrap();
+    assert!(runs.is_empty(), "{runs:?}");
+    assert_eq!(
+        site.store
+            .latest_run(Some("weekly"))
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        run.id
+    );
 }
 
 #[tokio::test]

@@ -200,13 +200,13 @@ fn main() -> Result<()> {
         };
         let schedule = feedletter::digest::schedule(&config, "weekly")?.clone();
         let fire = feedletter::digest::fire_at(&schedule, now)?;
-        let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+        let stop = tokio_util::sync::CancellationToken::new();
         // Start the high-water mark afresh: the set-up's peak is not the run's.
         let _ = std::fs::write("/proc/self/clear_refs", "5");
         let before = proc_status_mib("VmRSS:");
         let started = Instant::now();
         let report = deliverer
-            .fire(&schedule, fire, &Options::default(), stop)
+            .fire(&schedule, fire, &Options::default(), &stop)
             .await?;
         let elapsed = started.elapsed();
         let got = messages.load(Ordering::Relaxed);

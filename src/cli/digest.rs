@@ -68,11 +68,12 @@ async fn deliver(
     fire: DateTime<Utc>,
 ) -> anyhow::Result<Report> {
     let mailer = crate::mail::Mailer::from_config(&config.mail)?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop = tokio_util::sync::CancellationToken::new();
     let signal = super::shutdown_signal();
+    let stopping = stop.clone();
     tokio::spawn(async move {
         signal.await;
-        let _ = stop_tx.send(true);
+        stopping.cancel();
     });
     let progress = progress_bar(0, Progress::Mails);
     let deliverer = Deliverer {
@@ -86,7 +87,7 @@ async fn deliver(
         wait_for_retries: std::time::Duration::from_secs(60),
         progress: progress.clone(),
     };
-    let report = deliverer.fire(schedule, fire, &options, stop_rx).await;
+    let report = deliverer.fire(schedule, fire, &options, &stop).await;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }

@@ -20,6 +20,7 @@ use crate::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// The lease the scheduler runs under.
 pub const SCHEDULER: &str = "scheduler";
@@ -91,14 +92,14 @@ impl Lease {
         held
     }
 
-    /// Renews every third of the lease until `stop`, then gives it up so
-    /// that another instance need not wait for it to expire.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// Renews every third of the lease until `stop` is cancelled, then
+    /// gives it up so that another instance need not wait for it to expire.
+    pub async fn run(self, stop: CancellationToken) {
         let every = (self.ttl / 3).max(Duration::from_secs(1));
         loop {
             tokio::select! {
                 () = tokio::time::sleep(every) => {}
-                () = crate::delivery::stopped(&mut stop) => break,
+                () = stop.cancelled() => break,
             }
             self.renew().await;
         }

@@ -8,8 +8,6 @@ use crate::mail::{Mailer, OutgoingMail, SendError};
 use crate::store::Store;
 use chrono::Duration;
 use serde::Serialize;
-use std::sync::Arc;
-use tokio::sync::{Notify, watch};
 
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
 pub struct QueueReport {
@@ -95,31 +93,6 @@ pub async fn deliver_due(
                     report.failed += 1;
                 }
             }
-        }
-    }
-}
-
-/// The daemon's sender: runs when mail is queued, and every 30 seconds for
-/// retries, until `stop` turns true.
-pub async fn run(
-    store: Arc<dyn Store>,
-    mailer: Mailer,
-    delivery: DeliveryConfig,
-    clock: Arc<dyn Clock>,
-    queued: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        if let Err(e) = deliver_due(store.as_ref(), &mailer, &delivery, clock.as_ref()).await {
-            tracing::error!(error = %e, "mail queue");
-        }
-        tokio::select! {
-            _ = queued.notified() => {}
-            _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
-            _ = stop.changed() => return,
-        }
-        if *stop.borrow() {
-            return;
         }
     }
 }

@@ -21,7 +21,9 @@ async fn check_passes_on_the_sample_and_lists_every_problem_otherwise() {
         "timezone = \"Asia/Kolkata\"",
         "timezone = \"Asia/Mumbai\"\nfont = \"serif\"",
     );
-    text = text.replace("ingest = \"* * * * * *\"", "ingest = \"0 8 * * 8\"");
+    let ingest = "ingest = \"0 0 0 1 1 *\"";
+    assert!(text.contains(ingest), "{text}");
+    text = text.replace(ingest, "ingest = \"0 8 * * 8\"");
     std::fs::write(&path, text).unwrap();
     let out = site.command().arg("check").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -103,7 +105,7 @@ async fn run_stops_cleanly_on_sigterm() {
         if site.feeds_dir().join("feed.json").is_file() {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(
         site.feeds_dir().join("feed.json").is_file(),
@@ -123,7 +125,7 @@ async fn run_stops_cleanly_on_sigterm() {
             waited < 200,
             "the daemon did not stop within 10 s of SIGTERM"
         );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         waited += 1;
     };
     assert_eq!(code.code(), Some(0));

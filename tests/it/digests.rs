@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 const DIGESTS: &str = r#"
 [delivery]
@@ -106,10 +107,8 @@ fn monday() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn no_stop() -> tokio::sync::watch::Receiver<bool> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    std::mem::forget(tx);
-    rx
+fn no_stop() -> CancellationToken {
+    CancellationToken::new()
 }
 
 fn quick() -> Options {
@@ -152,7 +151,7 @@ async fn a_weekly_run_mails_each_weekly_subscriber_once_with_list_headers_and_wo
     let fire = feedletter::digest::fire_at(schedule(&site, "weekly"), sample_now()).unwrap();
     assert_eq!(fire, monday());
     let report = d
-        .fire(schedule(&site, "weekly"), fire, &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), fire, &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!(report.sent, 500, "{report:?}");
@@ -223,7 +222,7 @@ async fn a_weekly_run_mails_each_weekly_subscriber_once_with_list_headers_and_wo
     // The same fire time again, from the library or a second process: the
     // run is found and nothing new goes out.
     let again = d
-        .fire(schedule(&site, "weekly"), fire, &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), fire, &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!(again.run_id, report.run_id);
@@ -233,7 +232,7 @@ async fn a_weekly_run_mails_each_weekly_subscriber_once_with_list_headers_and_wo
     // The daily schedule mails the daily subscribers only.
     let daily_fire = feedletter::digest::fire_at(schedule(&site, "daily"), sample_now()).unwrap();
     let daily_report = d
-        .fire(schedule(&site, "daily"), daily_fire, &quick(), no_stop())
+        .fire(schedule(&site, "daily"), daily_fire, &quick(), &no_stop())
         .await
         .unwrap();
     let daily_to: BTreeSet<String> = recipients(&smtp.received()[500..]).into_keys().collect();
@@ -290,7 +289,7 @@ async fn each_digest_is_dkim_signed_over_the_list_headers() {
     let site = site(&smtp, &dkim).await;
     add(&site, &emails("signed", 3), &[], Frequency::Weekly).await;
     let report = deliverer(&site)
-        .fire(schedule(&site, "weekly"), monday(), &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!(report.sent, 3);
@@ -314,7 +313,7 @@ async fn a_451_is_retried_and_delivered_once_a_550_fails_at_once_and_counts_a_bo
 
     let d = deliverer(&site);
     let first = d
-        .fire(schedule(&site, "weekly"), monday(), &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!(
@@ -340,7 +339,7 @@ async fn a_451_is_retried_and_delivered_once_a_550_fails_at_once_and_counts_a_bo
     smtp.accept_rcpt("r1@inbox.example");
     site.clock.advance(chrono::Duration::seconds(5));
     let run = d.store.digest_run(first.run_id).await.unwrap().unwrap();
-    let second = d.deliver(&run, &quick(), no_stop()).await.unwrap();
+    let second = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
     assert_eq!((second.sent, second.failed), (1, 0), "{second:?}");
     assert!(second.counts.finished());
     assert!(d.store.digest_run(run.id).await.unwrap().unwrap().done);
@@ -383,7 +382,7 @@ async fn nothing_new_means_no_mail_recorded_as_skipped() {
     .await;
     let d = deliverer(&site);
     let first = d
-        .fire(schedule(&site, "weekly"), monday(), &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!((first.sent, first.skipped), (1, 1), "{first:?}");
@@ -400,7 +399,7 @@ async fn nothing_new_means_no_mail_recorded_as_skipped() {
     site.clock.advance(chrono::Duration::days(7));
     let next = monday() + chrono::Duration::days(7);
     let second = d
-        .fire(schedule(&site, "weekly"), next, &quick(), no_stop())
+        .fire(schedule(&site, "weekly"), next, &quick(), &no_stop())
         .await
         .unwrap();
     assert_eq!((second.sent, second.skipped), (1, 1), "{second:?}");
@@ -421,7 +420,7 @@ async fn nothing_new_means_no_mail_recorded_as_skipped() {
             schedule(&site, "weekly"),
             next + chrono::Duration::days(7),
             &quick(),
-            no_stop(),
+            &no_stop(),
         )
         .await
         .unwrap();
@@ -499,8 +498,12 @@ async fn sigterm_stops_cleanly_a_kill_loses_nothing_and_send_again_resumes() {
     let killed = site.store.run_counts(run.id).await.unwrap();
     assert!(killed.pending + killed.sending > 0, "{killed:?}");
 
-    // Rows the killed process held come back after claim_timeout (3 s).
-    std::thread::sleep(Duration::from_secs(4));
+    // Rows the killed process held come back once claim_timeout has passed
+    // since their claim (a_claim_left_by_a_dead_sender_... shows when): here,
+    // on the store's own times, as a sender starting later would find them.
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    let released = site.store.release_stale(run.id, later).await.unwrap();
+    assert_eq!(released, killed.sending, "{killed:?}");
     let out = feedletter_cmd(&site).args(send).output().unwrap();
     assert!(
         out.status.success(),
@@ -530,6 +533,52 @@ async fn sigterm_stops_cleanly_a_kill_loses_nothing_and_send_again_resumes() {
         "{status}"
     );
     assert!(status.contains("sent 400"), "{status}");
+}
+
+/// `claim_timeout` is 3 s here; the clock is the site's, moved by hand.
+#[tokio::test]
+async fn a_claim_left_by_a_dead_sender_is_released_only_once_claim_timeout_has_passed() {
+    let smtp = TestSmtp::start();
+    let site = site(&smtp, "").await;
+    add(&site, &emails("held", 10), &[], Frequency::Weekly).await;
+    let d = deliverer(&site);
+    // The run, created by a sender stopped before it claimed anything.
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    let created = d
+        .fire(schedule(&site, "weekly"), monday(), &quick(), &stopped)
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.sent, created.counts.pending),
+        (0, 10),
+        "{created:?}"
+    );
+    let run = d.store.digest_run(created.run_id).await.unwrap().unwrap();
+
+    // A sender that died holding four rows, claimed now.
+    let held = d.store.claim(run.id, site.clock.now(), 4).await.unwrap();
+    assert_eq!(held.len(), 4);
+
+    // Exactly claim_timeout later, the claims still stand: the others go.
+    site.clock.advance(chrono::Duration::seconds(3));
+    let first = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
+    assert_eq!((first.recovered, first.sent), (0, 6), "{first:?}");
+    assert_eq!(first.counts.sending, 4);
+    assert!(!d.store.digest_run(run.id).await.unwrap().unwrap().done);
+
+    // A second past it, they are pending again and sent.
+    site.clock.advance(chrono::Duration::seconds(1));
+    let second = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
+    assert_eq!((second.recovered, second.sent), (4, 4), "{second:?}");
+    assert!(second.counts.finished());
+    assert!(d.store.digest_run(run.id).await.unwrap().unwrap().done);
+    let to = recipients(&smtp.received());
+    assert_eq!(to.len(), 10);
+    assert!(to.values().all(|n| *n == 1), "{to:?}");
+    for h in held {
+        assert_eq!(to.get(h.email.as_str()), Some(&1));
+    }
 }
 
 #[tokio::test]
@@ -590,9 +639,10 @@ async fn the_daemon_catches_up_a_missed_run_at_start_only_when_it_is_young_enoug
     add(&site, &emails("late", 5), &[], Frequency::Weekly).await;
 
     // Older than catch_up (12 h): skipped, no run.
+    // Stopping waits for the scheduler, which has decided on the missed
+    // fire by then.
     site.config.schedule.catch_up = Duration::from_secs(12 * 3600);
     let app = site.spawn_at_fixed_time().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
     app.stop().await;
     assert!(
         site.store
@@ -619,9 +669,19 @@ async fn the_daemon_catches_up_a_missed_run_at_start_only_when_it_is_young_enoug
 
     // A restart finds the run and sends nothing more.
     let app = site.spawn_at_fixed_time().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
     app.stop().await;
     assert_eq!(smtp.received().len(), 5);
+    let runs = site.store.unfinished_runs().await.unwrap();
+    assert!(runs.is_empty(), "{runs:?}");
+    assert_eq!(
+        site.store
+            .latest_run(Some("weekly"))
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        run.id
+    );
 }
 
 #[tokio::test]

@@ -35,6 +35,8 @@ impl Instance {
             .args(["--log-format", "json", "run"])
             .env_remove("FEEDLETTER_CONFIG")
             .env_remove("RUST_LOG")
+            // The scheduler at work: these tests are about its runs.
+            .env("FEEDLETTER_SCHEDULE__INGEST", "* * * * * *")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -85,38 +85,71 @@ async fn a_store_without_its_migrations_is_not_ready_and_says_what_to_run() {
 #[cfg(unix)]
 #[tokio::test]
 async fn json_logs_carry_one_summary_line_per_job_run() {
+    use std::io::BufRead as _;
     use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex};
     let site = TestSite::sample().await;
-    let child = Command::new(env!("CARGO_BIN_EXE_feedletter"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedletter"))
         .arg("--config")
         .arg(site.dir.path().join("feedletter.toml"))
         .args(["--log-format", "json", "run"])
         .env_remove("FEEDLETTER_CONFIG")
         .env_remove("RUST_LOG")
         .env("FEEDLETTER_HTTP__BIND", "127.0.0.1:0")
+        // The scheduler's own runs, every second.
+        .env("FEEDLETTER_SCHEDULE__INGEST", "* * * * * *")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The test config ingests every second: wait for a few runs.
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let stderr = child.stderr.take().unwrap();
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = lines.clone();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let is_summary = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| {
+            v["fields"]["message"] == "job finished" && v["fields"]["job"] == "ingest"
+        })
+    };
+    // The start-up run and at least one scheduled one.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while lines
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| is_summary(l))
+        .count()
+        < 2
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fewer than two summary lines in:\n{}",
+            lines.lock().unwrap().join("\n")
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    reader.join().unwrap();
+    let lines = lines.lock().unwrap();
     let mut summaries = 0;
-    for line in stderr.lines() {
+    for line in lines.iter() {
         let v: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        if v["fields"]["message"] == "job finished" && v["fields"]["job"] == "ingest" {
+        if is_summary(line) {
             summaries += 1;
             assert!(v["fields"]["ms"].is_u64(), "{line}");
             assert!(v["fields"]["new"].is_u64(), "{line}");
         }
     }
-    assert!(summaries >= 2, "{summaries} summary lines in:\n{stderr}");
+    assert!(summaries >= 2, "{summaries} summary lines");
 }

@@ -7,7 +7,6 @@ use crate::smtp_server::TestSmtp;
 use feedletter::Clock as _;
 use feedletter::domain::SubscriberStatus;
 use reqwest::StatusCode;
-use std::time::Duration;
 
 fn smtp_config(smtp: &TestSmtp) -> String {
     format!(
@@ -117,7 +116,8 @@ async fn subscribe_confirm_welcome_and_one_click_unsubscribe_over_smtp() {
     );
 
     // The confirmation mail, over SMTP.
-    let got = smtp.wait_for(1, Duration::from_secs(10)).await;
+    app.drain_mail().await;
+    let got = smtp.received();
     assert_eq!(got.len(), 1, "one confirmation mail");
     assert_eq!(got[0].to, vec!["Meena.Reader@example.com".to_owned()]);
     let text = text_of(&got[0].data);
@@ -136,7 +136,8 @@ async fn subscribe_confirm_welcome_and_one_click_unsubscribe_over_smtp() {
     // The link is used up.
     assert_eq!(app.get(&confirm).await.unwrap().status(), 404);
 
-    let got = smtp.wait_for(2, Duration::from_secs(10)).await;
+    app.drain_mail().await;
+    let got = smtp.received();
     assert_eq!(got.len(), 2, "the welcome mail");
     let welcome = &got[1].data;
     let list_unsubscribe = header(welcome, "List-Unsubscribe").expect("List-Unsubscribe");
@@ -185,7 +186,8 @@ async fn subscribe_confirm_welcome_and_one_click_unsubscribe_over_smtp() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let got = smtp.wait_for(3, Duration::from_secs(10)).await;
+    app.drain_mail().await;
+    let got = smtp.received();
     assert_eq!(got.len(), 3, "a second confirmation mail");
     assert_eq!(
         status_of(&site, "Meena.Reader@example.com").await,
@@ -281,17 +283,13 @@ fn outbox_link(site: &TestSite, prefix: &str) -> String {
     link_path(&texts.last().expect("a mail with the link").1, prefix)
 }
 
-async fn wait_for_outbox(site: &TestSite, n: usize) {
-    for _ in 0..200 {
-        let count = std::fs::read_dir(&site.config.mail.outbox_dir)
-            .map(|d| d.count())
-            .unwrap_or(0);
-        if count >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("fewer than {n} mails in the outbox");
+/// Runs the mail queue's pass and checks the outbox then holds `n` mails.
+async fn drain_outbox(app: &crate::helpers::RunningApp, site: &TestSite, n: usize) {
+    app.drain_mail().await;
+    let count = std::fs::read_dir(&site.config.mail.outbox_dir)
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(count, n, "mails in the outbox");
 }
 
 #[tokio::test]
@@ -305,7 +303,7 @@ async fn expired_and_forged_tokens_answer_the_same_404() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    wait_for_outbox(&site, 1).await;
+    drain_outbox(&app, &site, 1).await;
     let confirm = outbox_link(&site, "/confirm/");
 
     // Eight days later the link has expired.
@@ -483,7 +481,7 @@ async fn preferences_change_topics_and_frequency_through_the_link() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    wait_for_outbox(&site, 1).await;
+    drain_outbox(&app, &site, 1).await;
     assert_eq!(
         app.get(&outbox_link(&site, "/confirm/"))
             .await
@@ -491,7 +489,7 @@ async fn preferences_change_topics_and_frequency_through_the_link() {
             .status(),
         200
     );
-    wait_for_outbox(&site, 2).await;
+    drain_outbox(&app, &site, 2).await;
     let prefs = outbox_link(&site, "/preferences/");
 
     let (csrf, cookie) = form_token(&app, &prefs).await;

@@ -126,6 +126,8 @@ async fn changed_feeds_are_announced_to_the_hub_and_retried_when_it_fails() {
             "Humectants need water to pull from.",
         ),
     );
+    // The daemon's next ingest run, driven rather than waited for.
+    app.ingest().await;
     assert!(
         hub.wait_for("https://dewline.test/feeds/rss.xml").await,
         "rss.xml never announced after the failures"

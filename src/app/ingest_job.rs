@@ -1,0 +1,269 @@
+//! The ingest job: on `[schedule].ingest`, ingest the content folder (the
+//! lease holder only), then bring this instance's feeds up to date.
+
+use crate::config::Config;
+use crate::domain::Clock;
+use crate::feeds::Scope;
+use crate::feeds::revision::BuiltRevision;
+use crate::feeds::websub::Publisher;
+use crate::ingest::{IngestReport, Rejection, ingest_once};
+use crate::scheduler::{Job, Timing};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, watch};
+
+/// Ingest then build. Rejections are logged when they change, not at every
+/// scan.
+///
+/// Only the lease holder ingests files. Every instance keeps its own feeds
+/// folder current: when the store's revision moved by more than this
+/// instance's own ingest (a push to any instance, or another instance's
+/// ingest), it rebuilds every feed.
+pub struct IngestJob {
+    timing: Timing,
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    leader: watch::Receiver<bool>,
+    /// The store revision the feeds were last built from (pushes too).
+    built: BuiltRevision,
+    websub: Option<Publisher>,
+    /// What a run leaves for the next. A run holds it throughout, so a run
+    /// driven from outside the scheduler never overlaps a scheduled one.
+    memory: Mutex<Memory>,
+}
+
+#[derive(Default)]
+struct Memory {
+    /// The rejections last logged.
+    rejected: Vec<Rejection>,
+    /// The hour of the last trending build; None before the first (full)
+    /// build.
+    trending_hour: Option<i64>,
+}
+
+/// The ingest job's timing: `[schedule].ingest` in the site's zone.
+pub fn timing(config: &Config) -> Timing {
+    Timing {
+        name: "ingest".into(),
+        cron: config.schedule.ingest.clone(),
+        timezone: config.site.timezone,
+    }
+}
+
+impl IngestJob {
+    pub fn new(state: &crate::http::AppState, leader: watch::Receiver<bool>) -> Self {
+        Self {
+            timing: timing(&state.config),
+            config: state.config.clone(),
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            leader,
+            built: state.built.clone(),
+            websub: state.websub.clone(),
+            memory: Mutex::default(),
+        }
+    }
+
+    /// Ingests the content folder; None when it failed (logged).
+    async fn ingest(&self, memory: &mut Memory) -> Option<IngestReport> {
+        match ingest_once(self.store.as_ref(), &self.config, self.clock.as_ref()).await {
+            Ok(report) => {
+                log_rejections(&report, &mut memory.rejected);
+                Some(report)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "ingest failed");
+                None
+            }
+        }
+    }
+
+    /// What to rebuild, given what this run ingested (`report`, as the lease
+    /// holder) and how the store's revision moved meanwhile.
+    fn scope(
+        &self,
+        leading: bool,
+        report: Option<&IngestReport>,
+        revisions: (Option<i64>, Option<i64>),
+        now: DateTime<Utc>,
+        memory: &mut Memory,
+    ) -> Scope {
+        let wrote = report.is_some_and(|r| r.wrote);
+        let elsewhere = changed_elsewhere(&self.built, revisions, wrote);
+        let nothing = IngestReport::default();
+        let changes = if elsewhere {
+            // Some other writer: this instance cannot tell what changed.
+            None
+        } else if leading {
+            // None when the ingest failed: everything, to be safe.
+            report
+        } else {
+            Some(&nothing)
+        };
+        scope_after(changes, now, &mut memory.trending_hour)
+    }
+
+    /// Builds the feeds in `scope` and tells the WebSub hub; the number of
+    /// files written.
+    async fn build(&self, now: DateTime<Utc>, scope: &Scope) -> usize {
+        match crate::feeds::build_feeds(self.store.as_ref(), &self.config, now, scope).await {
+            Ok(b) => {
+                if !b.written.is_empty() {
+                    tracing::info!(written = ?b.written, "feeds written");
+                    if let Some(w) = &self.websub {
+                        w.announce(&b.written);
+                    }
+                }
+                b.written.len()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "feed build failed");
+                0
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Job for IngestJob {
+    fn timing(&self) -> &Timing {
+        &self.timing
+    }
+
+    async fn run(&self, _fire: DateTime<Utc>) {
+        let mut memory = self.memory.lock().await;
+        let leading = *self.leader.borrow();
+        let started = Instant::now();
+        let before = self.store.revision().await.ok();
+        let report = if leading {
+            self.ingest(&mut memory).await
+        } else {
+            None
+        };
+        let after = self.store.revision().await.ok();
+        let now = self.clock.now();
+        let scope = self.scope(leading, report.as_ref(), (before, after), now, &mut memory);
+        let written = self.build(now, &scope).await;
+        summarise(leading, report.as_ref(), written, started.elapsed());
+    }
+}
+
+/// Whether the store changed, between the last build and `after`, other
+/// than by this run's own write (`wrote`). When it did, this run builds
+/// every feed, so the revision counts as built either way.
+fn changed_elsewhere(
+    built: &BuiltRevision,
+    (before, after): (Option<i64>, Option<i64>),
+    wrote: bool,
+) -> bool {
+    let writes_of_ours = i64::from(wrote);
+    let builds_everything_if_so = true;
+    built.advance(before, after, writes_of_ours, builds_everything_if_so)
+}
+
+/// What to rebuild after an ingest: everything the first time; then the
+/// feeds its changes touched, and the trending feed and OPML index once an
+/// hour (the trending window slides with time).
+fn scope_after(
+    report: Option<&IngestReport>,
+    now: DateTime<Utc>,
+    last_trending: &mut Option<i64>,
+) -> Scope {
+    let hour = now.timestamp().div_euclid(3600);
+    let scope = match (report, *last_trending) {
+        (Some(r), Some(prev)) => Scope::Changed {
+            main: r.changed(),
+            topics: r.topics_changed.clone(),
+            // Trending moves with the hour, not with each article: computing
+            // it reads every topic occurrence.
+            trending: prev != hour,
+        },
+        _ => Scope::All,
+    };
+    *last_trending = Some(hour);
+    scope
+}
+
+fn log_rejections(report: &IngestReport, last: &mut Vec<Rejection>) {
+    if report.changed() {
+        tracing::info!(
+            new = report.new.len(),
+            updated = report.updated.len(),
+            withdrawn = report.withdrawn.len(),
+            rejected = report.rejected.len(),
+            "ingest"
+        );
+    }
+    if *last != report.rejected {
+        for r in &report.rejected {
+            tracing::warn!(file = %r.file, error = %r.error, "article rejected; its last good version stays published");
+        }
+        for w in &report.warnings {
+            tracing::warn!(file = %w.file, warning = %w.error, "article");
+        }
+        *last = report.rejected.clone();
+    }
+}
+
+/// The run's metrics and its one summary line.
+fn summarise(leading: bool, report: Option<&IngestReport>, written: usize, took: Duration) {
+    let seconds = took.as_secs_f64();
+    metrics::histogram!("feedletter_job_duration_seconds", "job" => "ingest").record(seconds);
+    metrics::counter!("feedletter_feed_writes_total").increment(written as u64);
+    if let Some(r) = report {
+        metrics::counter!("feedletter_ingest_rejections_total").increment(r.rejected.len() as u64);
+        metrics::gauge!("feedletter_ingest_rejected_files").set(r.rejected.len() as f64);
+        for (change, n) in [
+            ("new", r.new.len()),
+            ("updated", r.updated.len()),
+            ("withdrawn", r.withdrawn.len()),
+        ] {
+            metrics::counter!("feedletter_ingest_changes_total", "change" => change)
+                .increment(n as u64);
+        }
+    }
+    let count = |f: fn(&IngestReport) -> usize| report.map_or(0, f);
+    tracing::info!(
+        job = "ingest",
+        leader = leading,
+        ok = !leading || report.is_some(),
+        new = count(|r| r.new.len()),
+        updated = count(|r| r.updated.len()),
+        withdrawn = count(|r| r.withdrawn.len()),
+        rejected = count(|r| r.rejected.len()),
+        feeds_written = written,
+        ms = (seconds * 1000.0) as u64,
+        "job finished"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn the_first_build_is_full_then_scoped_with_trending_once_an_hour() {
+        let mut hour = None;
+        let report = IngestReport::default();
+        let t = at("2026-11-25T06:10:00Z");
+        assert_eq!(scope_after(Some(&report), t, &mut hour), Scope::All);
+        let unchanged = |trending| Scope::Changed {
+            main: false,
+            topics: Vec::new(),
+            trending,
+        };
+        let same_hour = scope_after(Some(&report), at("2026-11-25T06:50:00Z"), &mut hour);
+        assert_eq!(same_hour, unchanged(false));
+        let next_hour = scope_after(Some(&report), at("2026-11-25T07:00:00Z"), &mut hour);
+        assert_eq!(next_hour, unchanged(true));
+        // An unknown change: everything.
+        assert_eq!(scope_after(None, t, &mut hour), Scope::All);
+    }
+}

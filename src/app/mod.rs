@@ -1,0 +1,157 @@
+//! The daemon: store, templates, HTTP listener and background work (the
+//! scheduler and its jobs, the digest sweep, the mail queue), built from a
+//! config and a clock. Tests build it the same way, on port 0.
+//!
+//! Shutdown has one home: the token `App` holds. Cancelling it stops the
+//! scheduler's waits, the sweep, the mail queue and any delivery pass's
+//! claiming; work in progress finishes first.
+
+mod background;
+mod digest_job;
+mod ingest_job;
+
+pub use background::Background;
+
+use crate::config::Config;
+use crate::domain::Clock;
+use crate::http::{AppState, router};
+use crate::scheduler::Timing;
+use crate::scheduler::lease::Lease;
+use crate::store::{self, Store};
+use anyhow::Context as _;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    lease: Lease,
+    background: Background,
+    /// Cancelled when the daemon is asked to stop.
+    shutdown: CancellationToken,
+}
+
+/// The daemon's jobs and when they run, for `feedletter schedule`.
+pub fn timings(config: &Config) -> Vec<Timing> {
+    let mut timings = vec![ingest_job::timing(config)];
+    timings.extend(config.digests.iter().map(digest_job::timing));
+    timings
+}
+
+impl App {
+    /// Opens the store (applying migrations), loads templates, binds the
+    /// listener. Nothing runs on its own until `run_until_stopped`.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = store::connect(&config.store)
+            .await
+            .context("opening the store")?;
+        let tera = crate::templates::load(&config.site.templates_dir)?;
+        crate::telemetry::install_crypto();
+        // Before anything records a metric.
+        if crate::telemetry::metrics().is_none() {
+            tracing::warn!("another metrics recorder is installed: /metrics answers 404");
+        }
+        let listener = TcpListener::bind(config.http.bind)
+            .await
+            .with_context(|| format!("http.bind: cannot listen on {}", config.http.bind))?;
+        let mailer = crate::mail::Mailer::from_config(&config.mail).context("mail")?;
+        let mut state = AppState::new(Arc::new(config), store, Arc::new(tera), clock);
+        state.websub = crate::feeds::websub::Publisher::start(&state.config);
+        // Several instances may share the store: the one holding the lease
+        // runs the jobs.
+        let lease = Lease::new(
+            state.store.clone(),
+            state.clock.clone(),
+            state.config.schedule.lease,
+        );
+        let shutdown = CancellationToken::new();
+        let background = Background::new(&state, &mailer, lease.watch(), shutdown.clone());
+        Ok(Self {
+            listener,
+            state,
+            lease,
+            background,
+            shutdown,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.state.store.clone()
+    }
+
+    /// A handle on the daemon's background work, to drive it directly (see
+    /// `Background`); it stays usable while the daemon runs.
+    pub fn background(&self) -> Background {
+        self.background.clone()
+    }
+
+    /// Takes the lease, ingests and builds once, then serves HTTP and runs
+    /// the background work until `shutdown` completes. Work in progress then
+    /// is finished first, and each job's start-up catch-up has been decided
+    /// by the time this returns; the lease is given up last.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            state,
+            lease,
+            background,
+            shutdown: stop,
+        } = self;
+        // A single instance takes the lease here, before its first run, and
+        // keeps it renewed from now on: a first ingest can outlast it. The
+        // lease outlives the jobs: it is given up once they have stopped.
+        lease.renew().await;
+        let leader = lease.watch();
+        let lease_stop = CancellationToken::new();
+        let leasing = tokio::spawn(lease.run(lease_stop.clone()));
+        background.ingest().await;
+        let clock = state.clock.clone();
+        let jobs = background.jobs();
+        let loops = [
+            tokio::spawn(crate::scheduler::catch_up_on_takeover(
+                leader,
+                jobs.clone(),
+                clock.clone(),
+                stop.clone(),
+            )),
+            tokio::spawn(crate::scheduler::run(jobs, clock, stop.clone())),
+            tokio::spawn(
+                background
+                    .delivery()
+                    .sweep_until_stopped(state.digest_wake.clone()),
+            ),
+            tokio::spawn(background.clone().send_mail_until_stopped()),
+        ];
+        tracing::info!(
+            address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            base_url = %state.config.site.base(),
+            "serving"
+        );
+        let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let stopping = stop.clone();
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down");
+                stopping.cancel();
+            })
+            .await;
+        // Also when serving failed: nothing of this instance runs on.
+        stop.cancel();
+        for task in loops {
+            let _ = task.await;
+        }
+        lease_stop.cancel();
+        let _ = leasing.await;
+        served.context("serving HTTP")
+    }
+}

@@ -59,7 +59,7 @@ fn subject_problems(config: &Config) -> Vec<String> {
             problems.push(format!(
                 "digest[{i}].subject: '{}': {} (variables: top_topic, site_title, date_label, period_label)",
                 d.subject,
-                e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+                crate::domain::text::squash_whitespace(&e.to_string())
             ));
         }
     }

@@ -110,15 +110,24 @@ impl Config {
         env: &[(String, String)],
     ) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
-        let mut table: toml::Table = toml::from_str(text)
-            .map_err(|e| ConfigError::one(format!("{file}: {}", one_line(&e.to_string()))))?;
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| {
+            ConfigError::one(format!(
+                "{file}: {}",
+                crate::domain::text::squash_whitespace(&e.to_string())
+            ))
+        })?;
         env::apply(&mut table, env).map_err(ConfigError::one)?;
 
         let mut problems = Problems::default();
         let raw: RawConfig = serde_ignored::deserialize(toml::Value::Table(table), |key| {
             problems.note(format!("unknown key `{key}`"));
         })
-        .map_err(|e| ConfigError::one(format!("{file}: {}", one_line(&e.to_string()))))?;
+        .map_err(|e| {
+            ConfigError::one(format!(
+                "{file}: {}",
+                crate::domain::text::squash_whitespace(&e.to_string())
+            ))
+        })?;
         // Relative paths in the file are relative to the file's folder.
         let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
         match raw.build(&root, path, &mut problems) {
@@ -169,10 +178,6 @@ impl RawConfig {
             digests: digests?,
         })
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `p` against the config file's folder, unless absolute.

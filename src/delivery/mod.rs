@@ -17,7 +17,7 @@ use crate::digest::render::{Audience, Rendered, Renderer};
 use crate::digest::{self, DigestError};
 use crate::domain::{Clock, SubscriberStatus};
 use crate::mail::{Mailer, OutgoingMail, SendError};
-use crate::store::{Claimed, DigestRun, Outcome, RunCounts, Store};
+use crate::store::{Claimed, DigestRun, OutboxOutcome as Outcome, RunCounts, Store};
 use crate::subscribers::tokens;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;

@@ -245,7 +245,10 @@ pub async fn trending_at(
         );
     let data = store.topic_data().await?;
     let phrases = if config.topics.candidates {
-        store.phrase_data(since).await?
+        let rows = store.phrase_data(since).await?;
+        rows.into_iter()
+            .map(|r| (r.slug, r.published, r.phrases))
+            .collect()
     } else {
         Vec::new()
     };

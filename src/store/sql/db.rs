@@ -95,10 +95,13 @@ pub trait Runs: Database {
         q: Query<'e, Self, Args<Self>>,
         on: On<'e, Self>,
     ) -> BoxFuture<'e, Result<Self::QueryResult, sqlx::Error>>;
-    fn fetch_all<'e>(
+    /// Every row, each decoded by `read` as it arrives (rather than all
+    /// rows held first), as `sqlx::query_as` does.
+    fn fetch_all<'e, O: Send + Unpin + 'e>(
         q: Query<'e, Self, Args<Self>>,
         on: On<'e, Self>,
-    ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
+        read: fn(&Self::Row) -> Result<O, sqlx::Error>,
+    ) -> BoxFuture<'e, Result<Vec<O>, sqlx::Error>>;
     fn fetch_optional<'e>(
         q: Query<'e, Self, Args<Self>>,
         on: On<'e, Self>,
@@ -121,13 +124,15 @@ where
         }
     }
 
-    fn fetch_all<'e>(
+    fn fetch_all<'e, O: Send + Unpin + 'e>(
         q: Query<'e, Self, Args<Self>>,
         on: On<'e, Self>,
-    ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>> {
+        read: fn(&Self::Row) -> Result<O, sqlx::Error>,
+    ) -> BoxFuture<'e, Result<Vec<O>, sqlx::Error>> {
+        let q = q.try_map(move |row: Self::Row| read(&row));
         match on {
-            On::Pool(pool) => pool.fetch_all(q),
-            On::Conn(conn) => conn.fetch_all(q),
+            On::Pool(pool) => Box::pin(q.fetch_all(pool)),
+            On::Conn(conn) => Box::pin(q.fetch_all(conn)),
         }
     }
 
@@ -234,13 +239,10 @@ impl<'q, DB: SqlDb> Sql<'q, DB> {
     pub async fn fetch_all<'e, O>(self, on: impl Executes<'e, DB>) -> Result<Vec<O>, sqlx::Error>
     where
         'q: 'e,
+        O: Send + Unpin + 'e,
         DB: Reads<O>,
     {
-        <DB as Runs>::fetch_all(self.0, on.on())
-            .await?
-            .iter()
-            .map(<DB as Reads<O>>::read)
-            .collect()
+        <DB as Runs>::fetch_all(self.0, on.on(), <DB as Reads<O>>::read).await
     }
 
     pub async fn fetch_optional<'e, O>(
@@ -294,6 +296,7 @@ impl<'q, DB: SqlDb> Sql<'q, DB> {
     pub async fn scalars<'e, O>(self, on: impl Executes<'e, DB>) -> Result<Vec<O>, sqlx::Error>
     where
         'q: 'e,
+        O: Send + Unpin + 'e,
         DB: Reads<(O,)>,
     {
         let rows = self.fetch_all::<(O,)>(on).await?;

@@ -297,7 +297,8 @@ fn detail(seed: u64, params: &Params) {
         started.elapsed().as_millis()
     );
     if let Ok(phrase) = std::env::var("FEEDLETTER_BENCH_PHRASE") {
-        for (slug, at, p) in &read.phrases {
+        for row in &read.phrases {
+            let (slug, at, p) = (&row.slug, row.published, &row.phrases);
             if p.seen.contains(&phrase) {
                 let salient = p.salient.iter().find(|s| s.text == phrase);
                 let concepts: Vec<&str> = read

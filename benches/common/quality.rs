@@ -10,9 +10,8 @@
 
 use super::stories::{Bench, Label, Shape};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use feedletter::domain::topic::ArticlePhrases;
 use feedletter::domain::{Article, Person, Slug};
-use feedletter::store::{TopicArticle, TopicData, TopicOccurrence};
+use feedletter::store::{PublishedPhrases, TopicArticle, TopicData, TopicOccurrence};
 use feedletter::topics::report::{TrendingReport, report_from};
 use feedletter::topics::trending::{Params, Status};
 use feedletter::topics::{Matcher, Vocabulary};
@@ -22,7 +21,7 @@ use std::path::Path;
 /// The corpus read as ingest reads it.
 pub struct Read {
     pub data: TopicData,
-    pub phrases: Vec<(String, DateTime<Utc>, ArticlePhrases)>,
+    pub phrases: Vec<PublishedPhrases>,
     pub matcher: Matcher,
 }
 
@@ -70,7 +69,11 @@ pub fn read(bench: &Bench) -> Read {
             url: article.url.clone(),
             published: a.published,
         });
-        phrases.push((a.slug.clone(), a.published, found));
+        phrases.push(PublishedPhrases {
+            slug: a.slug.clone(),
+            published: a.published,
+            phrases: found,
+        });
     }
     Read {
         data,

@@ -152,8 +152,8 @@ async fn status(store: &dyn Store, run: Option<i64>) -> anyhow::Result<()> {
     let errors = store.last_errors(run.id, 10).await?;
     if !errors.is_empty() {
         println!("last errors:");
-        for (email, state, error) in errors {
-            println!("  {email} ({state}): {error}");
+        for e in errors {
+            println!("  {} ({}): {}", e.email, e.state, e.error);
         }
     }
     Ok(())

@@ -4,7 +4,7 @@
 
 use super::Report;
 use crate::domain::SubscriberStatus;
-use crate::store::Outcome;
+use crate::store::OutboxOutcome;
 use chrono::{DateTime, Utc};
 
 /// The result of one claimed row.
@@ -99,24 +99,24 @@ impl Failure {
 
 impl Attempt {
     /// What the store records for row `id` of `subscriber`.
-    pub fn to_store(&self, id: i64, subscriber: i64) -> Outcome {
+    pub fn to_store(&self, id: i64, subscriber: i64) -> OutboxOutcome {
         match self {
-            Self::Sent => Outcome::Sent { id },
-            Self::Skipped(skip) => Outcome::Skipped {
+            Self::Sent => OutboxOutcome::Sent { id },
+            Self::Skipped(skip) => OutboxOutcome::Skipped {
                 id,
                 reason: skip.message(),
             },
-            Self::Retry { next, reason } => Outcome::Retry {
+            Self::Retry { next, reason } => OutboxOutcome::Retry {
                 id,
                 next: *next,
                 error: reason.clone(),
             },
-            Self::Unsent { at, why } => Outcome::Retry {
+            Self::Unsent { at, why } => OutboxOutcome::Retry {
                 id,
                 next: *at,
                 error: why.message().to_owned(),
             },
-            Self::Failed(failure) => Outcome::Failed {
+            Self::Failed(failure) => OutboxOutcome::Failed {
                 id,
                 error: failure.message(),
                 bounce: matches!(failure, Failure::Rejected(_)).then_some(subscriber),
@@ -167,14 +167,14 @@ mod tests {
         let cases = [
             (
                 Attempt::Skipped(Skip::NotConfirmed(SubscriberStatus::Unsubscribed)),
-                Outcome::Skipped {
+                OutboxOutcome::Skipped {
                     id: 1,
                     reason: "subscriber is unsubscribed now".into(),
                 },
             ),
             (
                 Attempt::Skipped(Skip::NothingNew),
-                Outcome::Skipped {
+                OutboxOutcome::Skipped {
                     id: 1,
                     reason: "nothing new since the last digest".into(),
                 },
@@ -184,7 +184,7 @@ mod tests {
                     at,
                     why: Unsent::Stopped,
                 },
-                Outcome::Retry {
+                OutboxOutcome::Retry {
                     id: 1,
                     next: at,
                     error: "not sent: the sender stopped".into(),
@@ -195,7 +195,7 @@ mod tests {
                     attempts: 4,
                     reason: "451 busy".into(),
                 }),
-                Outcome::Failed {
+                OutboxOutcome::Failed {
                     id: 1,
                     error: "gave up after 4 tries: 451 busy".into(),
                     bounce: None,
@@ -203,7 +203,7 @@ mod tests {
             ),
             (
                 Attempt::Failed(Failure::Rejected("550 no such user".into())),
-                Outcome::Failed {
+                OutboxOutcome::Failed {
                     id: 1,
                     error: "550 no such user".into(),
                     bounce: Some(7),

@@ -7,7 +7,7 @@ use super::worker::{Done, Work, Workers};
 use super::{Deliverer, LINK_DAYS, Options, Report};
 use crate::digest::DigestError;
 use crate::domain::SubscriberStatus;
-use crate::store::{Claimed, DigestRun, Outcome, StoreError};
+use crate::store::{Claimed, DigestRun, OutboxOutcome, StoreError};
 use crate::subscribers::tokens;
 use chrono::{DateTime, Duration, Utc};
 use tokio_util::sync::CancellationToken;
@@ -199,7 +199,7 @@ impl<'a> Pass<'a> {
 
     /// Stores a batch of results, then lets their workers go on.
     async fn record(&mut self, results: Vec<Done>) -> Result<(), DigestError> {
-        let outcomes: Vec<Outcome> = results
+        let outcomes: Vec<OutboxOutcome> = results
             .iter()
             .map(|d| d.attempt.to_store(d.id, d.subscriber))
             .collect();

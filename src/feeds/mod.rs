@@ -215,7 +215,7 @@ async fn views(
     };
     let wanted: Vec<String> = match (&topic_ids, &all_topics) {
         (Some(ids), _) => ids.clone(),
-        (None, Some(all)) => all.iter().map(|(id, _, _)| id.clone()).collect(),
+        (None, Some(all)) => all.iter().map(|t| t.id.clone()).collect(),
         (None, None) => Vec::new(),
     };
     for id in &wanted {
@@ -226,11 +226,7 @@ async fn views(
         }
         let label = all_topics
             .as_ref()
-            .and_then(|all| {
-                all.iter()
-                    .find(|(t, _, _)| t == id)
-                    .map(|(_, l, _)| l.clone())
-            })
+            .and_then(|all| all.iter().find(|t| t.id == *id).map(|t| t.label.clone()))
             .unwrap_or_else(|| id.clone());
         out.push(topic_view(config, id, &label, &articles));
     }
@@ -242,9 +238,7 @@ async fn views(
         ) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if !all.iter().any(|(id, _, _)| *id == name)
-                    && crate::domain::Slug::parse(&name).is_ok()
-                {
+                if !all.iter().any(|t| t.id == name) && crate::domain::Slug::parse(&name).is_ok() {
                     remove.push(name);
                 }
             }

@@ -1,6 +1,7 @@
 //! `feeds/index.opml`: every feed, for feed readers that import a list.
 
 use crate::config::Config;
+use crate::store::TopicSummary;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -9,9 +10,9 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// `topics`: (id, label, articles), sorted by id. Each feed is listed in
-/// every configured format; no date, so the same topics give the same bytes.
-pub fn render(config: &Config, topics: &[(String, String, u32)]) -> Vec<u8> {
+/// `topics` sorted by id. Each feed is listed in every configured format;
+/// no date, so the same topics give the same bytes.
+pub fn render(config: &Config, topics: &[TopicSummary]) -> Vec<u8> {
     let site = &config.site;
     let mut out = String::new();
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n  <head>\n");
@@ -44,12 +45,12 @@ pub fn render(config: &Config, topics: &[(String, String, u32)]) -> Vec<u8> {
         "trending/",
     );
     out.push_str("    <outline text=\"Topics\" title=\"Topics\">\n");
-    for (id, label, _) in topics {
+    for t in topics {
         outline(
             &mut out,
             "      ",
-            &format!("{}: {label}", site.title),
-            &format!("topics/{id}/"),
+            &format!("{}: {}", site.title, t.label),
+            &format!("topics/{}/", t.id),
         );
     }
     out.push_str("    </outline>\n  </body>\n</opml>\n");

@@ -2,26 +2,43 @@
 //! `[store].url`: `sqlite://` (one file, the default) or `postgres://`
 //! (several instances on one database). Only this module touches SQL.
 //!
-//! Each backend has its own migrations and its own statements where the
-//! dialects differ (batched lists: `json_each` on SQLite, arrays on
-//! PostgreSQL; outbox claims: `FOR UPDATE SKIP LOCKED` on PostgreSQL);
-//! rows come back in the same shape and are read by `rows`.
+//! The layout, and why:
+//! - this file, `subscribers.rs` and `digests.rs` hold the traits the rest
+//!   of the crate calls (`Store`, `SubscriberStore`, `DigestStore`) and the
+//!   types they pass; nothing in them knows SQL;
+//! - `sql/` is the one implementation, `SqlStore<B>`, split by concern
+//!   (articles, topics, leases, subscribers, digests). Its statements are
+//!   written once, as plain Rust generic over the backend: both dialects
+//!   read them the same (numbered `$1` parameters included). `sql/db.rs`
+//!   says once what they need from sqlx, so that generic code carries the
+//!   one bound `B: Backend`;
+//! - `backend/` holds what really differs, behind the `Backend` trait:
+//!   opening a store and its migrations, lists bound as a JSON document
+//!   (`json_each`) on SQLite and as arrays (`= ANY`, `unnest`) on
+//!   PostgreSQL, the batched writes built on them, and `FOR UPDATE SKIP
+//!   LOCKED` claims;
+//! - `rows.rs` reads rows, which come back in the same shape from both;
+//!   `mail_kind.rs` is the one enum the store keeps as text.
 
+mod backend;
 pub mod digests;
-mod postgres;
-mod postgres_digests;
-mod postgres_subscribers;
+mod mail_kind;
 mod rows;
-mod shared;
-mod sqlite;
-mod sqlite_digests;
-mod sqlite_subscribers;
+mod sql;
 pub mod subscribers;
 
-pub use digests::{Claimed, DigestArticle, DigestRun, DigestStore, NewRun, Outcome, RunCounts};
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use backend::Backend;
+pub use digests::{
+    Claimed, DigestArticle, DigestRun, DigestStore, NewRun, OutboxError, OutboxOutcome, RunCounts,
+};
+pub use mail_kind::MailKind;
+pub use sql::SqlStore;
 pub use subscribers::{ImportBatch, ImportRow, NewSubscriber, QueuedMail, SubscriberStore};
+
+/// The store on one SQLite file.
+pub type SqliteStore = SqlStore<sqlx::Sqlite>;
+/// The store on a PostgreSQL database.
+pub type PgStore = SqlStore<sqlx::Postgres>;
 
 use crate::config::StoreConfig;
 use crate::domain::topic::{ArticlePhrases, TopicRef};
@@ -92,6 +109,23 @@ pub struct TopicOccurrence {
     pub prominence: u8,
 }
 
+/// A topic with published articles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSummary {
+    pub id: String,
+    pub label: String,
+    /// Published articles that have it.
+    pub articles: u32,
+}
+
+/// A published article's salient phrases, for trending's candidates.
+#[derive(Debug, Clone)]
+pub struct PublishedPhrases {
+    pub slug: String,
+    pub published: DateTime<Utc>,
+    pub phrases: ArticlePhrases,
+}
+
 /// What trending needs, for published articles only.
 #[derive(Debug, Clone, Default)]
 pub struct TopicData {
@@ -149,8 +183,8 @@ pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
     /// topics whose feeds may have changed: those the changed articles had
     /// before or have now, sorted.
     async fn apply_changes(&self, changes: &[ArticleChange]) -> Result<Vec<String>, StoreError>;
-    /// Every topic with a published article: (id, label, articles), by id.
-    async fn topics(&self) -> Result<Vec<(String, String, u32)>, StoreError>;
+    /// Every topic with a published article, by id.
+    async fn topics(&self) -> Result<Vec<TopicSummary>, StoreError>;
     /// A topic's label, if any article has it.
     async fn topic_label(&self, topic: &str) -> Result<Option<String>, StoreError>;
     /// A topic's published articles, newest first (published time, then slug).
@@ -166,12 +200,8 @@ pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
     ) -> Result<Vec<StoredArticle>, StoreError>;
     /// Published articles' publication times and topic occurrences.
     async fn topic_data(&self) -> Result<TopicData, StoreError>;
-    /// Published articles published at or after `since`: (slug, published,
-    /// phrases).
-    async fn phrase_data(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<(String, DateTime<Utc>, ArticlePhrases)>, StoreError>;
+    /// Published articles published at or after `since`, by slug.
+    async fn phrase_data(&self, since: DateTime<Utc>) -> Result<Vec<PublishedPhrases>, StoreError>;
     /// One published article.
     async fn article(&self, slug: &str) -> Result<Option<StoredArticle>, StoreError>;
     /// A number that moves whenever an ingest changes articles: instances
@@ -192,16 +222,10 @@ pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
 
 /// Opens the store the config names and applies its migrations.
 pub async fn connect(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
-    match config {
-        StoreConfig::Sqlite { path } => {
-            let store = SqliteStore::open(path).await?;
-            store.migrate().await?;
-            Ok(Arc::new(store))
-        }
-        StoreConfig::Postgres { url } => {
-            let store = PgStore::open(url).await?;
-            store.migrate().await?;
-            Ok(Arc::new(store))
-        }
-    }
+    let store: Arc<dyn Store> = match config {
+        StoreConfig::Sqlite { path } => Arc::new(SqliteStore::open(path).await?),
+        StoreConfig::Postgres { url } => Arc::new(PgStore::open(url).await?),
+    };
+    store.migrate().await?;
+    Ok(store)
 }

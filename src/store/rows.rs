@@ -5,9 +5,12 @@
 //! seconds or RFC 3339 text, lists are JSON text). `FromRow` is derived
 //! generically, so one struct and one conversion serve both.
 
-use super::digests::{Claimed, DigestRun};
+use super::digests::{Claimed, DigestArticle, DigestRun, OutboxError};
+use super::mail_kind::MailKind;
 use super::subscribers::QueuedMail;
-use super::{IndexEntry, StoreError};
+use super::{
+    IndexEntry, PublishedPhrases, StoreError, TopicArticle, TopicOccurrence, TopicSummary,
+};
 use crate::domain::{
     Article, ArticleStatus, Consent, Frequency, Person, Slug, StoredArticle, Subscriber,
     SubscriberEmail, SubscriberStatus,
@@ -47,7 +50,7 @@ pub(super) const ARTICLE_COLUMNS: &str = "slug, guid, source, status, title, sum
     published_at, source_updated, updated_at";
 
 #[derive(sqlx::FromRow)]
-pub(super) struct ArticleRow {
+pub struct ArticleRow {
     slug: String,
     guid: String,
     source: String,
@@ -110,7 +113,7 @@ pub(super) const INDEX_COLUMNS: &str =
     "slug, source, status, content_hash, source_mtime_ns, source_size, render_key";
 
 #[derive(sqlx::FromRow)]
-pub(super) struct IndexRow {
+pub struct IndexRow {
     slug: String,
     source: String,
     status: String,
@@ -140,7 +143,7 @@ pub(super) const SUBSCRIBER_COLUMNS: &str = "id, email, status, topics, frequenc
     unsubscribed_ts, bounce_count, updated_ts";
 
 #[derive(sqlx::FromRow)]
-pub(super) struct SubscriberRow {
+pub struct SubscriberRow {
     id: i64,
     email: String,
     status: String,
@@ -189,8 +192,8 @@ pub(super) fn subscribers(rows: Vec<SubscriberRow>) -> Result<Vec<Subscriber>, S
 pub(super) const QUEUED_COLUMNS: &str = "id, subscriber_id, kind, message, attempts, created_ts";
 
 #[derive(sqlx::FromRow)]
-pub(super) struct QueuedRow {
-    pub(super) id: i64,
+pub struct QueuedRow {
+    id: i64,
     subscriber_id: Option<i64>,
     kind: String,
     message: String,
@@ -204,7 +207,8 @@ impl TryFrom<QueuedRow> for QueuedMail {
         Ok(QueuedMail {
             id: r.id,
             subscriber_id: r.subscriber_id,
-            kind: r.kind,
+            kind: MailKind::parse(&r.kind)
+                .map_err(|e| StoreError::Corrupt(format!("queued mail {}: {e}", r.id)))?,
             message: r.message,
             attempts: count(r.attempts),
             created_at: ts(r.created_ts)?,
@@ -217,7 +221,7 @@ pub(super) const RUN_COLUMNS: &str =
     "id, schedule, fire_ts, since_ts, frequency, state, created_ts, finished_ts, subject";
 
 #[derive(sqlx::FromRow)]
-pub(super) struct RunRow {
+pub struct RunRow {
     id: i64,
     schedule: String,
     fire_ts: i64,
@@ -249,7 +253,7 @@ impl TryFrom<RunRow> for DigestRun {
 /// An outbox row joined with its subscriber; the columns are
 /// `o.id, o.subscriber_id, o.since_ts, o.attempts, s.email, s.status, s.topics`.
 #[derive(sqlx::FromRow)]
-pub(super) struct ClaimedRow {
+pub struct ClaimedRow {
     id: i64,
     subscriber_id: i64,
     since_ts: i64,
@@ -276,7 +280,7 @@ impl TryFrom<ClaimedRow> for Claimed {
 
 /// An article of a digest's window, one row per topic.
 #[derive(sqlx::FromRow)]
-pub(super) struct DigestArticleRow {
+pub struct DigestArticleRow {
     slug: String,
     title: String,
     summary: String,
@@ -294,8 +298,8 @@ pub(super) struct DigestArticleRow {
 pub(super) fn digest_articles(
     rows: Vec<DigestArticleRow>,
     until: DateTime<Utc>,
-) -> Result<Vec<super::DigestArticle>, StoreError> {
-    let mut out: Vec<super::DigestArticle> = Vec::new();
+) -> Result<Vec<DigestArticle>, StoreError> {
+    let mut out: Vec<DigestArticle> = Vec::new();
     for r in rows {
         let topic = (r.topic_id, r.label);
         if let Some(a) = out.last_mut().filter(|a| a.slug == r.slug) {
@@ -304,7 +308,7 @@ pub(super) fn digest_articles(
         }
         let published = ts(r.published_ts)?;
         let updated = ts(r.updated_ts)?;
-        out.push(super::DigestArticle {
+        out.push(DigestArticle {
             slug: r.slug,
             title: r.title,
             summary: r.summary,
@@ -319,4 +323,128 @@ pub(super) fn digest_articles(
         });
     }
     Ok(out)
+}
+
+/// Published and withdrawn articles.
+#[derive(sqlx::FromRow)]
+pub struct CountsRow {
+    pub(super) published: i64,
+    pub(super) withdrawn: i64,
+}
+
+impl CountsRow {
+    pub(super) fn counts(&self) -> (u64, u64) {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        (n(self.published), n(self.withdrawn))
+    }
+}
+
+/// A published article as trending lists it: slug, title, URL and
+/// publication time, read by position.
+pub type TopicArticleRow = (String, String, String, i64);
+
+impl TryFrom<TopicArticleRow> for TopicArticle {
+    type Error = StoreError;
+    fn try_from((slug, title, url, published): TopicArticleRow) -> Result<Self, StoreError> {
+        let published = ts(published)?;
+        Ok(TopicArticle {
+            slug,
+            title,
+            url,
+            published,
+        })
+    }
+}
+
+/// A topic and how many published articles have it.
+#[derive(sqlx::FromRow)]
+pub struct TopicCountRow {
+    topic_id: String,
+    label: String,
+    n: i64,
+}
+
+impl From<TopicCountRow> for TopicSummary {
+    fn from(r: TopicCountRow) -> Self {
+        TopicSummary {
+            id: r.topic_id,
+            label: r.label,
+            articles: u32::try_from(r.n).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TopicOccurrenceRow {
+    slug: String,
+    topic_id: String,
+    label: String,
+    first_seen_ts: i64,
+    prominence: i64,
+}
+
+impl TryFrom<TopicOccurrenceRow> for TopicOccurrence {
+    type Error = StoreError;
+    fn try_from(r: TopicOccurrenceRow) -> Result<Self, StoreError> {
+        Ok(TopicOccurrence {
+            slug: r.slug,
+            topic: r.topic_id,
+            label: r.label,
+            first_seen: ts(r.first_seen_ts)?,
+            prominence: u8::try_from(r.prominence).unwrap_or(0),
+        })
+    }
+}
+
+/// An article's salient phrases, as JSON text.
+#[derive(sqlx::FromRow)]
+pub struct PhraseRow {
+    slug: String,
+    published_ts: i64,
+    phrases: String,
+}
+
+impl TryFrom<PhraseRow> for PublishedPhrases {
+    type Error = StoreError;
+    fn try_from(r: PhraseRow) -> Result<Self, StoreError> {
+        let phrases = serde_json::from_str(&r.phrases)
+            .map_err(|e| StoreError::Corrupt(format!("phrases of '{}': {e}", r.slug)))?;
+        Ok(PublishedPhrases {
+            published: ts(r.published_ts)?,
+            slug: r.slug,
+            phrases,
+        })
+    }
+}
+
+/// How many outbox rows of a run are in one state.
+#[derive(sqlx::FromRow)]
+pub struct StateCountRow {
+    pub(super) state: String,
+    pub(super) n: i64,
+}
+
+/// A failed or retried outbox row's latest error.
+#[derive(sqlx::FromRow)]
+pub struct OutboxErrorRow {
+    email: String,
+    state: String,
+    last_error: String,
+}
+
+impl From<OutboxErrorRow> for OutboxError {
+    fn from(r: OutboxErrorRow) -> Self {
+        OutboxError {
+            email: r.email,
+            state: r.state,
+            error: r.last_error,
+        }
+    }
+}
+
+/// A run's subject and the copy of its digest shown on the web.
+#[derive(sqlx::FromRow)]
+pub struct WebCopyRow {
+    pub(super) subject: String,
+    pub(super) web_html: String,
 }

@@ -12,7 +12,7 @@ use crate::domain::{
     Clock, Consent, Frequency, Subscriber, SubscriberEmail, SubscriberStatus, TokenPurpose,
 };
 use crate::mail::OutgoingMail;
-use crate::store::{NewSubscriber, Store, StoreError};
+use crate::store::{MailKind, NewSubscriber, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use std::sync::Arc;
@@ -100,12 +100,12 @@ impl Subscriptions {
             .topics()
             .await?
             .into_iter()
-            .filter_map(|(id, _, articles)| {
-                let concept = vocabulary.get(&id).filter(|t| t.parent.is_none())?;
+            .filter_map(|topic| {
+                let concept = vocabulary.get(&topic.id).filter(|t| t.parent.is_none())?;
                 Some(TopicChoice {
                     label: concept.label.clone(),
-                    id,
-                    articles,
+                    id: topic.id,
+                    articles: topic.articles,
                 })
             })
             .collect();
@@ -128,7 +128,7 @@ impl Subscriptions {
             if t.is_empty() {
                 continue;
             }
-            if matcher.vocabulary().get(t).is_none() && !known.iter().any(|(id, _, _)| id == t) {
+            if matcher.vocabulary().get(t).is_none() && !known.iter().any(|k| k.id == t) {
                 return Err(SubscribeError::UnknownTopic(t.to_owned()));
             }
             if !out.iter().any(|o| o == t) {
@@ -377,7 +377,7 @@ impl Subscriptions {
     async fn enqueue(
         &self,
         s: &Subscriber,
-        kind: &str,
+        kind: MailKind,
         subject: String,
         template: &str,
         ctx: &tera::Context,
@@ -421,19 +421,19 @@ impl Subscriptions {
         ctx.insert("confirm_url", &self.url(&format!("/confirm/{token}")));
         ctx.insert("expires_days", &CONFIRM_DAYS);
         let subject = format!("Confirm your subscription to {}", self.config.site.title);
-        self.enqueue(s, "confirm", subject, "confirm", &ctx, None)
+        self.enqueue(s, MailKind::Confirm, subject, "confirm", &ctx, None)
             .await
     }
 
     async fn queue_welcome(&self, s: &Subscriber) -> Result<(), SubscribeError> {
         let subject = format!("Welcome to {}", self.config.site.title);
-        self.queue_with_links(s, "welcome", subject).await
+        self.queue_with_links(s, MailKind::Welcome, subject).await
     }
 
     /// For an address that is already confirmed and asked again: its links.
     async fn queue_notice(&self, s: &Subscriber) -> Result<(), SubscribeError> {
         let subject = format!("You are already subscribed to {}", self.config.site.title);
-        self.queue_with_links(s, "notice", subject).await
+        self.queue_with_links(s, MailKind::Notice, subject).await
     }
 
     /// A mail (template `kind`) carrying fresh preferences and unsubscribe
@@ -441,14 +441,14 @@ impl Subscriptions {
     async fn queue_with_links(
         &self,
         s: &Subscriber,
-        kind: &str,
+        kind: MailKind,
         subject: String,
     ) -> Result<(), SubscribeError> {
         let (unsubscribe, preferences) = self.manage_links(s).await?;
         let mut ctx = self.base_context(s, self.labels(&s.topics).await);
         ctx.insert("unsubscribe_url", &unsubscribe);
         ctx.insert("preferences_url", &preferences);
-        self.enqueue(s, kind, subject, kind, &ctx, Some(unsubscribe))
+        self.enqueue(s, kind, subject, kind.as_str(), &ctx, Some(unsubscribe))
             .await
     }
 

@@ -57,7 +57,7 @@ pub async fn deliver_due(
             match mailer.send(&mail).await {
                 Ok(()) => {
                     store.remove_mail(row.id).await?;
-                    crate::telemetry::count_mail(&row.kind, "sent", "accepted");
+                    crate::telemetry::count_mail(row.kind.as_str(), "sent", "accepted");
                     tracing::info!(kind = %row.kind, subscriber = ?row.subscriber_id, "mail sent");
                     report.sent += 1;
                 }
@@ -66,26 +66,26 @@ pub async fn deliver_due(
                         Duration::from_std(delivery.give_up_after).unwrap_or(Duration::days(3));
                     if now - row.created_at >= give_up {
                         tracing::warn!(kind = %row.kind, subscriber = ?row.subscriber_id, %reason, "mail failed for too long; dropped");
-                        crate::telemetry::count_mail(&row.kind, "failed", "gave_up");
+                        crate::telemetry::count_mail(row.kind.as_str(), "failed", "gave_up");
                         store.remove_mail(row.id).await?;
                         report.failed += 1;
                     } else {
                         let next = now + backoff(delivery, row.attempts);
                         tracing::warn!(kind = %row.kind, subscriber = ?row.subscriber_id, %reason, retry_at = %next, "mail will be retried");
-                        crate::telemetry::count_mail(&row.kind, "retried", "temporary");
+                        crate::telemetry::count_mail(row.kind.as_str(), "retried", "temporary");
                         store.retry_mail(row.id, next, &reason).await?;
                         report.retried += 1;
                     }
                 }
                 Err(SendError::Invalid { reason }) => {
                     tracing::error!(kind = %row.kind, subscriber = ?row.subscriber_id, %reason, "queued mail cannot be built; dropped");
-                    crate::telemetry::count_mail(&row.kind, "failed", "invalid");
+                    crate::telemetry::count_mail(row.kind.as_str(), "failed", "invalid");
                     store.remove_mail(row.id).await?;
                     report.failed += 1;
                 }
                 Err(SendError::Permanent { reason }) => {
                     tracing::warn!(kind = %row.kind, subscriber = ?row.subscriber_id, %reason, "mail refused for good");
-                    crate::telemetry::count_mail(&row.kind, "failed", "rejected");
+                    crate::telemetry::count_mail(row.kind.as_str(), "failed", "rejected");
                     store.remove_mail(row.id).await?;
                     if let Some(id) = row.subscriber_id {
                         store.record_bounce(id, now).await?;

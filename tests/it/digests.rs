@@ -325,14 +325,14 @@ async fn a_451_is_retried_and_delivered_once_a_550_fails_at_once_and_counts_a_bo
     assert!(first.next_retry.is_some());
     let status = d.store.last_errors(first.run_id, 10).await.unwrap();
     assert!(
-        status
-            .iter()
-            .any(|(e, s, m)| e == "r2@inbox.example" && s == "failed" && m.contains("550"))
+        status.iter().any(|e| e.email == "r2@inbox.example"
+            && e.state == "failed"
+            && e.error.contains("550"))
     );
     assert!(
-        status
-            .iter()
-            .any(|(e, s, m)| e == "r1@inbox.example" && s == "pending" && m.contains("451"))
+        status.iter().any(|e| e.email == "r1@inbox.example"
+            && e.state == "pending"
+            && e.error.contains("451"))
     );
 
     // The server takes the address again; the retry comes due.

@@ -11,7 +11,7 @@ use crate::helpers::TestSite;
 use crate::smtp_server::TestSmtp;
 use chrono::{DateTime, Utc};
 use feedletter::domain::{Frequency, SubscriberEmail};
-use feedletter::store::ImportRow;
+use feedletter::store::{ImportRow, MailKind};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::BufRead as _;
@@ -467,7 +467,7 @@ async fn the_store_gives_the_lease_to_one_holder_and_each_row_to_one_claimer() {
     // Queued transactional mail: claimed once, due again after the hold.
     for i in 0..10 {
         store
-            .enqueue_mail(None, "notice", &format!("{{\"n\":{i}}}"), t0)
+            .enqueue_mail(None, MailKind::Notice, &format!("{{\"n\":{i}}}"), t0)
             .await
             .unwrap();
     }

@@ -158,8 +158,8 @@ pub async fn trending_at(
     Ok(report_from(&data, &phrases, &matcher, &p, at, limit))
 }
 
-/// Published articles with their salient phrases: (slug, published, phrases).
-pub type PhraseData = [(String, DateTime<Utc>, crate::domain::topic::ArticlePhrases)];
+/// Published articles with their salient phrases, as the store reads them.
+pub type PhraseData = [crate::store::PublishedPhrases];
 
 /// The report at `at` from data already loaded: pure, the same for the
 /// daemon, the command line and the quality benchmark.
@@ -201,11 +201,11 @@ pub fn report_from(
     };
     let phrase_articles: Vec<PhraseArticle> = phrases
         .iter()
-        .filter_map(|(slug, published, phrases)| {
+        .filter_map(|row| {
             Some(PhraseArticle {
-                article: *index.get(slug.as_str())?,
-                published: *published,
-                phrases,
+                article: *index.get(row.slug.as_str())?,
+                published: row.published,
+                phrases: &row.phrases,
             })
         })
         .collect();

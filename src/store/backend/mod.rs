@@ -1,0 +1,81 @@
+//! What differs between SQLite and PostgreSQL, and only that; every
+//! statement both read the same way lives in `sql/`.
+//!
+//! The differences are few: how a store is opened and which migrations it
+//! has; how a list is bound (one JSON document read with `json_each` on
+//! SQLite, which has no arrays; an array read with `= ANY` or `unnest` on
+//! PostgreSQL); the multi-row writes built on those (topics, imports,
+//! manage tokens); what `LIMIT` takes for "no limit"; and how a claim
+//! locks rows (`FOR UPDATE SKIP LOCKED` lets several PostgreSQL instances
+//! claim side by side, where SQLite's single writer makes a claim
+//! exclusive anyway).
+//!
+//! `Backend` is implemented on the sqlx database types themselves
+//! (`sqlx::Sqlite`, `sqlx::Postgres`), so `SqlStore<sqlx::Sqlite>` reads as
+//! what it is.
+
+mod postgres;
+mod sqlite;
+
+use super::sql::{ImportCommon, Sql, SqlDb, TopicRow, TopicSet};
+use super::{ImportRow, StoreError};
+use chrono::{DateTime, Utc};
+use sqlx::migrate::{Migrate, Migrator};
+use std::future::Future;
+
+/// A database the store runs on: what the shared statements need from
+/// sqlx (`SqlDb`), connections that apply migrations, and the dialect's
+/// own pieces below.
+pub trait Backend: SqlDb<Connection: Migrate> + Send + Sync {
+    /// Ends the sub-select that picks the rows a claim takes (queued mail,
+    /// digest outbox rows): empty, or `FOR UPDATE SKIP LOCKED` with its
+    /// leading space where several instances claim at once.
+    const CLAIM_LOCK: &'static str;
+
+    /// The migrations this build knows.
+    fn migrator() -> &'static Migrator;
+
+    /// What to bind to `LIMIT` for at most `limit` rows, or for all rows
+    /// when there is none.
+    fn limit(limit: Option<usize>) -> Option<i64>;
+
+    /// A condition true when `column` is one of the list bound as
+    /// parameter `$param` (by `bind_texts` or `bind_ids`).
+    fn in_list(column: &str, param: u8) -> String;
+
+    /// Binds a list of texts for `in_list`.
+    fn bind_texts<'q>(q: Sql<'q, Self>, items: &[&str]) -> Result<Sql<'q, Self>, StoreError>;
+
+    /// Binds a list of ids for `in_list`.
+    fn bind_ids<'q>(q: Sql<'q, Self>, items: &[i64]) -> Result<Sql<'q, Self>, StoreError>;
+
+    /// Deletes the topic rows of these articles that are not among their
+    /// topics now (`TopicSet::topics`).
+    fn clear_topics(
+        conn: &mut Self::Connection,
+        sets: &[&TopicSet<'_>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Inserts topic rows; a row that exists keeps its first-seen time and
+    /// takes the new label and prominence.
+    fn insert_topics(
+        conn: &mut Self::Connection,
+        rows: &[TopicRow<'_>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Inserts the import rows whose address is not on the list yet;
+    /// returns how many it inserted.
+    fn insert_imports(
+        conn: &mut Self::Connection,
+        rows: &[ImportRow],
+        common: &ImportCommon<'_>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Inserts manage-link tokens: (subscriber id, token hash).
+    fn insert_manage_tokens(
+        conn: &mut Self::Connection,
+        tokens: &[(i64, String)],
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,178 @@
+//! Articles: what ingest writes in one transaction, and what the feeds and
+//! pages read.
+
+use super::db::{PushBind as _, Sql, sql, sql_built};
+use super::plan::{Plan, Upsert};
+use super::{SqlStore, topics};
+use crate::domain::StoredArticle;
+use crate::store::backend::Backend;
+use crate::store::rows::{
+    ARTICLE_COLUMNS, ArticleRow, CountsRow, INDEX_COLUMNS, IndexRow, articles,
+};
+use crate::store::{ArticleChange, IndexEntry, StoreError};
+use anyhow::Context as _;
+use sqlx::QueryBuilder;
+
+/// Rows per multi-row article upsert (26 binds each).
+const UPSERT_ROWS: usize = 200;
+
+const RESTAMP: &str = "UPDATE articles SET source_mtime_ns = $1, source_size = $2, \
+    render_key = $3, phrases = $4 WHERE slug = $5";
+const WITHDRAW: &str = "UPDATE articles SET status = 'withdrawn', withdrawn_ts = $1, \
+    source_mtime_ns = NULL, source_size = NULL, render_key = NULL WHERE slug = $2";
+const BUMP_REVISION: &str = "UPDATE store_revision SET revision = revision + 1";
+
+impl<B: Backend> SqlStore<B> {
+    /// One ingest's changes in one transaction; see `Store::apply_changes`.
+    pub(super) async fn apply(&self, changes: &[ArticleChange]) -> Result<Vec<String>, StoreError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plan = Plan::new(changes);
+        let mut tx = self.pool.begin().await?;
+        let before = topics::topics_of::<B>(&mut tx, &plan.known).await?;
+        for r in &plan.restamps {
+            let phrases = serde_json::to_string(r.phrases).context("encoding phrases")?;
+            sql::<B>(RESTAMP)
+                .bind(r.stamp.mtime_ns)
+                .bind(r.stamp.size)
+                .bind(&r.stamp.render_key)
+                .bind(phrases)
+                .bind(r.slug)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for w in &plan.withdrawals {
+            sql::<B>(WITHDRAW)
+                .bind(w.at)
+                .bind(w.slug)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for chunk in plan.upserts.chunks(UPSERT_ROWS) {
+            let mut q = article_upsert::<B>(chunk)?;
+            Sql::from_query(q.build()).execute(&mut *tx).await?;
+        }
+        topics::set_topics::<B>(&mut tx, &plan.topic_sets).await?;
+        sql::<B>(BUMP_REVISION).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(plan.touched(before))
+    }
+
+    /// (published, withdrawn)
+    pub(super) async fn count_articles(&self) -> Result<(u64, u64), StoreError> {
+        let row: CountsRow = sql::<B>(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'published' THEN 1 ELSE 0 END), 0) \
+               AS published, \
+             COALESCE(SUM(CASE WHEN status = 'withdrawn' THEN 1 ELSE 0 END), 0) AS withdrawn \
+             FROM articles",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.counts())
+    }
+
+    pub(super) async fn index(&self) -> Result<Vec<IndexEntry>, StoreError> {
+        let rows: Vec<IndexRow> = sql_built::<B>(format!(
+            "SELECT {INDEX_COLUMNS} FROM articles ORDER BY slug"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(IndexEntry::from).collect())
+    }
+
+    pub(super) async fn published(
+        &self,
+        limit: Option<usize>,
+    ) -> Result<Vec<StoredArticle>, StoreError> {
+        let rows: Vec<ArticleRow> = sql_built::<B>(format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE status = 'published' \
+             ORDER BY published_ts DESC, slug ASC LIMIT $1"
+        ))
+        .bind(B::limit(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        articles(rows)
+    }
+
+    pub(super) async fn published_article(
+        &self,
+        slug: &str,
+    ) -> Result<Option<StoredArticle>, StoreError> {
+        let row: Option<ArticleRow> = sql_built::<B>(format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE slug = $1 AND status = 'published'"
+        ))
+        .bind(slug)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(StoredArticle::try_from).transpose()
+    }
+}
+
+/// A multi-row upsert of articles: a cold ingest of thousands of articles
+/// is dominated by per-statement cost otherwise. The guid is fixed at first
+/// insert (the URL the article had then); a withdrawn article that comes
+/// back is published again with it.
+fn article_upsert<B: Backend>(chunk: &[Upsert<'_>]) -> Result<QueryBuilder<B>, StoreError> {
+    let mut q = QueryBuilder::<B>::new(
+        "INSERT INTO articles (slug, guid, source, status, title, summary, content_html, \
+           author_name, author_email, reviewed_by, tags, category, image, url, \
+           published_at, published_ts, source_updated, updated_at, updated_ts, \
+           content_hash, first_seen_ts, withdrawn_ts, source_mtime_ns, source_size, render_key, \
+           phrases) ",
+    );
+    // Encoded first: `push_values` takes a closure that cannot fail.
+    let json = chunk
+        .iter()
+        .map(|u| {
+            let tags = serde_json::to_string(&u.article.tags)?;
+            let phrases = serde_json::to_string(u.phrases)?;
+            Ok((tags, phrases))
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()
+        .context("encoding tags and phrases")?;
+    q.push_values(chunk.iter().zip(json), |mut row, (u, (tags, phrases))| {
+        let a = u.article;
+        row.bind(a.slug.to_string())
+            .bind(a.url.clone())
+            .bind(u.source.to_string())
+            .bind("published".to_string())
+            .bind(a.title.clone())
+            .bind(a.summary.clone())
+            .bind(a.content_html.clone())
+            .bind(a.author.name.clone())
+            .bind(a.author.email.clone())
+            .bind(a.reviewed_by.clone())
+            .bind(tags)
+            .bind(a.category.clone())
+            .bind(a.image.clone())
+            .bind(a.url.clone())
+            .bind(a.published.to_rfc3339())
+            .bind(a.published.timestamp())
+            .bind(a.updated.map(|t| t.to_rfc3339()))
+            .bind(u.updated.to_rfc3339())
+            .bind(u.updated.timestamp())
+            .bind(a.content_hash())
+            .bind(u.at.timestamp())
+            .bind(None::<i64>)
+            .bind(u.stamp.map(|s| s.mtime_ns))
+            .bind(u.stamp.map(|s| s.size))
+            .bind(u.stamp.map(|s| s.render_key.clone()))
+            .bind(phrases);
+    });
+    q.push(
+        " ON CONFLICT (slug) DO UPDATE SET \
+           source = excluded.source, status = 'published', title = excluded.title, \
+           summary = excluded.summary, content_html = excluded.content_html, \
+           author_name = excluded.author_name, author_email = excluded.author_email, \
+           reviewed_by = excluded.reviewed_by, tags = excluded.tags, \
+           category = excluded.category, image = excluded.image, url = excluded.url, \
+           published_at = excluded.published_at, published_ts = excluded.published_ts, \
+           source_updated = excluded.source_updated, updated_at = excluded.updated_at, \
+           updated_ts = excluded.updated_ts, content_hash = excluded.content_hash, \
+           withdrawn_ts = NULL, source_mtime_ns = excluded.source_mtime_ns, \
+           source_size = excluded.source_size, render_key = excluded.render_key, \
+           phrases = excluded.phrases",
+    );
+    Ok(q)
+}

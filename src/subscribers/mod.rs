@@ -38,6 +38,17 @@ pub enum SubscribeError {
     Other(#[from] anyhow::Error),
 }
 
+impl SubscribeError {
+    /// Whether the request is at fault (its address, topics or frequency)
+    /// rather than the service: the caller says so instead of failing.
+    pub fn is_request_error(&self) -> bool {
+        matches!(
+            self,
+            Self::Email(_) | Self::UnknownTopic(_) | Self::Frequency(_)
+        )
+    }
+}
+
 /// A request to subscribe, from any channel.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -275,11 +286,9 @@ impl Subscriptions {
         self.subscriber_for(token, TokenPurpose::Manage).await
     }
 
-    /// Unsubscribes the holder of a manage token. Doing it twice is fine.
-    pub async fn unsubscribe(&self, token: &str) -> Result<Option<Subscriber>, SubscribeError> {
-        let Some(mut s) = self.manage(token).await? else {
-            return Ok(None);
-        };
+    /// Unsubscribes `s` (found through a manage token or by address).
+    /// Doing it twice is fine.
+    pub async fn unsubscribe(&self, mut s: Subscriber) -> Result<Subscriber, SubscribeError> {
         if s.status != SubscriberStatus::Unsubscribed {
             let now = self.clock.now();
             s.status = SubscriberStatus::Unsubscribed;
@@ -288,24 +297,22 @@ impl Subscriptions {
             self.store.update_subscriber(&s).await?;
             tracing::info!(subscriber = s.id, "unsubscribed");
         }
-        Ok(Some(s))
+        Ok(s)
     }
 
-    /// Changes topics and frequency through a manage token.
+    /// Changes the topics and frequency of `s` (found through a manage
+    /// token).
     pub async fn set_preferences(
         &self,
-        token: &str,
+        mut s: Subscriber,
         topics: &[String],
         frequency: Frequency,
-    ) -> Result<Option<Subscriber>, SubscribeError> {
-        let Some(mut s) = self.manage(token).await? else {
-            return Ok(None);
-        };
+    ) -> Result<Subscriber, SubscribeError> {
         s.topics = self.validate_topics(topics).await?;
         s.frequency = frequency;
         s.updated_at = self.clock.now();
         self.store.update_subscriber(&s).await?;
-        Ok(Some(s))
+        Ok(s)
     }
 
     /// Unsubscribes by address (CLI, admin); `erase` deletes every record.
@@ -314,16 +321,10 @@ impl Subscriptions {
         if erase {
             return Ok(self.store.erase_subscriber(email.as_str()).await?);
         }
-        let Some(mut s) = self.store.subscriber_by_email(email.as_str()).await? else {
+        let Some(s) = self.store.subscriber_by_email(email.as_str()).await? else {
             return Ok(false);
         };
-        if s.status != SubscriberStatus::Unsubscribed {
-            let now = self.clock.now();
-            s.status = SubscriberStatus::Unsubscribed;
-            s.unsubscribed_at = Some(now);
-            s.updated_at = now;
-            self.store.update_subscriber(&s).await?;
-        }
+        self.unsubscribe(s).await?;
         Ok(true)
     }
 

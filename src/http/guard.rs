@@ -3,6 +3,7 @@
 
 use crate::subscribers::tokens;
 use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
@@ -110,6 +111,38 @@ pub fn csrf_ok(headers: &HeaderMap, field: Option<&str>) -> bool {
     }
 }
 
+/// A page with a CSRF token or personal data: never cached, and with the
+/// cookie that goes with its token when it is a new one.
+pub fn no_store(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(c) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The TCP peer, when the server was started with connect info.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,25 +182,5 @@ mod tests {
         assert!(csrf_ok(&h, Some(&t)));
         assert!(!csrf_ok(&h, Some("x")));
         assert!(!csrf_ok(&HeaderMap::new(), Some(&t)));
-    }
-}
-
-/// The TCP peer, when the server was started with connect info.
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub Option<SocketAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
-        ))
     }
 }

@@ -1,8 +1,15 @@
-//! The HTTP face: pages, feed files, health. Handlers call into the library;
-//! no SQL here.
+//! The HTTP face: pages, feed files, health, the admin API. Handlers call
+//! into the library; no SQL here.
+//!
+//! Imports go one way: `routes` use the modules beside them, never each
+//! other; `extract` and `input` use `error`; `error` uses `page`; `page`
+//! uses `state`; nothing but the router uses `routes`.
 
 pub mod error;
+pub mod extract;
 pub mod guard;
+pub mod input;
+pub mod page;
 pub mod router;
 pub mod routes;
 pub mod state;

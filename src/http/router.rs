@@ -1,6 +1,8 @@
 //! Routes (names from INTERFACES.md) and the layers around them.
 
-use super::routes::{admin, feeds, health, pages, subscribe};
+use super::page::render_pages;
+use super::routes::admin::{articles, jobs, subscribers};
+use super::routes::{admin, feeds, health, manage, pages, subscribe};
 use super::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -19,20 +21,23 @@ const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/subscribers", get(admin::list).post(admin::add))
+        .route(
+            "/subscribers",
+            get(subscribers::list).post(subscribers::add),
+        )
         .route(
             "/subscribers/import",
-            post(admin::import).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+            post(subscribers::import).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         )
-        .route("/subscribers/export", get(admin::export))
-        .route("/subscribers/{email}", delete(admin::erase))
+        .route("/subscribers/export", get(subscribers::export))
+        .route("/subscribers/{email}", delete(subscribers::erase))
         .route(
             "/articles/{slug}",
-            axum::routing::put(admin::put_article)
-                .delete(admin::delete_article)
+            axum::routing::put(articles::put_article)
+                .delete(articles::delete_article)
                 .layer(DefaultBodyLimit::max(ARTICLE_LIMIT)),
         )
-        .route("/jobs/{job}", post(admin::run_job))
+        .route("/jobs/{job}", post(jobs::run_job))
         .fallback(admin::fallback);
     Router::new()
         .route("/", get(pages::index))
@@ -43,17 +48,22 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/subscribe", post(subscribe::subscribe))
-        .route("/confirm/{token}", get(subscribe::confirm))
+        .route("/confirm/{token}", get(manage::confirm))
         .route(
             "/unsubscribe/{token}",
-            get(subscribe::unsubscribe_page).post(subscribe::unsubscribe_post),
+            get(manage::unsubscribe_page).post(manage::unsubscribe_post),
         )
         .route(
             "/preferences/{token}",
-            get(subscribe::preferences_get).post(subscribe::preferences_post),
+            get(manage::preferences_get).post(manage::preferences_post),
         )
         .nest("/api/v1", api)
         .fallback(pages::not_found)
+        // Innermost, so that compression and tracing see the rendered page.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            render_pages,
+        ))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(CompressionLayer::new().gzip(true))
         .layer(TimeoutLayer::with_status_code(

@@ -3,6 +3,7 @@
 //! handlers, the CLI and the admin API all go through `Subscriptions`.
 
 pub mod import;
+mod notices;
 pub mod queue;
 pub mod tokens;
 
@@ -11,8 +12,7 @@ use crate::domain::email::EmailError;
 use crate::domain::{
     Clock, Consent, Frequency, Subscriber, SubscriberEmail, SubscriberStatus, TokenPurpose,
 };
-use crate::mail::OutgoingMail;
-use crate::store::{MailKind, NewSubscriber, Store, StoreError};
+use crate::store::{NewSubscriber, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use std::sync::Arc;
@@ -36,6 +36,17 @@ pub enum SubscribeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+impl SubscribeError {
+    /// Whether the request is at fault (its address, topics or frequency)
+    /// rather than the service: the caller says so instead of failing.
+    pub fn is_request_error(&self) -> bool {
+        matches!(
+            self,
+            Self::Email(_) | Self::UnknownTopic(_) | Self::Frequency(_)
+        )
+    }
 }
 
 /// A request to subscribe, from any channel.
@@ -137,25 +148,6 @@ impl Subscriptions {
         }
         out.sort();
         Ok(out)
-    }
-
-    async fn labels(&self, topics: &[String]) -> Vec<String> {
-        let matcher = crate::topics::load_matcher(&self.config).ok();
-        let mut out = Vec::new();
-        for t in topics {
-            let label = match matcher.as_ref().and_then(|m| m.vocabulary().get(t)) {
-                Some(topic) => topic.label.clone(),
-                None => self
-                    .store
-                    .topic_label(t)
-                    .await
-                    .ok()
-                    .flatten()
-                    .unwrap_or_else(|| t.clone()),
-            };
-            out.push(label);
-        }
-        out
     }
 
     /// The public subscribe: the caller answers the same whatever happened
@@ -294,11 +286,9 @@ impl Subscriptions {
         self.subscriber_for(token, TokenPurpose::Manage).await
     }
 
-    /// Unsubscribes the holder of a manage token. Doing it twice is fine.
-    pub async fn unsubscribe(&self, token: &str) -> Result<Option<Subscriber>, SubscribeError> {
-        let Some(mut s) = self.manage(token).await? else {
-            return Ok(None);
-        };
+    /// Unsubscribes `s` (found through a manage token or by address).
+    /// Doing it twice is fine.
+    pub async fn unsubscribe(&self, mut s: Subscriber) -> Result<Subscriber, SubscribeError> {
         if s.status != SubscriberStatus::Unsubscribed {
             let now = self.clock.now();
             s.status = SubscriberStatus::Unsubscribed;
@@ -307,24 +297,22 @@ impl Subscriptions {
             self.store.update_subscriber(&s).await?;
             tracing::info!(subscriber = s.id, "unsubscribed");
         }
-        Ok(Some(s))
+        Ok(s)
     }
 
-    /// Changes topics and frequency through a manage token.
+    /// Changes the topics and frequency of `s` (found through a manage
+    /// token).
     pub async fn set_preferences(
         &self,
-        token: &str,
+        mut s: Subscriber,
         topics: &[String],
         frequency: Frequency,
-    ) -> Result<Option<Subscriber>, SubscribeError> {
-        let Some(mut s) = self.manage(token).await? else {
-            return Ok(None);
-        };
+    ) -> Result<Subscriber, SubscribeError> {
         s.topics = self.validate_topics(topics).await?;
         s.frequency = frequency;
         s.updated_at = self.clock.now();
         self.store.update_subscriber(&s).await?;
-        Ok(Some(s))
+        Ok(s)
     }
 
     /// Unsubscribes by address (CLI, admin); `erase` deletes every record.
@@ -333,123 +321,11 @@ impl Subscriptions {
         if erase {
             return Ok(self.store.erase_subscriber(email.as_str()).await?);
         }
-        let Some(mut s) = self.store.subscriber_by_email(email.as_str()).await? else {
+        let Some(s) = self.store.subscriber_by_email(email.as_str()).await? else {
             return Ok(false);
         };
-        if s.status != SubscriberStatus::Unsubscribed {
-            let now = self.clock.now();
-            s.status = SubscriberStatus::Unsubscribed;
-            s.unsubscribed_at = Some(now);
-            s.updated_at = now;
-            self.store.update_subscriber(&s).await?;
-        }
+        self.unsubscribe(s).await?;
         Ok(true)
-    }
-
-    /// A fresh manage token for `s`: (unsubscribe URL, preferences URL).
-    /// Tokens are stored only as hashes, so every mail carries a new one;
-    /// old ones keep working.
-    pub async fn manage_links(&self, s: &Subscriber) -> Result<(String, String), SubscribeError> {
-        let (token, hash) = tokens::new_token().map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
-        self.store
-            .add_token(s.id, TokenPurpose::Manage, &hash, self.clock.now(), None)
-            .await?;
-        Ok((
-            self.url(&format!("/unsubscribe/{token}")),
-            self.url(&format!("/preferences/{token}")),
-        ))
-    }
-
-    fn base_context(&self, s: &Subscriber, labels: Vec<String>) -> tera::Context {
-        let mut ctx = tera::Context::new();
-        ctx.insert("site_title", &self.config.site.title);
-        ctx.insert("site_url", &format!("{}/", self.config.site.base()));
-        ctx.insert("topics", &labels);
-        ctx.insert("frequency", s.frequency.as_str());
-        ctx.insert("postal_address", &self.config.mail.postal_address);
-        ctx
-    }
-
-    fn sender_domain(&self) -> &str {
-        self.config.mail.from.email.domain()
-    }
-
-    async fn enqueue(
-        &self,
-        s: &Subscriber,
-        kind: MailKind,
-        subject: String,
-        template: &str,
-        ctx: &tera::Context,
-        list_unsubscribe: Option<String>,
-    ) -> Result<(), SubscribeError> {
-        let html = crate::templates::render(&self.tera, &format!("email/{template}.html"), ctx)
-            .map_err(anyhow::Error::from)?;
-        let text = crate::templates::render(&self.tera, &format!("email/{template}.txt"), ctx)
-            .map_err(anyhow::Error::from)?;
-        let mail = OutgoingMail {
-            to: s.email.clone(),
-            subject,
-            text,
-            html,
-            message_id: OutgoingMail::new_message_id(self.sender_domain()),
-            list_unsubscribe,
-            list_id: None,
-            extra_headers: Vec::new(),
-        };
-        let json = serde_json::to_string(&mail).map_err(anyhow::Error::from)?;
-        self.store
-            .enqueue_mail(Some(s.id), kind, &json, self.clock.now())
-            .await?;
-        self.queued.notify_one();
-        Ok(())
-    }
-
-    async fn queue_confirmation(&self, s: &Subscriber) -> Result<(), SubscribeError> {
-        let now = self.clock.now();
-        let (token, hash) = tokens::new_token().map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
-        self.store
-            .add_token(
-                s.id,
-                TokenPurpose::Confirm,
-                &hash,
-                now,
-                Some(now + Duration::days(CONFIRM_DAYS)),
-            )
-            .await?;
-        let mut ctx = self.base_context(s, self.labels(&s.topics).await);
-        ctx.insert("confirm_url", &self.url(&format!("/confirm/{token}")));
-        ctx.insert("expires_days", &CONFIRM_DAYS);
-        let subject = format!("Confirm your subscription to {}", self.config.site.title);
-        self.enqueue(s, MailKind::Confirm, subject, "confirm", &ctx, None)
-            .await
-    }
-
-    async fn queue_welcome(&self, s: &Subscriber) -> Result<(), SubscribeError> {
-        let subject = format!("Welcome to {}", self.config.site.title);
-        self.queue_with_links(s, MailKind::Welcome, subject).await
-    }
-
-    /// For an address that is already confirmed and asked again: its links.
-    async fn queue_notice(&self, s: &Subscriber) -> Result<(), SubscribeError> {
-        let subject = format!("You are already subscribed to {}", self.config.site.title);
-        self.queue_with_links(s, MailKind::Notice, subject).await
-    }
-
-    /// A mail (template `kind`) carrying fresh preferences and unsubscribe
-    /// links and the list headers.
-    async fn queue_with_links(
-        &self,
-        s: &Subscriber,
-        kind: MailKind,
-        subject: String,
-    ) -> Result<(), SubscribeError> {
-        let (unsubscribe, preferences) = self.manage_links(s).await?;
-        let mut ctx = self.base_context(s, self.labels(&s.topics).await);
-        ctx.insert("unsubscribe_url", &unsubscribe);
-        ctx.insert("preferences_url", &preferences);
-        self.enqueue(s, kind, subject, kind.as_str(), &ctx, Some(unsubscribe))
-            .await
     }
 
     /// When the clock says it is.

@@ -2,13 +2,13 @@
 //! ETag and Last-Modified, and 304 answers to conditional requests.
 
 use crate::http::error::PageError;
-use crate::http::state::AppState;
+use crate::http::state::{AppState, EtagCache, FileVersion};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::path::PathBuf;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The media type of a feed file, by name.
 pub fn media_type(name: &str) -> &'static str {
@@ -45,25 +45,69 @@ fn etag_matches(header: &str, etag: &str) -> bool {
     header.trim() == "*" || header.split(',').any(|t| bare(t) == bare(etag))
 }
 
+/// `GET /feeds/{*path}`.
 pub async fn serve(
     State(state): State<AppState>,
     Path(path): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    match serve_inner(&state, &path, &headers).await {
-        Ok(r) => r,
-        Err(e) => e.into_page(&state),
+) -> Result<Response, PageError> {
+    let root = state.config.feeds.dir.clone();
+    let etags = state.etags.clone();
+    let owned_path = path.clone();
+    let validators = Validators {
+        if_none_match: headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        if_modified_since: headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok()),
+    };
+    let file = tokio::task::spawn_blocking(move || find(&root, &owned_path, &etags, &validators))
+        .await
+        .map_err(|e| PageError::Unexpected(anyhow::anyhow!("feed read task: {e}")))??;
+    Ok(respond(&state, &path, file))
+}
+
+/// The client's copy, as its conditional headers describe it.
+struct Validators {
+    if_none_match: Option<String>,
+    if_modified_since: Option<SystemTime>,
+}
+
+impl Validators {
+    /// Whether the client's copy is the file with this ETag and time.
+    fn current(&self, etag: &str, modified_s: SystemTime) -> bool {
+        match (&self.if_none_match, self.if_modified_since) {
+            (Some(inm), _) => etag_matches(inm, etag),
+            (None, Some(ims)) => modified_s <= ims,
+            (None, None) => false,
+        }
     }
 }
 
-/// What the blocking part of a request found.
-struct Found {
+/// A feed file as the blocking part of a request found it.
+struct FeedFile {
     real: PathBuf,
     etag: String,
-    modified_s: std::time::SystemTime,
-    not_modified: bool,
+    /// The modification time in whole seconds: all an HTTP date can say.
+    modified_s: SystemTime,
     /// None when the answer is 304: the file was not read.
     bytes: Option<Vec<u8>>,
+}
+
+/// The file under `root` that `path` names, if it may be served: no step
+/// out of the folder, by `..` or by a symbolic link, and only files.
+fn locate(root: &std::path::Path, path: &str) -> Option<(PathBuf, std::fs::Metadata)> {
+    let file = safe_path(root, path)?;
+    let real = std::fs::canonicalize(&file).ok()?;
+    let real_root = std::fs::canonicalize(root).ok()?;
+    if !real.starts_with(&real_root) {
+        return None;
+    }
+    let meta = std::fs::metadata(&real).ok()?;
+    meta.is_file().then_some((real, meta))
 }
 
 /// Resolves, checks and (unless the client's copy is current) reads the
@@ -72,128 +116,74 @@ struct Found {
 fn find(
     root: &std::path::Path,
     path: &str,
-    etags: &crate::http::state::EtagCache,
-    if_none_match: Option<&str>,
-    if_modified_since: Option<std::time::SystemTime>,
-) -> Result<Found, PageError> {
-    let file = safe_path(root, path).ok_or(PageError::NotFound)?;
-    // Symbolic links must not lead out of the folder either.
-    let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(&file), std::fs::canonicalize(root))
-    else {
-        return Err(PageError::NotFound);
-    };
-    if !real.starts_with(&real_root) {
-        return Err(PageError::NotFound);
-    }
-    let meta = std::fs::metadata(&real).map_err(|_| PageError::NotFound)?;
-    if !meta.is_file() {
-        return Err(PageError::NotFound);
-    }
-    let modified = meta.modified().unwrap_or(UNIX_EPOCH);
-    let mtime_ns = modified
+    etags: &EtagCache,
+    client: &Validators,
+) -> Result<FeedFile, PageError> {
+    let (real, meta) = locate(root, path).ok_or(PageError::NotFound)?;
+    let since_epoch = meta
+        .modified()
+        .unwrap_or(UNIX_EPOCH)
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128);
-    // Whole seconds: that is all an HTTP date can say.
-    let modified_s = UNIX_EPOCH
-        + std::time::Duration::from_secs(
-            modified
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        );
-    let is_current = |etag: &str| match (if_none_match, if_modified_since) {
-        (Some(inm), _) => etag_matches(inm, etag),
-        (None, Some(ims)) => modified_s <= ims,
-        (None, None) => false,
+        .unwrap_or_default();
+    let version = FileVersion {
+        modified_ns: since_epoch.as_nanos() as i128,
+        len: meta.len(),
     };
-    let known = {
-        let cache = etags.lock().unwrap_or_else(|p| p.into_inner());
-        cache
-            .get(&real)
-            .filter(|(m, l, _)| *m == mtime_ns && *l == meta.len())
-            .map(|(_, _, tag)| tag.clone())
-    };
-    if let Some(etag) = known.filter(|t| is_current(t)) {
-        return Ok(Found {
+    let modified_s = UNIX_EPOCH + Duration::from_secs(since_epoch.as_secs());
+    if let Some(etag) = etags
+        .get(&real, version)
+        .filter(|t| client.current(t, modified_s))
+    {
+        return Ok(FeedFile {
             real,
             etag,
             modified_s,
-            not_modified: true,
             bytes: None,
         });
     }
     let bytes = std::fs::read(&real).map_err(|_| PageError::NotFound)?;
     let etag = {
         use sha2::{Digest, Sha256};
-        let tag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&bytes)[..12]));
-        let mut cache = etags.lock().unwrap_or_else(|p| p.into_inner());
-        cache.insert(real.clone(), (mtime_ns, bytes.len() as u64, tag.clone()));
-        tag
+        format!("W/\"{}\"", hex::encode(&Sha256::digest(&bytes)[..12]))
     };
-    let not_modified = is_current(&etag);
-    Ok(Found {
+    let version = FileVersion {
+        len: bytes.len() as u64,
+        ..version
+    };
+    etags.insert(real.clone(), version, etag.clone());
+    let current = client.current(&etag, modified_s);
+    Ok(FeedFile {
         real,
         etag,
         modified_s,
-        not_modified,
-        bytes: (!not_modified).then_some(bytes),
+        bytes: (!current).then_some(bytes),
     })
 }
 
-async fn serve_inner(
-    state: &AppState,
-    path: &str,
-    headers: &HeaderMap,
-) -> Result<Response, PageError> {
-    let root = state.config.feeds.dir.clone();
-    let etags = state.etags.clone();
-    let owned_path = path.to_owned();
-    let if_none_match = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let if_modified_since = headers
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v).ok());
-    let found = tokio::task::spawn_blocking(move || {
-        find(
-            &root,
-            &owned_path,
-            &etags,
-            if_none_match.as_deref(),
-            if_modified_since,
-        )
-    })
-    .await
-    .map_err(|e| PageError::Unexpected(anyhow::anyhow!("feed read task: {e}")))??;
-    let Found {
-        real,
-        etag,
-        modified_s,
-        not_modified,
-        bytes,
-    } = found;
-    let last_modified = httpdate::fmt_http_date(modified_s);
-
-    let name = real
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut response = if not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let mut r = Response::new(Body::from(bytes.unwrap_or_default()));
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(media_type(&name)),
-        );
-        r
+/// The file, or 304 when the client's copy is current, with the headers
+/// every feed answer carries.
+fn respond(state: &AppState, path: &str, file: FeedFile) -> Response {
+    let mut response = match file.bytes {
+        None => StatusCode::NOT_MODIFIED.into_response(),
+        Some(bytes) => {
+            let name = file
+                .real
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut r = Response::new(Body::from(bytes));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(media_type(&name)),
+            );
+            r
+        }
     };
     let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(&file.etag) {
         h.insert(header::ETAG, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&last_modified) {
+    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(file.modified_s)) {
         h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(
@@ -209,7 +199,7 @@ async fn serve_inner(
     {
         h.insert(header::LINK, v);
     }
-    Ok(response)
+    response
 }
 
 #[cfg(test)]

@@ -7,8 +7,12 @@ pub mod schedule;
 pub mod slug;
 pub mod subscriber;
 
-pub use article::{Article, ArticleStatus, Person, StoredArticle};
+pub use article::{
+    Article, ArticleSource, ArticleStatus, InvalidArticleSource, Person, StoredArticle,
+};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use email::SubscriberEmail;
 pub use slug::Slug;
-pub use subscriber::{Consent, Frequency, Subscriber, SubscriberStatus, TokenPurpose};
+pub use subscriber::{
+    Consent, Frequency, InvalidFrequency, Subscriber, SubscriberStatus, TokenPurpose,
+};

@@ -4,6 +4,7 @@
 
 pub mod compose;
 pub mod render;
+mod view;
 
 use crate::config::{Config, DigestConfig};
 use crate::store::{DigestRun, NewRun, Store, StoreError};

@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod preview;
 pub mod render;
+mod view;
 
 use crate::config::{Config, DigestConfig};
 use crate::store::{DigestRun, NewRun, Store, StoreError};

@@ -3,11 +3,10 @@
 //! the links that differ per subscriber are placeholders filled in by
 //! `Rendered::personalise`, a plain string replacement.
 
-use super::compose::{Composition, Material, Section};
+use super::compose::{Composition, Material};
+use super::view::{RadarView, SectionView, Sections};
 use crate::config::{Config, DigestConfig, Frequency};
-use crate::topics::trending::Status;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 /// Stands in for a subscriber's link token: 64 characters like a real one,
 /// and nothing Tera or the CSS inliner would escape or change.
@@ -46,100 +45,6 @@ impl Rendered {
     }
 }
 
-#[derive(Serialize)]
-struct ArticleView {
-    title: String,
-    url: String,
-    summary: String,
-    /// The summary wrapped for the text part, continuation lines indented
-    /// to line up under the first.
-    summary_text: String,
-    author: String,
-    reviewed_by: String,
-    image: String,
-    image_alt: String,
-    date_label: String,
-    updated: bool,
-    #[serde(rename = "ref")]
-    number: usize,
-}
-
-#[derive(Serialize)]
-struct TopicView {
-    id: String,
-    label: String,
-    status: &'static str,
-    status_label: &'static str,
-    count: u32,
-    feed_url: String,
-    articles: Vec<ArticleView>,
-    /// Why it trends, in a sentence ("" for "also new" sections).
-    why: String,
-    /// The narrower concepts it includes: "Exosome facials (2), Plant
-    /// exosomes (1)".
-    includes: String,
-    /// Echoes folded into it: "Microneedling".
-    related: String,
-    /// "18 Nov 2026": the first article ever about it.
-    first_seen: String,
-    /// The weekly counts as bars of a table chart, oldest first.
-    bars: Vec<Bar>,
-    /// The same counts for the text part: "0 0 1 2 6".
-    weekly_text: String,
-}
-
-/// One week of a topic's bar chart: a table cell of `height` pixels.
-#[derive(Serialize)]
-struct Bar {
-    count: u32,
-    height: u32,
-    /// This window's bar, drawn darker.
-    current: bool,
-}
-
-/// Height of the tallest bar, in pixels.
-const BAR_MAX: u32 = 36;
-
-fn bars(weekly: &[u32]) -> Vec<Bar> {
-    let max = weekly.iter().copied().max().unwrap_or(0).max(1);
-    weekly
-        .iter()
-        .enumerate()
-        .map(|(i, c)| Bar {
-            count: *c,
-            // An empty week still shows as a hairline, so the axis reads.
-            height: if *c == 0 {
-                2
-            } else {
-                (c * BAR_MAX / max).max(4)
-            },
-            current: i + 1 == weekly.len(),
-        })
-        .collect()
-}
-
-/// An emerging phrase as the editors' preview shows it.
-#[derive(Serialize)]
-struct RadarView {
-    phrase: String,
-    count: u32,
-    baseline_count: u32,
-    articles: Vec<RadarArticle>,
-}
-
-#[derive(Serialize)]
-struct RadarArticle {
-    title: String,
-    url: String,
-}
-
-#[derive(Serialize)]
-struct LinkView {
-    #[serde(rename = "ref")]
-    number: usize,
-    url: String,
-}
-
 /// Where the digest is read: in a subscriber's mailbox (personal links as
 /// placeholders) or as the public browser copy (none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,26 +62,6 @@ pub struct Renderer<'a> {
     pub tera: &'a tera::Tera,
     pub fire: DateTime<Utc>,
     pub run_id: i64,
-}
-
-/// Words of `text` in lines of at most `width` characters (a longer word
-/// gets a line of its own).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 fn period_label(f: Frequency) -> &'static str {
@@ -197,109 +82,58 @@ impl Renderer<'_> {
         c: &Composition,
         audience: Audience,
     ) -> Result<Rendered, RenderError> {
-        let site_tz = self.config.site.timezone;
-        let mut number = 0usize;
-        let mut links = Vec::new();
-        let mut section = |s: &Section| {
-            let entry = s.rank.map(|r| &material.trending[r]);
-            let (status, status_label, count) = match entry {
-                Some(t) => match t.status {
-                    Status::New => ("new", "New", t.count),
-                    Status::Rising => ("rising", "Rising", t.count),
-                    Status::Covered => ("covered", "Most covered", t.count),
-                },
-                None => ("also", "Also new", 0),
-            };
-            let articles = s
-                .articles
-                .iter()
-                .map(|(i, updated)| {
-                    let a = &material.articles[*i];
-                    number += 1;
-                    links.push(LinkView {
-                        number,
-                        url: a.url.clone(),
-                    });
-                    let shown = if *updated { a.updated } else { a.published };
-                    ArticleView {
-                        title: a.title.clone(),
-                        url: a.url.clone(),
-                        summary: a.summary.clone(),
-                        summary_text: wrap(&a.summary, 66).join("\n     "),
-                        author: a.author.clone(),
-                        reviewed_by: a.reviewed_by.clone().unwrap_or_default(),
-                        image: a.image.clone().unwrap_or_default(),
-                        // Articles carry no caption of their own; the title
-                        // says what the picture illustrates.
-                        image_alt: format!("Illustration for \u{201c}{}\u{201d}", a.title),
-                        date_label: shown
-                            .with_timezone(&site_tz)
-                            .format("%-d %b %Y")
-                            .to_string(),
-                        updated: *updated,
-                        number,
-                    }
-                })
-                .collect();
-            TopicView {
-                id: s.topic.clone(),
-                label: material.label(&s.topic).to_owned(),
-                status,
-                status_label,
-                count,
-                feed_url: format!(
-                    "{}/feeds/topics/{}/atom.xml",
-                    self.config.site.base(),
-                    s.topic
-                ),
-                articles,
-                why: entry.map(|t| t.why.clone()).unwrap_or_default(),
-                includes: entry
-                    .map(|t| {
-                        t.includes
-                            .iter()
-                            .map(|i| format!("{} ({})", i.label, i.count))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default(),
-                related: entry
-                    .map(|t| {
-                        t.related
-                            .iter()
-                            .map(|r| r.label.clone())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default(),
-                first_seen: entry
-                    .and_then(|t| DateTime::parse_from_rfc3339(&t.first_seen).ok())
-                    .map(|d| d.with_timezone(&site_tz).format("%-d %b %Y").to_string())
-                    .unwrap_or_default(),
-                bars: entry.map(|t| bars(&t.weekly)).unwrap_or_default(),
-                weekly_text: entry
-                    .map(|t| {
-                        t.weekly
-                            .iter()
-                            .map(u32::to_string)
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    })
-                    .unwrap_or_default(),
-            }
-        };
-        let topics: Vec<TopicView> = c.topics.iter().map(&mut section).collect();
-        let also_new: Vec<TopicView> = c.also_new.iter().map(&mut section).collect();
+        let base = self.config.site.base();
+        let mut sections = Sections::new(material, base, self.config.site.timezone);
+        let topics: Vec<SectionView> = c.topics.iter().map(|s| sections.section(s)).collect();
+        let also_new: Vec<SectionView> = c.also_new.iter().map(|s| sections.section(s)).collect();
         let top_topic = topics
             .first()
             .or(also_new.first())
             .map_or(String::new(), |t| t.label.clone());
+
+        let mut ctx = self.subject_context(&top_topic);
+        let subject = self.subject(&ctx)?;
+        ctx.insert("subject", &subject);
+        ctx.insert("topics", &topics);
+        ctx.insert("also_new", &also_new);
+        ctx.insert("links", &sections.links);
+        ctx.insert("web_url", &self.web_url());
+        ctx.insert("web_copy", &(audience == Audience::Web));
+        let radar: Vec<RadarView> =
+            if audience == Audience::Preview && self.config.topics.show_candidates_in_preview {
+                material.candidates.iter().map(RadarView::from).collect()
+            } else {
+                Vec::new()
+            };
+        ctx.insert("radar", &radar);
+        let (unsubscribe, preferences) = match audience {
+            Audience::Subscriber | Audience::Preview => (
+                format!("{base}/unsubscribe/{TOKEN_PLACEHOLDER}"),
+                format!("{base}/preferences/{TOKEN_PLACEHOLDER}"),
+            ),
+            Audience::Web => (String::new(), String::new()),
+        };
+        ctx.insert("unsubscribe_url", &unsubscribe);
+        ctx.insert("preferences_url", &preferences);
+
+        let html = crate::templates::render(self.tera, "email/digest.html", &ctx)?;
+        let html = inline_css(&html)?;
+        let text = crate::templates::render(self.tera, "email/digest.txt", &ctx)?;
+        Ok(Rendered {
+            subject,
+            html,
+            text,
+        })
+    }
+
+    /// What a subject line may use: the site, the schedule, the date and
+    /// the top topic, nothing per subscriber.
+    fn subject_context(&self, top_topic: &str) -> tera::Context {
         let date_label = self
             .fire
             .with_timezone(&self.schedule.timezone)
             .format("%A %-d %B %Y")
             .to_string();
-
         let mut ctx = tera::Context::new();
         ctx.insert("site_title", &self.config.site.title);
         ctx.insert("site_url", &format!("{}/", self.config.site.base()));
@@ -308,8 +142,13 @@ impl Renderer<'_> {
         ctx.insert("frequency", self.schedule.frequency.as_str());
         ctx.insert("period_label", period_label(self.schedule.frequency));
         ctx.insert("date_label", &date_label);
-        ctx.insert("top_topic", &top_topic);
-        let subject = tera::Tera::one_off(&self.schedule.subject, &ctx, false)
+        ctx.insert("top_topic", top_topic);
+        ctx
+    }
+
+    /// The schedule's subject template, on one line.
+    fn subject(&self, ctx: &tera::Context) -> Result<String, RenderError> {
+        Ok(tera::Tera::one_off(&self.schedule.subject, ctx, false)
             .map_err(|e| RenderError::Subject {
                 schedule: self.schedule.name.clone(),
                 subject: self.schedule.subject.clone(),
@@ -317,66 +156,19 @@ impl Renderer<'_> {
             })?
             .split_whitespace()
             .collect::<Vec<_>>()
-            .join(" ");
-        ctx.insert("subject", &subject);
-        ctx.insert("topics", &topics);
-        ctx.insert("also_new", &also_new);
-        ctx.insert("links", &links);
-        ctx.insert("web_url", &self.web_url());
-        ctx.insert("web_copy", &(audience == Audience::Web));
-        let radar: Vec<RadarView> =
-            if audience == Audience::Preview && self.config.topics.show_candidates_in_preview {
-                material
-                    .candidates
-                    .iter()
-                    .map(|c| RadarView {
-                        phrase: c.phrase.clone(),
-                        count: c.count,
-                        baseline_count: c.baseline_count,
-                        articles: c
-                            .articles
-                            .iter()
-                            .map(|a| RadarArticle {
-                                title: a.title.clone(),
-                                url: a.url.clone(),
-                            })
-                            .collect(),
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-        ctx.insert("radar", &radar);
-        let (unsubscribe, preferences) = match audience {
-            Audience::Subscriber | Audience::Preview => (
-                format!(
-                    "{}/unsubscribe/{TOKEN_PLACEHOLDER}",
-                    self.config.site.base()
-                ),
-                format!(
-                    "{}/preferences/{TOKEN_PLACEHOLDER}",
-                    self.config.site.base()
-                ),
-            ),
-            Audience::Web => (String::new(), String::new()),
-        };
-        ctx.insert("unsubscribe_url", &unsubscribe);
-        ctx.insert("preferences_url", &preferences);
-
-        let html = crate::templates::render(self.tera, "email/digest.html", &ctx)?;
-        let html = css_inline::CSSInliner::options()
-            .keep_style_tags(true)
-            .load_remote_stylesheets(false)
-            .build()
-            .inline(&html)
-            .map_err(|e| RenderError::Css(e.to_string()))?;
-        let text = crate::templates::render(self.tera, "email/digest.txt", &ctx)?;
-        Ok(Rendered {
-            subject,
-            html,
-            text,
-        })
+            .join(" "))
     }
+}
+
+/// Styles moved into `style` attributes, for mail clients that drop style
+/// sheets; the sheet stays for those that read it (dark mode).
+fn inline_css(html: &str) -> Result<String, RenderError> {
+    css_inline::CSSInliner::options()
+        .keep_style_tags(true)
+        .load_remote_stylesheets(false)
+        .build()
+        .inline(html)
+        .map_err(|e| RenderError::Css(e.to_string()))
 }
 
 #[cfg(test)]
@@ -384,6 +176,7 @@ mod tests {
     use super::*;
     use crate::digest::compose::Limits;
     use crate::store::DigestArticle;
+    use crate::topics::trending::Status;
 
     fn render(audience: Audience) -> Rendered {
         let config = Config::from_toml_str(
@@ -486,19 +279,5 @@ mod tests {
             assert!(!part.contains("/preferences/"));
             assert!(part.contains("Sea Breeze House"));
         }
-    }
-
-    #[test]
-    fn wrap_keeps_lines_short_and_words_whole() {
-        let lines = wrap(
-            "Rose, ginseng and centella exosomes are the newest selling point in bottled skincare.",
-            30,
-        );
-        assert!(lines.iter().all(|l| l.chars().count() <= 30), "{lines:?}");
-        assert_eq!(
-            lines.join(" "),
-            "Rose, ginseng and centella exosomes are the newest selling point in bottled skincare."
-        );
-        assert_eq!(wrap("", 10), Vec::<String>::new());
     }
 }

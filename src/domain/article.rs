@@ -4,6 +4,8 @@
 use super::Slug;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Person {
@@ -74,6 +76,77 @@ pub struct StoredArticle {
     /// The effective `updated`: the source's, or when a change was first seen.
     pub updated: DateTime<FixedOffset>,
     pub status: ArticleStatus,
-    /// `file:<path relative to the content folder>` or `api`.
+    /// An `ArticleSource` as text (`file:<path>` or `api`), the way the
+    /// store keeps it.
     pub source: String,
+}
+
+/// Where an article comes from. One article has one source at a time, and a
+/// slug published from one source is never taken by another.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ArticleSource {
+    /// A file in the content folder: its path relative to the folder, with
+    /// `/` separators.
+    File(String),
+    /// Pushed over the admin API.
+    Api,
+}
+
+impl ArticleSource {
+    /// The file's path relative to the content folder, for a file source.
+    pub fn file(&self) -> Option<&str> {
+        match self {
+            Self::File(rel) => Some(rel),
+            Self::Api => None,
+        }
+    }
+}
+
+/// The text the store keeps: `file:<path>` or `api`.
+impl fmt::Display for ArticleSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(rel) => write!(f, "file:{rel}"),
+            Self::Api => f.write_str("api"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("article source `{0}` is neither `api` nor `file:<path>`")]
+pub struct InvalidArticleSource(pub String);
+
+impl FromStr for ArticleSource {
+    type Err = InvalidArticleSource;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.strip_prefix("file:") {
+            Some(rel) => Ok(Self::File(rel.to_owned())),
+            None if s == "api" => Ok(Self::Api),
+            None => Err(InvalidArticleSource(s.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_read_back_what_they_write() {
+        for (source, text) in [
+            (
+                ArticleSource::File("skin/retinol.md".into()),
+                "file:skin/retinol.md",
+            ),
+            (ArticleSource::Api, "api"),
+        ] {
+            assert_eq!(source.to_string(), text);
+            assert_eq!(text.parse::<ArticleSource>(), Ok(source));
+        }
+        assert_eq!(
+            "ftp:x".parse::<ArticleSource>(),
+            Err(InvalidArticleSource("ftp:x".into()))
+        );
+    }
 }

@@ -9,8 +9,12 @@ pub mod subscriber;
 pub mod text;
 pub mod topic;
 
-pub use article::{Article, ArticleStatus, Person, StoredArticle};
+pub use article::{
+    Article, ArticleSource, ArticleStatus, InvalidArticleSource, Person, StoredArticle,
+};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use email::SubscriberEmail;
 pub use slug::Slug;
-pub use subscriber::{Consent, Frequency, Subscriber, SubscriberStatus, TokenPurpose};
+pub use subscriber::{
+    Consent, Frequency, InvalidFrequency, Subscriber, SubscriberStatus, TokenPurpose,
+};

@@ -3,6 +3,8 @@
 use super::email::SubscriberEmail;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -27,14 +29,36 @@ impl Frequency {
         }
     }
 
+    /// `str::parse` with the message as a string, for callers whose errors
+    /// are strings.
     pub fn parse(s: &str) -> Result<Self, String> {
+        s.parse().map_err(|e: InvalidFrequency| e.to_string())
+    }
+}
+
+/// The value as read (trimmed, lower-cased), so the message shows what was
+/// compared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("frequency `{0}` is neither `daily` nor `weekly`")]
+pub struct InvalidFrequency(pub String);
+
+/// Case and surrounding blanks do not matter: forms and CSV files are
+/// written by people.
+impl FromStr for Frequency {
+    type Err = InvalidFrequency;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "daily" => Ok(Self::Daily),
             "weekly" => Ok(Self::Weekly),
-            other => Err(format!(
-                "frequency `{other}` is neither `daily` nor `weekly`"
-            )),
+            other => Err(InvalidFrequency(other.to_owned())),
         }
+    }
+}
+
+impl fmt::Display for Frequency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -115,5 +139,25 @@ impl TokenPurpose {
             Self::Confirm => "confirm",
             Self::Manage => "manage",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frequencies_parse_as_people_write_them() {
+        assert_eq!(" Weekly ".parse(), Ok(Frequency::Weekly));
+        assert_eq!("daily".parse(), Ok(Frequency::Daily));
+        assert_eq!(
+            Frequency::parse(" Monthly").unwrap_err(),
+            "frequency `monthly` is neither `daily` nor `weekly`"
+        );
+        assert_eq!(
+            serde_json::from_str::<Frequency>("\"weekly\"").unwrap(),
+            Frequency::Weekly
+        );
+        assert_eq!(Frequency::Daily.to_string(), "daily");
     }
 }

@@ -5,6 +5,7 @@
 pub mod atom;
 pub mod json;
 pub mod opml;
+mod plan;
 pub mod revision;
 pub mod rss;
 pub mod websub;
@@ -172,129 +173,6 @@ pub enum Scope {
     },
 }
 
-fn site_description(config: &Config) -> String {
-    if config.site.description.is_empty() {
-        config.site.title.clone()
-    } else {
-        config.site.description.clone()
-    }
-}
-
-/// The feeds `scope` asks for, and topic folders to remove.
-async fn views(
-    store: &dyn Store,
-    config: &Config,
-    now: DateTime<Utc>,
-    scope: &Scope,
-) -> Result<(Vec<FeedView>, Vec<String>, Option<Vec<u8>>), StoreError> {
-    let limit = config.feeds.limit;
-    let (main, topic_ids, trending) = match scope {
-        Scope::All => (true, None, true),
-        Scope::Changed {
-            main,
-            topics,
-            trending,
-        } => (*main, Some(topics.clone()), *trending),
-    };
-    let mut out = Vec::new();
-    let mut remove = Vec::new();
-    if main {
-        let articles = store.published_articles(Some(limit)).await?;
-        out.push(feed_view(
-            config,
-            "",
-            config.site.title.clone(),
-            site_description(config),
-            articles.iter().map(ItemView::from).collect(),
-        ));
-    }
-    let all_topics = if topic_ids.is_none() || trending {
-        Some(store.topics().await?)
-    } else {
-        None
-    };
-    let wanted: Vec<String> = match (&topic_ids, &all_topics) {
-        (Some(ids), _) => ids.clone(),
-        (None, Some(all)) => all.iter().map(|t| t.id.clone()).collect(),
-        (None, None) => Vec::new(),
-    };
-    for id in &wanted {
-        let articles = store.topic_articles(id, limit).await?;
-        if articles.is_empty() {
-            remove.push(id.clone());
-            continue;
-        }
-        let label = all_topics
-            .as_ref()
-            .and_then(|all| all.iter().find(|t| t.id == *id).map(|t| t.label.clone()))
-            .unwrap_or_else(|| id.clone());
-        out.push(topic_view(config, id, &label, &articles));
-    }
-    if topic_ids.is_none() {
-        // A full build also clears folders of topics that have gone.
-        if let (Ok(entries), Some(all)) = (
-            std::fs::read_dir(config.feeds.dir.join("topics")),
-            &all_topics,
-        ) {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if !all.iter().any(|t| t.id == name) && crate::domain::Slug::parse(&name).is_ok() {
-                    remove.push(name);
-                }
-            }
-        }
-    }
-    let mut opml = None;
-    if trending {
-        let report = crate::topics::report::trending_at(store, config, now, 50).await?;
-        let mut items: Vec<ItemView> = Vec::new();
-        let mut explained = Vec::new();
-        // Each entry's articles of this window, each article once: what
-        // made the topic trend, not its whole archive.
-        for t in report
-            .topics
-            .iter()
-            .filter(|t| t.status != crate::topics::trending::Status::Covered)
-        {
-            explained.push(format!("{} ({})", t.label, t.why));
-            for a in &t.articles {
-                if items.iter().any(|i| i.slug == a.slug) {
-                    continue;
-                }
-                if let Some(stored) = store.article(&a.slug).await? {
-                    items.push(ItemView::from(&stored));
-                }
-            }
-        }
-        let description = if explained.is_empty() {
-            "Nothing is trending right now.".to_owned()
-        } else {
-            format!("Trending now: {}", explained.join("; "))
-        };
-        out.push(feed_view(
-            config,
-            "trending",
-            format!("{}: trending now", config.site.title),
-            description,
-            items,
-        ));
-        if let Some(all) = &all_topics {
-            opml = Some(opml::render(config, all));
-        }
-    }
-    Ok((out, remove, opml))
-}
-
-fn topic_view(config: &Config, id: &str, label: &str, articles: &[StoredArticle]) -> FeedView {
-    feed_view(
-        config,
-        &format!("topics/{id}"),
-        format!("{}: {label}", config.site.title),
-        format!("{} articles about {label}", config.site.title),
-        articles.iter().map(ItemView::from).collect(),
-    )
-}
-
 /// One file a build writes.
 enum Output<'a> {
     Feed(&'a FeedView, FeedFormat),
@@ -317,7 +195,11 @@ pub async fn build_feeds(
     now: DateTime<Utc>,
     scope: &Scope,
 ) -> Result<BuildReport, BuildError> {
-    let (views, remove, opml) = views(store, config, now, scope).await?;
+    let plan::Plan {
+        views,
+        remove,
+        opml,
+    } = plan::plan(store, config, now, scope).await?;
     let mut report = BuildReport::default();
     let dir = config.feeds.dir.clone();
     let formats = config.feeds.formats.clone();

@@ -4,15 +4,14 @@
 //! have the source `api`; a file never takes their slug, nor they a file's.
 
 use super::content_dir::{self, Parsed};
+use super::decide::{Version, source_of, version_times};
 use super::{IngestError, read_context};
 use crate::config::Config;
-use crate::domain::Clock;
+use crate::domain::{Article, ArticleSource, Clock};
 use crate::feeds::Scope;
-use crate::store::{ArticleChange, Store};
+use crate::store::{ArticleChange, IndexEntry, Store};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
-
-/// The source recorded for pushed articles.
-pub const SOURCE: &str = "api";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
@@ -101,16 +100,25 @@ fn as_file_text(slug: &str, json: serde_json::Value) -> Result<String, PushError
     Ok(format!("---\n{front}\n---\n{body}\n"))
 }
 
-/// Stores a pushed article (new, updated or unchanged) and rewrites the
-/// feeds it touches, so it is served at once.
-pub async fn push(
-    store: &dyn Store,
-    config: &Config,
-    clock: &dyn Clock,
-    slug: &str,
-    json: serde_json::Value,
-) -> Result<PushReport, PushError> {
-    let now = clock.now();
+impl PushReport {
+    fn new(
+        slug: &str,
+        status: PushStatus,
+        url: Option<String>,
+        feeds_written: Vec<String>,
+    ) -> Self {
+        Self {
+            slug: slug.to_owned(),
+            status,
+            url,
+            feeds_written,
+        }
+    }
+}
+
+/// Reads a pushed article the way a content file is read, after the checks
+/// only a push needs.
+fn read_pushed(config: &Config, slug: &str, json: serde_json::Value) -> Result<Parsed, PushError> {
     let text = as_file_text(slug, json)?;
     if text.len() as u64 > config.content.max_file_size {
         return Err(PushError::Invalid(format!(
@@ -120,31 +128,27 @@ pub async fn push(
         )));
     }
     let ctx = read_context(config);
-    let parsed = content_dir::read_article(&text, slug, &ctx).map_err(PushError::Invalid)?;
-    let index = store.article_index().await?;
-    let stored = index.iter().find(|e| e.slug == slug);
-    if let Some(e) = stored.filter(|e| e.published && e.source != SOURCE) {
-        return Err(PushError::Conflict(format!(
-            "slug: '{slug}' is published from {}; change that file instead",
-            e.source.trim_start_matches("file:")
-        )));
+    content_dir::read_article(&text, slug, &ctx).map_err(PushError::Invalid)
+}
+
+/// Refuses a slug published from a content file: the file owns it, and
+/// `instead` tells the client what to do.
+fn refuse_file_owned(entry: &IndexEntry, slug: &str, instead: &str) -> Result<(), PushError> {
+    match source_of(entry)?.file() {
+        Some(rel) => Err(PushError::Conflict(format!(
+            "slug: '{slug}' is published from {rel}; {instead}"
+        ))),
+        None => Ok(()),
     }
-    let (article, stripped) = match parsed {
-        Parsed::Draft => {
-            // A draft pushed over a published article takes it down.
-            return if stored.is_some_and(|e| e.published) {
-                withdraw(store, config, clock, slug).await
-            } else {
-                Ok(PushReport {
-                    slug: slug.to_owned(),
-                    status: PushStatus::Draft,
-                    url: None,
-                    feeds_written: Vec::new(),
-                })
-            };
-        }
-        Parsed::Article { article, stripped } => (article, stripped),
-    };
+}
+
+/// An article that may be published now, as pushed.
+fn accept(
+    slug: &str,
+    article: Box<Article>,
+    stripped: usize,
+    now: DateTime<Utc>,
+) -> Result<Box<Article>, PushError> {
     if stripped > 0 {
         tracing::warn!(
             slug,
@@ -158,39 +162,50 @@ pub async fn push(
             article.published.to_rfc3339()
         )));
     }
+    Ok(article)
+}
+
+/// Stores a pushed article (new, updated or unchanged) and rewrites the
+/// feeds it touches, so it is served at once.
+pub async fn push(
+    store: &dyn Store,
+    config: &Config,
+    clock: &dyn Clock,
+    slug: &str,
+    json: serde_json::Value,
+) -> Result<PushReport, PushError> {
+    let now = clock.now();
+    let parsed = read_pushed(config, slug, json)?;
+    let index = store.article_index().await?;
+    let stored = index.iter().find(|e| e.slug == slug);
+    if let Some(e) = stored.filter(|e| e.published) {
+        refuse_file_owned(e, slug, "change that file instead")?;
+    }
+    let article = match parsed {
+        // A draft pushed over a published article takes it down.
+        Parsed::Draft if stored.is_some_and(|e| e.published) => {
+            return withdraw(store, config, clock, slug).await;
+        }
+        Parsed::Draft => return Ok(PushReport::new(slug, PushStatus::Draft, None, Vec::new())),
+        Parsed::Article { article, stripped } => accept(slug, article, stripped, now)?,
+    };
     let hash = article.content_hash();
-    let status = match stored {
-        Some(e) if e.published && e.content_hash == hash => PushStatus::Unchanged,
-        Some(e) if e.published => PushStatus::Updated,
-        _ => PushStatus::New,
+    let (status, version) = match stored {
+        Some(e) if e.published && e.content_hash == hash => (PushStatus::Unchanged, Version::Same),
+        Some(e) if e.published => (PushStatus::Updated, Version::Changed),
+        _ => (PushStatus::New, Version::New),
     };
     let url = Some(article.url.clone());
     if status == PushStatus::Unchanged {
-        return Ok(PushReport {
-            slug: slug.to_owned(),
-            status,
-            url,
-            feeds_written: Vec::new(),
-        });
+        return Ok(PushReport::new(slug, status, url, Vec::new()));
     }
     let matcher = crate::topics::load_matcher(config).map_err(IngestError::from)?;
     let (topics, phrases) = matcher.analyze(&article, crate::topics::phrase_horizon(config, now));
-    let updated = match status {
-        // A change, first seen now unless the article dates it.
-        PushStatus::Updated => article
-            .updated
-            .unwrap_or_else(|| now.with_timezone(&article.published.timezone()))
-            .max(article.published),
-        _ => article.updated.unwrap_or(article.published),
-    };
-    let topics_at = if status == PushStatus::New {
-        article.published
-    } else {
-        updated
-    };
+
+    let (updated, topics_at) = version_times(&article, version, now);
     let change = ArticleChange::Upsert {
         article,
-        source: SOURCE.to_owned(),
+        source: ArticleSource::Api.to_string(),
         updated,
         stamp: None,
         at: now,
@@ -201,12 +216,7 @@ pub async fn push(
     };
     let touched = store.apply_changes(&[change]).await?;
     let feeds_written = rebuild(store, config, clock, touched).await;
-    Ok(PushReport {
-        slug: slug.to_owned(),
-        status,
-        url,
-        feeds_written,
-    })
+    Ok(PushReport::new(slug, status, url, feeds_written))
 }
 
 /// Takes a pushed article out of the feeds (its row and guid stay, so a
@@ -221,12 +231,7 @@ pub async fn withdraw(
     let Some(entry) = index.iter().find(|e| e.slug == slug && e.published) else {
         return Err(PushError::NotFound(slug.to_owned()));
     };
-    if entry.source != SOURCE {
-        return Err(PushError::Conflict(format!(
-            "slug: '{slug}' is published from {}; delete or unpublish that file instead",
-            entry.source.trim_start_matches("file:")
-        )));
-    }
+    refuse_file_owned(entry, slug, "delete or unpublish that file instead")?;
     let touched = store
         .apply_changes(&[ArticleChange::Withdraw {
             slug: slug.to_owned(),
@@ -234,12 +239,12 @@ pub async fn withdraw(
         }])
         .await?;
     let feeds_written = rebuild(store, config, clock, touched).await;
-    Ok(PushReport {
-        slug: slug.to_owned(),
-        status: PushStatus::Withdrawn,
-        url: None,
+    Ok(PushReport::new(
+        slug,
+        PushStatus::Withdrawn,
+        None,
         feeds_written,
-    })
+    ))
 }
 
 /// The main feeds and the touched topics' feeds; a failure is logged, not

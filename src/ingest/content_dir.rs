@@ -1,13 +1,12 @@
 //! Reading one article file: split the front matter, deserialize it into a
 //! typed struct, validate, render the Markdown. Every error names the field.
 
+use super::front_matter::{AuthorField, FrontMatter, split_front_matter};
 use super::sanitize::{absolute_url, sanitize_html, strip_xml_forbidden};
 use crate::domain::{Article, Person, Slug};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
-use serde::Deserialize;
-use std::fmt;
 use url::Url;
 
 /// What the site contributes to reading an article.
@@ -34,103 +33,6 @@ pub enum Parsed {
         stripped: usize,
     },
     Draft,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FrontMatter {
-    title: Option<String>,
-    #[serde(alias = "date")]
-    published: Option<DateField>,
-    updated: Option<DateField>,
-    summary: Option<String>,
-    author: Option<AuthorField>,
-    reviewed_by: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    category: Option<String>,
-    image: Option<String>,
-    slug: Option<String>,
-    url: Option<String>,
-    #[serde(default)]
-    draft: bool,
-    /// Free-form data for templates; never interpreted.
-    #[serde(default)]
-    #[allow(dead_code)]
-    extra: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum AuthorField {
-    Name(String),
-    Full {
-        name: String,
-        #[serde(default)]
-        email: Option<String>,
-    },
-}
-
-/// A date as text, from YAML (always a string) or TOML (a string or a
-/// native datetime).
-#[derive(Debug)]
-struct DateField(String);
-
-impl<'de> Deserialize<'de> for DateField {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DateField;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a date such as 2026-11-18 10:30 or 2026-11-18T10:30:00+05:30")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DateField, E> {
-                Ok(DateField(v.to_owned()))
-            }
-            // TOML hands native datetimes over as a one-entry map.
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<DateField, A::Error> {
-                let (_, v): (String, String) = m
-                    .next_entry()?
-                    .ok_or_else(|| serde::de::Error::custom("empty date"))?;
-                Ok(DateField(v))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Splits `---` YAML or `+++` TOML front matter from the body.
-fn split_front_matter(text: &str) -> Result<(&str, &str, bool), String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let (delim, is_toml) = if text.starts_with("---") {
-        ("---", false)
-    } else if text.starts_with("+++") {
-        ("+++", true)
-    } else {
-        return Err(
-            "no front matter: the file must start with a --- (YAML) or +++ (TOML) line".into(),
-        );
-    };
-    let first_nl = text.find('\n').ok_or("front matter is not closed")?;
-    if text[..first_nl].trim_end() != delim {
-        return Err(format!("the first line must be exactly {delim}"));
-    }
-    let rest = &text[first_nl + 1..];
-    let mut offset = 0;
-    for line in rest.split_inclusive('\n') {
-        if line.trim_end() == delim {
-            let fm = &rest[..offset];
-            let body = &rest[offset + line.len()..];
-            return Ok((fm, body, is_toml));
-        }
-        offset += line.len();
-    }
-    Err(format!(
-        "front matter is not closed: no closing {delim} line"
-    ))
 }
 
 fn one_line(s: &str) -> String {
@@ -179,104 +81,30 @@ fn clean_line(s: &str) -> String {
 }
 
 /// Reads one article from its text. `file_stem` is the file name without
-/// `.md`, the default slug.
+/// `.md`, the default slug. The checks run in the order the fields are
+/// listed, and the first failure is the message.
 pub fn read_article(text: &str, file_stem: &str, ctx: &ReadContext) -> Result<Parsed, String> {
     let mut text = text.to_owned();
     let stripped = strip_xml_forbidden(&mut text);
-    let (fm_text, body, is_toml) = split_front_matter(&text)?;
-    let fm: FrontMatter = if is_toml {
-        toml::from_str(fm_text)
-            .map_err(|e| format!("TOML front matter: {}", one_line(e.message())))?
-    } else if fm_text.trim().is_empty() {
-        return Err("front matter is empty: title and published are required".into());
-    } else {
-        serde_saphyr::from_str(fm_text).map_err(|e| {
-            let msg = e.to_string();
-            format!(
-                "YAML front matter: {}",
-                one_line(msg.lines().next().unwrap_or(&msg))
-            )
-        })?
-    };
+    let (fm, body) = front_matter(&text)?;
     if fm.draft {
         return Ok(Parsed::Draft);
     }
-
     let title = clean_line(fm.title.as_deref().unwrap_or(""));
     if title.is_empty() {
         return Err("title: missing (every article needs a title)".into());
     }
-    let published = match &fm.published {
-        Some(d) => parse_date("published", &d.0, ctx.timezone)?,
-        None => return Err("published: missing (give a date such as 2026-11-18 10:30)".into()),
-    };
-    let updated = fm
-        .updated
-        .as_ref()
-        .map(|d| parse_date("updated", &d.0, ctx.timezone))
-        .transpose()?;
-    if let Some(u) = updated.filter(|u| *u < published) {
-        return Err(format!(
-            "updated: {} is before published {}",
-            u.to_rfc3339(),
-            published.to_rfc3339()
-        ));
-    }
-    let slug = match &fm.slug {
-        Some(s) => Slug::parse(s.trim()).map_err(|e| format!("slug: {e}"))?,
-        None => Slug::slugify(file_stem).map_err(|_| {
-            format!("slug: cannot derive one from the file name '{file_stem}'; set slug")
-        })?,
-    };
-    let url = match &fm.url {
-        Some(u) => {
-            let parsed = Url::parse(u.trim())
-                .map_err(|e| format!("url: '{u}' is not an absolute URL ({e})"))?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(format!("url: '{u}' must be an http(s) URL"));
-            }
-            parsed.to_string()
-        }
-        None => ctx.url_for(&slug),
-    };
+    let (published, updated) = dates(&fm, ctx.timezone)?;
+    let slug = slug_of(fm.slug.as_deref(), file_stem)?;
+    let url = url_of(fm.url.as_deref(), &slug, ctx)?;
     let base = Url::parse(&url).map_err(|e| format!("url: '{url}' is not a URL ({e})"))?;
-    let author = match fm.author {
-        None => ctx.default_author.clone(),
-        Some(AuthorField::Name(name)) => Person {
-            name: clean_line(&name),
-            email: None,
-        },
-        Some(AuthorField::Full { name, email }) => Person {
-            name: clean_line(&name),
-            email: email.map(|e| e.trim().to_owned()),
-        },
-    };
-    if author.name.is_empty() {
-        return Err("author: the name is empty".into());
-    }
-    if let Some(e) = &author.email {
-        let ok = e.split_once('@').is_some_and(|(l, d)| {
-            !l.is_empty()
-                && d.contains('.')
-                && !e.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
-        });
-        if !ok {
-            return Err(format!("author.email: '{e}' is not an e-mail address"));
-        }
-    }
+    let author = author_of(fm.author, ctx)?;
     let image = fm
         .image
         .as_deref()
         .map(|i| absolute_url(i, &base).map_err(|e| format!("image: {e}")))
         .transpose()?;
-
-    let mut tags: Vec<String> = Vec::new();
-    for t in &fm.tags {
-        let t = clean_line(t);
-        if !t.is_empty() && !tags.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
-            tags.push(t);
-        }
-    }
+    let tags = tags_of(&fm.tags);
 
     let (html, first_paragraph) = render_markdown(body);
     let content_html = sanitize_html(&html, &base);
@@ -310,6 +138,118 @@ pub fn read_article(text: &str, file_stem: &str, ctx: &ReadContext) -> Result<Pa
         }),
         stripped,
     })
+}
+
+/// The front matter, deserialized, and the body after it.
+fn front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
+    let (fm_text, body, is_toml) = split_front_matter(text)?;
+    let fm = if is_toml {
+        toml::from_str(fm_text)
+            .map_err(|e| format!("TOML front matter: {}", one_line(e.message())))?
+    } else if fm_text.trim().is_empty() {
+        return Err("front matter is empty: title and published are required".into());
+    } else {
+        serde_saphyr::from_str(fm_text).map_err(|e| {
+            let msg = e.to_string();
+            format!(
+                "YAML front matter: {}",
+                one_line(msg.lines().next().unwrap_or(&msg))
+            )
+        })?
+    };
+    Ok((fm, body))
+}
+
+/// `published` (required) and `updated` (never before it).
+fn dates(
+    fm: &FrontMatter,
+    tz: Tz,
+) -> Result<(DateTime<FixedOffset>, Option<DateTime<FixedOffset>>), String> {
+    let published = match &fm.published {
+        Some(d) => parse_date("published", &d.0, tz)?,
+        None => return Err("published: missing (give a date such as 2026-11-18 10:30)".into()),
+    };
+    let updated = fm
+        .updated
+        .as_ref()
+        .map(|d| parse_date("updated", &d.0, tz))
+        .transpose()?;
+    if let Some(u) = updated.filter(|u| *u < published) {
+        return Err(format!(
+            "updated: {} is before published {}",
+            u.to_rfc3339(),
+            published.to_rfc3339()
+        ));
+    }
+    Ok((published, updated))
+}
+
+/// The front matter's `slug`, or one made from the file name.
+fn slug_of(given: Option<&str>, file_stem: &str) -> Result<Slug, String> {
+    match given {
+        Some(s) => Slug::parse(s.trim()).map_err(|e| format!("slug: {e}")),
+        None => Slug::slugify(file_stem).map_err(|_| {
+            format!("slug: cannot derive one from the file name '{file_stem}'; set slug")
+        }),
+    }
+}
+
+/// The front matter's `url` (absolute, http or https), or the site's
+/// article URL for `slug`.
+fn url_of(given: Option<&str>, slug: &Slug, ctx: &ReadContext) -> Result<String, String> {
+    let Some(u) = given else {
+        return Ok(ctx.url_for(slug));
+    };
+    let parsed =
+        Url::parse(u.trim()).map_err(|e| format!("url: '{u}' is not an absolute URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("url: '{u}' must be an http(s) URL"));
+    }
+    Ok(parsed.to_string())
+}
+
+/// The front matter's author (a name, or a name and an e-mail address), or
+/// the site's.
+fn author_of(given: Option<AuthorField>, ctx: &ReadContext) -> Result<Person, String> {
+    let author = match given {
+        None => ctx.default_author.clone(),
+        Some(AuthorField::Name(name)) => Person {
+            name: clean_line(&name),
+            email: None,
+        },
+        Some(AuthorField::Full { name, email }) => Person {
+            name: clean_line(&name),
+            email: email.map(|e| e.trim().to_owned()),
+        },
+    };
+    if author.name.is_empty() {
+        return Err("author: the name is empty".into());
+    }
+    if let Some(e) = &author.email {
+        // A light check: the address only goes into feeds, never gets mail.
+        let ok = e.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty()
+                && d.contains('.')
+                && !e.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
+        });
+        if !ok {
+            return Err(format!("author.email: '{e}' is not an e-mail address"));
+        }
+    }
+    Ok(author)
+}
+
+/// Tags on one line each, empty ones dropped, the first spelling of tags
+/// that differ only in case kept.
+fn tags_of(given: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for t in given {
+        let t = clean_line(t);
+        if !t.is_empty() && !tags.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
+            tags.push(t);
+        }
+    }
+    tags
 }
 
 /// Markdown to HTML (raw HTML passes through, to be sanitized), and the

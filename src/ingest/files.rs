@@ -1,0 +1,141 @@
+//! The content folder's files: listing the Markdown files with the stamps
+//! that say whether they changed, and reading one into an article.
+
+use super::content_dir::{self, Parsed, ReadContext};
+use crate::domain::Article;
+use crate::domain::topic::{ArticlePhrases, TopicRef};
+use crate::store::SourceStamp;
+use crate::topics::Matcher;
+use chrono::{DateTime, Utc};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One Markdown file found in the content folder.
+pub(super) struct ContentFile {
+    /// Relative to the content folder, with `/` separators.
+    pub rel: String,
+    pub path: PathBuf,
+    pub stamp: SourceStamp,
+}
+
+/// What reading one content file gave.
+pub(super) enum FileRead {
+    /// Not read: same stamp as the stored version.
+    Unchanged,
+    Rejected(String),
+    Draft,
+    Article(ReadArticle),
+}
+
+/// An article read from a file, with what the topics engine found in it.
+pub(super) struct ReadArticle {
+    pub article: Box<Article>,
+    /// Characters XML forbids that were removed.
+    pub stripped: usize,
+    pub topics: Vec<TopicRef>,
+    pub phrases: ArticlePhrases,
+}
+
+/// Every `.md` and `.markdown` file below `dir` (hidden files and folders
+/// left out), sorted by relative path so reports come out in a stable order.
+pub(super) fn scan(dir: &Path, render_key: &str) -> Result<Vec<ContentFile>, std::io::Error> {
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_path_buf(), String::new())];
+    while let Some((d, prefix)) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let rel = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let meta = entry.metadata()?;
+            if meta.is_dir() {
+                stack.push((entry.path(), rel));
+            } else if meta.is_file() && (name.ends_with(".md") || name.ends_with(".markdown")) {
+                out.push(ContentFile {
+                    rel,
+                    path: entry.path(),
+                    stamp: stamp(&meta, render_key),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
+}
+
+fn stamp(meta: &std::fs::Metadata, render_key: &str) -> SourceStamp {
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    SourceStamp {
+        mtime_ns,
+        size: i64::try_from(meta.len()).unwrap_or(i64::MAX),
+        render_key: render_key.to_owned(),
+    }
+}
+
+/// Reads, parses and analyses one file; a problem is a rejection that names
+/// it, never an error that stops the scan.
+pub(super) fn read_file(
+    file: &ContentFile,
+    max: u64,
+    ctx: &ReadContext,
+    matcher: &Matcher,
+    phrases_since: DateTime<Utc>,
+) -> FileRead {
+    let text = match read_text(file, max) {
+        Ok(text) => text,
+        Err(e) => return FileRead::Rejected(e),
+    };
+    let stem = file
+        .rel
+        .rsplit('/')
+        .next()
+        .unwrap_or(&file.rel)
+        .trim_end_matches(".markdown")
+        .trim_end_matches(".md");
+    match content_dir::read_article(&text, stem, ctx) {
+        Ok(Parsed::Draft) => FileRead::Draft,
+        Ok(Parsed::Article { article, stripped }) => {
+            let (topics, phrases) = matcher.analyze(&article, phrases_since);
+            FileRead::Article(ReadArticle {
+                article,
+                stripped,
+                topics,
+                phrases,
+            })
+        }
+        Err(e) => FileRead::Rejected(e),
+    }
+}
+
+/// The file's text, if it is no larger than `max` bytes and is UTF-8. The
+/// size is checked again on reading: the file may have grown since the scan.
+fn read_text(file: &ContentFile, max: u64) -> Result<String, String> {
+    let too_big = |n: u64| {
+        format!("the file is {n} bytes, over the limit of {max} bytes (content.max_file_size)")
+    };
+    let size = u64::try_from(file.stamp.size).unwrap_or(u64::MAX);
+    if size > max {
+        return Err(too_big(size));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    std::fs::File::open(&file.path)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        format!("not valid UTF-8 (first bad byte at offset {at})")
+    })
+}

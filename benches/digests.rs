@@ -1,4 +1,4 @@
-//! Digests (issue 5): render and send personalised digests of the sample
+//! Digests: render and send personalised digests of the sample
 //! publication to a local SMTP sink, as `digest send` does.
 //!
 //!     cargo bench --bench digests

@@ -1,4 +1,4 @@
-//! Ingest and feed build over a generated corpus (issue 2).
+//! Ingest and feed build over a generated corpus.
 //!
 //!     cargo bench --bench ingest
 //!     FEEDLETTER_BENCH_ARTICLES=500 cargo bench --bench ingest   # quick run
@@ -8,7 +8,7 @@
 //! - no change: a re-run over the same database with nothing touched;
 //! - one change: the newest article's body rewritten (new size and mtime).
 //!
-//! What topic and candidate extraction cost (issue 12): compare with
+//! What topic and candidate extraction cost: compare with
 //!
 //!     FEEDLETTER_BENCH_CANDIDATES=off FEEDLETTER_BENCH_VOCABULARY=$PWD/benches/one-topic.toml \
 //!         cargo bench --bench ingest      # neither (the path must be absolute)

@@ -1,4 +1,4 @@
-//! Feed serving (issue 6): requests per second for `/feeds/atom.xml`, as
+//! Feed serving: requests per second for `/feeds/atom.xml`, as
 //! plain GETs and as conditional GETs answered 304, from the daemon and,
 //! when nginx is installed, from nginx serving the same folder.
 //!

@@ -1,4 +1,4 @@
-//! Subscribers (issue 4): `POST /subscribe` throughput against the running
+//! Subscribers: `POST /subscribe` throughput against the running
 //! app on SQLite, and a streaming CSV import of a million rows.
 //!
 //!     cargo bench --bench subscribers

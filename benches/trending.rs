@@ -1,10 +1,10 @@
-//! Trending over a large synthetic history (issue 3):
+//! Trending over a large synthetic history:
 //!
 //!     cargo bench --bench trending
 //!
 //! 100,000 articles over 12 weeks and 500 topics (2-6 an article), the
-//! pure `trending` function timed alone (no database): 3 warm-up runs, then
-//! 20 timed runs; min / median / max.
+//! pure `trending::analyze` function timed alone (no database): 3 warm-up
+//! runs, then 20 timed runs; min / median / max.
 
 #[path = "corpus/events.rs"]
 mod events;

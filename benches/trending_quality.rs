@@ -1,4 +1,4 @@
-//! Trending quality on a labelled synthetic corpus (issue 12):
+//! Trending quality on a labelled synthetic corpus:
 //!
 //!     cargo bench --bench trending_quality
 //!     FEEDLETTER_BENCH_SEEDS=1-200 cargo bench --bench trending_quality

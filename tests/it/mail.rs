@@ -268,7 +268,7 @@ async fn dkim_signature_verifies_and_covers_the_list_headers() {
 }
 
 /// The signature's `h=` covers From, Subject, Date, Message-ID and both
-/// List-Unsubscribe headers (what issue 5 asks of every digest).
+/// List-Unsubscribe headers (what every digest must carry).
 pub fn assert_signs_list_headers(tags: &[(String, String)]) {
     let signed: Vec<String> = tags
         .iter()

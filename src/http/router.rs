@@ -1,4 +1,4 @@
-//! Routes (names from INTERFACES.md) and the layers around them.
+//! Every route of the daemon (listed in the README) and the layers around them.
 
 use super::page::render_pages;
 use super::routes::admin::{articles, jobs, subscribers};

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 /// Candidates a report shows at most.
 pub const MAX_CANDIDATES: usize = 10;
 
-/// The JSON of `trending --json` (INTERFACES.md).
+/// The JSON of `trending --json`: one object per entry, with its explanation.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrendingReport {
     pub at: String,

@@ -89,7 +89,7 @@ fn describe(e: &tera::Error) -> String {
         msg.push_str(&s.to_string());
         src = s.source();
     }
-    msg.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::domain::text::squash_whitespace(&msg)
 }
 
 /// Loads every template, preferring files under `dir`.

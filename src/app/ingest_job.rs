@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::feeds::Scope;
-use crate::feeds::revision::BuiltRevision;
+use crate::feeds::revision::{BuiltRevision, OnForeign};
 use crate::feeds::websub::Publisher;
 use crate::ingest::{IngestReport, Rejection, ingest_once};
 use crate::scheduler::{Job, Timing};
@@ -159,9 +159,7 @@ fn changed_elsewhere(
     (before, after): (Option<i64>, Option<i64>),
     wrote: bool,
 ) -> bool {
-    let writes_of_ours = i64::from(wrote);
-    let builds_everything_if_so = true;
-    built.advance(before, after, writes_of_ours, builds_everything_if_so)
+    built.advance(before, after, wrote, OnForeign::BuildAll)
 }
 
 /// What to rebuild after an ingest: everything the first time; then the

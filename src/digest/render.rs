@@ -148,15 +148,14 @@ impl Renderer<'_> {
 
     /// The schedule's subject template, on one line.
     fn subject(&self, ctx: &tera::Context) -> Result<String, RenderError> {
-        Ok(tera::Tera::one_off(&self.schedule.subject, ctx, false)
-            .map_err(|e| RenderError::Subject {
+        let subject = tera::Tera::one_off(&self.schedule.subject, ctx, false).map_err(|e| {
+            RenderError::Subject {
                 schedule: self.schedule.name.clone(),
                 subject: self.schedule.subject.clone(),
                 message: e.to_string(),
-            })?
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "))
+            }
+        })?;
+        Ok(crate::domain::text::squash_whitespace(&subject))
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::front_matter::{AuthorField, FrontMatter, split_front_matter};
 use super::sanitize::{absolute_url, sanitize_html, strip_xml_forbidden};
+use crate::domain::text::squash_whitespace;
 use crate::domain::{Article, Person, Slug};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
@@ -33,10 +34,6 @@ pub enum Parsed {
         stripped: usize,
     },
     Draft,
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Reads a date: RFC 3339, or `YYYY-MM-DD[ HH:MM[:SS]]` in `tz`.
@@ -77,7 +74,7 @@ pub fn parse_date(field: &str, s: &str, tz: Tz) -> Result<DateTime<FixedOffset>,
 }
 
 fn clean_line(s: &str) -> String {
-    one_line(s)
+    squash_whitespace(s)
 }
 
 /// Reads one article from its text. `file_stem` is the file name without
@@ -145,7 +142,7 @@ fn front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
     let (fm_text, body, is_toml) = split_front_matter(text)?;
     let fm = if is_toml {
         toml::from_str(fm_text)
-            .map_err(|e| format!("TOML front matter: {}", one_line(e.message())))?
+            .map_err(|e| format!("TOML front matter: {}", squash_whitespace(e.message())))?
     } else if fm_text.trim().is_empty() {
         return Err("front matter is empty: title and published are required".into());
     } else {
@@ -153,7 +150,7 @@ fn front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
             let msg = e.to_string();
             format!(
                 "YAML front matter: {}",
-                one_line(msg.lines().next().unwrap_or(&msg))
+                squash_whitespace(msg.lines().next().unwrap_or(&msg))
             )
         })?
     };
@@ -272,7 +269,7 @@ fn render_markdown(body: &str) -> (String, String) {
         .collect();
     let mut html = String::with_capacity(body.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    (html, one_line(&first))
+    (html, squash_whitespace(&first))
 }
 
 #[cfg(test)]

@@ -177,13 +177,11 @@ fn has_control(s: &str) -> bool {
 
 /// Templates may leave a line break in a subject; a header cannot hold one.
 fn one_line_subject(subject: &str) -> String {
-    subject
+    let spaced: String = subject
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect();
+    crate::domain::text::squash_whitespace(&spaced)
 }
 
 fn message_id_value(id: &str) -> Result<String, MailError> {

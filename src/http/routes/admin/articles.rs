@@ -1,6 +1,7 @@
 //! `/api/v1/articles/{slug}`: articles pushed by a CMS, and taken back.
 
 use super::announce;
+use crate::feeds::revision::OnForeign;
 use crate::http::error::ApiError;
 use crate::http::extract::AdminAuth;
 use crate::http::state::AppState;
@@ -72,5 +73,7 @@ pub async fn delete_article(
 /// full one.
 async fn note_rebuild(state: &AppState, before: Option<i64>, wrote: bool) {
     let after = state.store.revision().await.ok();
-    state.built.advance(before, after, i64::from(wrote), false);
+    state
+        .built
+        .advance(before, after, wrote, OnForeign::LeaveForNextBuild);
 }

@@ -16,7 +16,7 @@
 use anyhow::{Result, ensure};
 use chrono::{DateTime, Utc};
 use feedletter::delivery::{Deliverer, Options};
-use feedletter::domain::{Frequency, SubscriberEmail};
+use feedletter::domain::{ConsentSource, Frequency, SubscriberEmail};
 use feedletter::store::ImportRow;
 use feedletter::{Config, FixedClock};
 use std::sync::Arc;
@@ -182,7 +182,7 @@ fn main() -> Result<()> {
                 frequency: Frequency::Weekly,
             });
             if rows.len() == 2000 || i + 1 == n {
-                store.import_batch(&rows, true, "bench", now).await?;
+                store.import_batch(&rows, true, &ConsentSource::Import("bench".into()), now).await?;
                 rows.clear();
             }
         }

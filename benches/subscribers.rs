@@ -198,7 +198,12 @@ async fn import(n: usize) -> Result<()> {
     };
     let started = Instant::now();
     let report = subs
-        .import_csv(std::fs::File::open(&csv)?, true, "import:bench", |_| {})
+        .import_csv(
+            std::fs::File::open(&csv)?,
+            true,
+            &feedletter::domain::ConsentSource::Import("bench".into()),
+            |_| {},
+        )
         .await?;
     let elapsed = started.elapsed();
     done.store(true, Ordering::Relaxed);

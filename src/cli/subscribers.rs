@@ -3,6 +3,7 @@
 use super::{Progress, SubscribersCommand, progress_bar};
 use crate::config::Config;
 use crate::domain::Clock;
+use crate::domain::ConsentSource;
 use crate::store::Store;
 use crate::subscribers::{Request, Subscriptions};
 use std::path::Path;
@@ -29,7 +30,7 @@ pub(super) async fn subscribers(
                 email,
                 topics,
                 frequency: Some(frequency.into()),
-                source: "cli".into(),
+                source: ConsentSource::Cli,
                 client: None,
             };
             let (store, clock) = (store.as_ref(), clock.as_ref());
@@ -99,7 +100,7 @@ async fn import(
     } else {
         progress_bar(total, Progress::Bytes)
     };
-    let source = format!("import:{}", file.display());
+    let source = ConsentSource::Import(file.display().to_string());
     let report = subs
         .import_csv(std::io::BufReader::new(f), confirmed, &source, |bytes| {
             if let Some(b) = &bar {

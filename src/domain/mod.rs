@@ -16,5 +16,6 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use email::SubscriberEmail;
 pub use slug::Slug;
 pub use subscriber::{
-    Consent, Frequency, InvalidFrequency, Subscriber, SubscriberStatus, TokenPurpose,
+    Consent, ConsentSource, Frequency, InvalidConsentSource, InvalidFrequency, Subscriber,
+    SubscriberStatus, TokenPurpose,
 };

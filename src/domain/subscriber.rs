@@ -96,12 +96,71 @@ impl SubscriberStatus {
     }
 }
 
+/// How a subscription came in, kept with the consent. As text (in the
+/// store and in exports): `web`, `api`, `cli` or `import:<what>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentSource {
+    /// The subscribe form or its JSON twin.
+    Web,
+    /// The admin API's `POST /api/subscribers`.
+    Api,
+    /// `feedletter subscribers add`.
+    Cli,
+    /// A CSV import; the file (or `api` for the admin API's import).
+    Import(String),
+}
+
+impl std::fmt::Display for ConsentSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Web => f.write_str("web"),
+            Self::Api => f.write_str("api"),
+            Self::Cli => f.write_str("cli"),
+            Self::Import(from) => write!(f, "import:{from}"),
+        }
+    }
+}
+
+/// A stored consent source that is none of `web`, `api`, `cli` or
+/// `import:<what>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("consent source `{0}` is none of web, api, cli or import:<file>")]
+pub struct InvalidConsentSource(pub String);
+
+impl std::str::FromStr for ConsentSource {
+    type Err = InvalidConsentSource;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "web" => Ok(Self::Web),
+            "api" => Ok(Self::Api),
+            "cli" => Ok(Self::Cli),
+            _ => s
+                .strip_prefix("import:")
+                .map(|from| Self::Import(from.to_owned()))
+                .ok_or_else(|| InvalidConsentSource(s.to_owned())),
+        }
+    }
+}
+
+impl Serialize for ConsentSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConsentSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Where a subscription came from: kept as proof of consent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {
     pub at: DateTime<Utc>,
-    /// "web", "api", "cli", "import:<file>".
-    pub source: String,
+    pub source: ConsentSource,
     /// The client's address for web requests.
     pub client: Option<String>,
 }
@@ -145,6 +204,24 @@ impl TokenPurpose {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consent_sources_read_back_as_they_were_written() {
+        for source in [
+            ConsentSource::Web,
+            ConsentSource::Api,
+            ConsentSource::Cli,
+            ConsentSource::Import("lists/october.csv".into()),
+        ] {
+            assert_eq!(source.to_string().parse::<ConsentSource>(), Ok(source));
+        }
+        assert_eq!(
+            "newsletter".parse::<ConsentSource>().unwrap_err().to_string(),
+            "consent source `newsletter` is none of web, api, cli or import:<file>"
+        );
+        let json = serde_json::to_string(&ConsentSource::Import("a.csv".into())).unwrap();
+        assert_eq!(json, "\"import:a.csv\"");
+    }
 
     #[test]
     fn frequencies_parse_as_people_write_them() {

@@ -172,7 +172,9 @@ impl TryFrom<SubscriberRow> for Subscriber {
             created_at: ts(r.created_ts)?,
             consent: Consent {
                 at: ts(r.consent_ts)?,
-                source: r.consent_source,
+                source: r.consent_source.parse().map_err(
+                    |e: crate::domain::InvalidConsentSource| StoreError::Corrupt(e.to_string()),
+                )?,
                 client: r.consent_client,
             },
             confirmed_at: opt_ts(r.confirmed_ts)?,

@@ -2,6 +2,7 @@
 //! and the queue of transactional mail.
 
 use super::{MailKind, StoreError};
+use crate::domain::ConsentSource;
 use crate::domain::{
     Consent, Frequency, Subscriber, SubscriberEmail, SubscriberStatus, TokenPurpose,
 };
@@ -85,7 +86,7 @@ pub trait SubscriberStore: Send + Sync {
         &self,
         rows: &[ImportRow],
         confirmed: bool,
-        source: &str,
+        source: &ConsentSource,
         now: DateTime<Utc>,
     ) -> Result<ImportBatch, StoreError>;
 

@@ -3,6 +3,7 @@
 //! memory.
 
 use super::Subscriptions;
+use crate::domain::ConsentSource;
 use crate::domain::{Frequency, Slug, Subscriber, SubscriberEmail, SubscriberStatus};
 use crate::store::{ImportRow, StoreError};
 use serde::Serialize;
@@ -126,7 +127,7 @@ impl Subscriptions {
         &self,
         reader: R,
         confirmed: bool,
-        source: &str,
+        source: &ConsentSource,
         mut progress: impl FnMut(u64),
     ) -> Result<ImportReport, ImportError> {
         // Line by line, each parsed as one CSV record: an address list has
@@ -198,7 +199,7 @@ impl Subscriptions {
         &self,
         batch: &mut Vec<ImportRow>,
         confirmed: bool,
-        source: &str,
+        source: &ConsentSource,
         report: &mut ImportReport,
     ) -> Result<(), ImportError> {
         if batch.is_empty() {
@@ -296,7 +297,7 @@ fn export_record(s: &Subscriber) -> Vec<String> {
         s.frequency.as_str().to_owned(),
         s.created_at.to_rfc3339(),
         s.consent.at.to_rfc3339(),
-        s.consent.source.clone(),
+        s.consent.source.to_string(),
         s.consent.client.clone().unwrap_or_default(),
         t(s.confirmed_at),
         s.confirmed_client.clone().unwrap_or_default(),

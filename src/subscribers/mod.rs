@@ -8,6 +8,7 @@ pub mod queue;
 pub mod tokens;
 
 use crate::config::Config;
+use crate::domain::ConsentSource;
 use crate::domain::email::EmailError;
 use crate::domain::{
     Clock, Consent, Frequency, Subscriber, SubscriberEmail, SubscriberStatus, TokenPurpose,
@@ -55,8 +56,7 @@ pub struct Request {
     pub email: String,
     pub topics: Vec<String>,
     pub frequency: Option<Frequency>,
-    /// "web", "api", "cli".
-    pub source: String,
+    pub source: ConsentSource,
     pub client: Option<String>,
 }
 

@@ -74,7 +74,12 @@ async fn add(site: &TestSite, emails: &[String], topics: &[&str], frequency: Fre
         .collect();
     for chunk in rows.chunks(2000) {
         site.store
-            .import_batch(chunk, true, "test", site.clock.now())
+            .import_batch(
+                chunk,
+                true,
+                &feedletter::domain::ConsentSource::Import("test".into()),
+                site.clock.now(),
+            )
             .await
             .unwrap();
     }

@@ -224,7 +224,12 @@ async fn add_weekly(site: &TestSite, prefix: &str, n: usize, at: DateTime<Utc>) 
         })
         .collect();
     site.store
-        .import_batch(&rows, true, "test", at)
+        .import_batch(
+            &rows,
+            true,
+            &feedletter::domain::ConsentSource::Import("test".into()),
+            at,
+        )
         .await
         .unwrap();
 }

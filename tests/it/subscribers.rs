@@ -258,7 +258,7 @@ async fn add(subs: &feedletter::subscribers::Subscriptions, email: &str, confirm
             email: email.into(),
             topics: vec![],
             frequency: None,
-            source: "test".into(),
+            source: feedletter::domain::ConsentSource::Cli,
             client: None,
         },
         confirmed,
@@ -675,13 +675,13 @@ async fn csv_import_reports_bad_rows_by_line_and_never_resubscribes() {
     // Line numbers with CRLF endings too.
     let crlf = "email\r\nbad-one\r\nfine@example.com\r\nbad-two\r\n";
     let r = subs
-        .import_csv(crlf.as_bytes(), true, "t", |_| {})
+        .import_csv(crlf.as_bytes(), true, &test_import(), |_| {})
         .await
         .unwrap();
     let lines: Vec<u64> = r.bad.iter().map(|b| b.line).collect();
     assert_eq!(lines, [2, 4]);
     let report = subs
-        .import_csv(csv.as_bytes(), true, "import:test.csv", |_| {})
+        .import_csv(csv.as_bytes(), true, &test_import(), |_| {})
         .await
         .unwrap();
     let bad: Vec<(u64, &str)> = report
@@ -714,14 +714,19 @@ async fn csv_import_reports_bad_rows_by_line_and_never_resubscribes() {
         .unwrap()
         .unwrap();
     assert_eq!(good.topics, ["exosomes", "retinol"]);
-    assert_eq!(good.consent.source, "import:test.csv");
+    assert_eq!(good.consent.source.to_string(), "import:test.csv");
     assert_eq!(
         status_of(&site, "last@example.com").await,
         Some(SubscriberStatus::Confirmed)
     );
     // A header without an email column stops the import at line 1.
     let e = subs
-        .import_csv("address\nx@example.com\n".as_bytes(), true, "t", |_| {})
+        .import_csv(
+            "address\nx@example.com\n".as_bytes(),
+            true,
+            &test_import(),
+            |_| {},
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().starts_with("line 1:"), "{e}");
@@ -769,7 +774,7 @@ async fn queued_mail_retries_temporary_failures_and_bounces_an_address_after_thr
             email: "nobody@example.com".into(),
             topics: vec![],
             frequency: None,
-            source: "test".into(),
+            source: feedletter::domain::ConsentSource::Cli,
             client: None,
         })
         .await
@@ -786,4 +791,9 @@ async fn queued_mail_retries_temporary_failures_and_bounces_an_address_after_thr
         (nobody.bounce_count, nobody.status),
         (3, SubscriberStatus::Bounced)
     );
+}
+
+/// The consent source of the imports these tests make.
+fn test_import() -> feedletter::domain::ConsentSource {
+    feedletter::domain::ConsentSource::Import("test.csv".into())
 }

@@ -2,6 +2,7 @@
 //! answer the same whatever the address's state, so that the form does not
 //! tell who is subscribed.
 
+use crate::domain::ConsentSource;
 use crate::domain::Frequency;
 use crate::http::error::{ApiError, Form, PageError};
 use crate::http::guard::{Peer, client_ip};
@@ -111,7 +112,7 @@ async fn sign_up(
         email,
         topics,
         frequency,
-        source: "web".into(),
+        source: ConsentSource::Web,
         client: ip.map(|i| i.to_string()),
     };
     let result = state.subs.subscribe(request).await;

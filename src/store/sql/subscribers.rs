@@ -3,6 +3,7 @@
 
 use super::SqlStore;
 use super::db::{sql, sql_built};
+use crate::domain::ConsentSource;
 use crate::domain::{Subscriber, SubscriberStatus, TokenPurpose};
 use crate::store::backend::Backend;
 use crate::store::digests::BOUNCE_LIMIT;
@@ -64,7 +65,7 @@ impl<B: Backend> SubscriberStore for SqlStore<B> {
         .bind(new.frequency.as_str())
         .bind(now.timestamp())
         .bind(new.consent.at.timestamp())
-        .bind(&new.consent.source)
+        .bind(new.consent.source.to_string())
         .bind(&new.consent.client)
         .bind((new.status == SubscriberStatus::Confirmed).then(|| now.timestamp()))
         .bind(key(new.email.as_str()))
@@ -112,7 +113,7 @@ impl<B: Backend> SubscriberStore for SqlStore<B> {
         .bind(topics_json(&s.topics)?)
         .bind(s.frequency.as_str())
         .bind(s.consent.at.timestamp())
-        .bind(&s.consent.source)
+        .bind(s.consent.source.to_string())
         .bind(&s.consent.client)
         .bind(s.confirmed_at.map(|t| t.timestamp()))
         .bind(&s.confirmed_client)
@@ -185,7 +186,7 @@ impl<B: Backend> SubscriberStore for SqlStore<B> {
         &self,
         rows: &[ImportRow],
         confirmed: bool,
-        source: &str,
+        source: &ConsentSource,
         now: DateTime<Utc>,
     ) -> Result<ImportBatch, StoreError> {
         self.import(rows, confirmed, source, now).await
@@ -342,9 +343,10 @@ impl<B: Backend> SqlStore<B> {
         &self,
         rows: &[ImportRow],
         confirmed: bool,
-        source: &str,
+        source: &ConsentSource,
         now: DateTime<Utc>,
     ) -> Result<ImportBatch, StoreError> {
+        let source = source.to_string();
         let mut out = ImportBatch::default();
         if rows.is_empty() {
             return Ok(out);
@@ -357,7 +359,7 @@ impl<B: Backend> SqlStore<B> {
                 SubscriberStatus::Pending
             },
             at,
-            source,
+            source: &source,
             confirmed_at: confirmed.then_some(at),
         };
         let keys: Vec<String> = rows.iter().map(|r| key(r.email.as_str())).collect();

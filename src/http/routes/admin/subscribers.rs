@@ -1,5 +1,6 @@
 //! `/api/v1/subscribers`: list, add, import, export, erase.
 
+use crate::domain::ConsentSource;
 use crate::domain::SubscriberStatus;
 use crate::http::error::ApiError;
 use crate::http::extract::{AdminAuth, ApiQuery};
@@ -68,7 +69,7 @@ pub async fn add(
         email: body.email,
         topics: body.topics,
         frequency: frequency(body.frequency.as_deref()).map_err(ApiError::bad_request)?,
-        source: "api".into(),
+        source: ConsentSource::Api,
         client: None,
     };
     let (s, created) = state.subs.add(request, body.confirmed).await?;
@@ -96,7 +97,12 @@ pub async fn import(
 ) -> Result<Response, ApiError> {
     let report = state
         .subs
-        .import_csv(body.as_ref(), q.confirmed, "import:api", |_| {})
+        .import_csv(
+            body.as_ref(),
+            q.confirmed,
+            &ConsentSource::Import("api".into()),
+            |_| {},
+        )
         .await
         .map_err(|e| match e {
             ImportError::Header(_) => ApiError::bad_request(e.to_string()),

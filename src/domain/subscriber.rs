@@ -216,7 +216,10 @@ mod tests {
             assert_eq!(source.to_string().parse::<ConsentSource>(), Ok(source));
         }
         assert_eq!(
-            "newsletter".parse::<ConsentSource>().unwrap_err().to_string(),
+            "newsletter"
+                .parse::<ConsentSource>()
+                .unwrap_err()
+                .to_string(),
             "consent source `newsletter` is none of web, api, cli or import:<file>"
         );
         let json = serde_json::to_string(&ConsentSource::Import("a.csv".into())).unwrap();

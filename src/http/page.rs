@@ -6,9 +6,7 @@
 use super::state::AppState;
 use crate::config::Config;
 use axum::body::Body;
-use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -208,17 +206,12 @@ fn site_context(c: &Config) -> tera::Context {
     ctx
 }
 
-/// The layer that renders every [`Page`] a handler or an error answered
-/// with.
-pub async fn render_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    render_page(&state, response)
-}
-
-/// A page that fails to render becomes the 500 page, without the headers
-/// the handler set for the page it meant; an error page that fails becomes
-/// its heading in plain text.
-fn render_page(state: &AppState, response: Response) -> Response {
+/// Renders the `Page` a handler answered with, if any (the router maps
+/// every response through this); every other response passes as it is. A
+/// page that fails to render becomes the 500 page, without the headers the
+/// handler set for the page it meant; an error page that fails becomes its
+/// heading in plain text.
+pub fn render_pages(state: &AppState, response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let Some(page) = parts.extensions.remove::<Page>() else {
         return Response::from_parts(parts, body);
@@ -240,7 +233,7 @@ fn render_page(state: &AppState, response: Response) -> Response {
             }
             None => {
                 tracing::error!(error = e.to_string(), "request failed");
-                render_page(state, Page::failure().into_response())
+                render_pages(state, Page::failure().into_response())
             }
         },
     }

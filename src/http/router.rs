@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use std::time::Duration;
+use tower::util::MapResponseLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -60,10 +61,12 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(pages::not_found)
         // Innermost, so that compression and tracing see the rendered page.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            render_pages,
-        ))
+        // A plain response map: no state clone and no boxed future per
+        // request, since most requests are feed polls with no page at all.
+        .layer(MapResponseLayer::new({
+            let state = state.clone();
+            move |response| render_pages(&state, response)
+        }))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(CompressionLayer::new().gzip(true))
         .layer(TimeoutLayer::with_status_code(

@@ -4,7 +4,7 @@
 //! have the source `api`; a file never takes their slug, nor they a file's.
 
 use super::content_dir::{self, Parsed};
-use super::decide::{Version, source_of, version_times};
+use super::decide::{Version, version_times};
 use super::{IngestError, read_context};
 use crate::config::Config;
 use crate::domain::{Article, ArticleSource, Clock};
@@ -134,7 +134,7 @@ fn read_pushed(config: &Config, slug: &str, json: serde_json::Value) -> Result<P
 /// Refuses a slug published from a content file: the file owns it, and
 /// `instead` tells the client what to do.
 fn refuse_file_owned(entry: &IndexEntry, slug: &str, instead: &str) -> Result<(), PushError> {
-    match source_of(entry)?.file() {
+    match entry.source.file() {
         Some(rel) => Err(PushError::Conflict(format!(
             "slug: '{slug}' is published from {rel}; {instead}"
         ))),
@@ -205,7 +205,7 @@ pub async fn push(
     let (updated, topics_at) = version_times(&article, version, now);
     let change = ArticleChange::Upsert {
         article,
-        source: ArticleSource::Api.to_string(),
+        source: ArticleSource::Api,
         updated,
         stamp: None,
         at: now,

@@ -4,36 +4,10 @@
 use super::files::{ContentFile, FileRead, ReadArticle};
 use super::{IngestReport, Rejection, Scheduled};
 use crate::domain::{Article, ArticleSource};
-use crate::store::{ArticleChange, IndexEntry, StoreError};
+use crate::store::{ArticleChange, IndexEntry};
 use chrono::{DateTime, FixedOffset, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-
-/// An article the store holds, as ingest compares with it: the index entry
-/// with its source read.
-pub(super) struct Stored<'a> {
-    pub entry: &'a IndexEntry,
-    pub source: ArticleSource,
-}
-
-/// Reads the source of every entry of the store's index.
-pub(super) fn read_index(index: &[IndexEntry]) -> Result<Vec<Stored<'_>>, StoreError> {
-    index
-        .iter()
-        .map(|entry| {
-            let source = source_of(entry)?;
-            Ok(Stored { entry, source })
-        })
-        .collect()
-}
-
-/// An index entry's source; one the store should never hold is corrupt.
-pub(super) fn source_of(entry: &IndexEntry) -> Result<ArticleSource, StoreError> {
-    entry
-        .source
-        .parse()
-        .map_err(|e| StoreError::Corrupt(format!("article '{}': {e}", entry.slug)))
-}
 
 /// How a version of an article relates to what the store holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,14 +44,14 @@ pub(super) fn version_times(
 
 /// Turns what was read into changes for the store.
 pub(super) fn decide(
-    stored: &[Stored],
+    stored: &[IndexEntry],
     files: &[ContentFile],
     reads: Vec<FileRead>,
     content_dir: &Path,
     now: DateTime<Utc>,
 ) -> (IngestReport, Vec<ArticleChange>) {
     let mut decision = Decision {
-        by_slug: stored.iter().map(|s| (s.entry.slug.as_str(), s)).collect(),
+        by_slug: stored.iter().map(|s| (s.slug.as_str(), s)).collect(),
         claims: kept_claims(stored, files, &reads, now),
         content_dir,
         now,
@@ -96,7 +70,7 @@ pub(super) fn decide(
 /// rejected, or still claims it; an article from elsewhere (the API) keeps
 /// it always.
 fn kept_claims(
-    stored: &[Stored],
+    stored: &[IndexEntry],
     files: &[ContentFile],
     reads: &[FileRead],
     now: DateTime<Utc>,
@@ -107,19 +81,19 @@ fn kept_claims(
         .map(|(i, f)| (f.rel.as_str(), i))
         .collect();
     let mut claims = BTreeMap::new();
-    for s in stored.iter().filter(|s| s.entry.published) {
+    for s in stored.iter().filter(|s| s.published) {
         let keeps = match s.source.file() {
             None => true,
             Some(rel) => position.get(rel).is_some_and(|&pos| match &reads[pos] {
                 FileRead::Unchanged | FileRead::Rejected(_) => true,
                 FileRead::Article(read) => {
-                    read.article.slug.as_str() == s.entry.slug && read.article.published <= now
+                    read.article.slug.as_str() == s.slug && read.article.published <= now
                 }
                 FileRead::Draft => false,
             }),
         };
         if keeps {
-            claims.insert(s.entry.slug.clone(), s.source.clone());
+            claims.insert(s.slug.clone(), s.source.clone());
         }
     }
     claims
@@ -127,7 +101,7 @@ fn kept_claims(
 
 /// A scan's decision as it is made, file by file.
 struct Decision<'a> {
-    by_slug: HashMap<&'a str, &'a Stored<'a>>,
+    by_slug: HashMap<&'a str, &'a IndexEntry>,
     /// Slug to the source that holds it after this scan.
     claims: BTreeMap<String, ArticleSource>,
     content_dir: &'a Path,
@@ -223,10 +197,8 @@ impl Decision<'_> {
         let slug = article.slug.as_str().to_owned();
         let stored = self.by_slug.get(slug.as_str()).copied();
         let version = match stored {
-            Some(s) if s.entry.published && s.entry.content_hash == article.content_hash() => {
-                Version::Same
-            }
-            Some(s) if s.entry.published => Version::Changed,
+            Some(s) if s.published && s.content_hash == article.content_hash() => Version::Same,
+            Some(s) if s.published => Version::Changed,
             _ => Version::New,
         };
         let (updated, topics_at) = version_times(&article, version, self.now);
@@ -250,7 +222,7 @@ impl Decision<'_> {
         // Same content moved to another file keeps its dates.
         self.changes.push(ArticleChange::Upsert {
             article,
-            source: source.to_string(),
+            source,
             updated,
             stamp: Some(file.stamp.clone()),
             at: self.now,
@@ -263,12 +235,12 @@ impl Decision<'_> {
 
     /// Published articles that nothing claims any more: the file is gone,
     /// became a draft or scheduled, or now names another slug.
-    fn withdraw_unclaimed(&mut self, stored: &[Stored]) {
-        for s in stored.iter().filter(|s| s.entry.published) {
-            if !self.claims.contains_key(&s.entry.slug) {
-                self.report.withdrawn.push(s.entry.slug.clone());
+    fn withdraw_unclaimed(&mut self, stored: &[IndexEntry]) {
+        for s in stored.iter().filter(|s| s.published) {
+            if !self.claims.contains_key(&s.slug) {
+                self.report.withdrawn.push(s.slug.clone());
                 self.changes.push(ArticleChange::Withdraw {
-                    slug: s.entry.slug.clone(),
+                    slug: s.slug.clone(),
                     at: self.now,
                 });
             }

@@ -17,7 +17,7 @@ use crate::store::{IndexEntry, Store, StoreError};
 use crate::topics::{Matcher, VocabularyError};
 use chrono::{DateTime, Utc};
 use content_dir::ReadContext;
-use decide::{decide, read_index};
+use decide::decide;
 use files::{ContentFile, FileRead, read_file, scan};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -204,15 +204,14 @@ pub async fn ingest_once(
     let scanning = reader.scan();
     let index = store.article_index().await?;
     let files = scanning.await?;
-    let stored = read_index(&index)?;
-    let stamps: HashMap<String, IndexEntry> = stored
+    let stamps: HashMap<String, IndexEntry> = index
         .iter()
-        .filter(|s| s.entry.published)
-        .filter_map(|s| Some((s.source.file()?.to_owned(), s.entry.clone())))
+        .filter(|s| s.published)
+        .filter_map(|s| Some((s.source.file()?.to_owned(), s.clone())))
         .collect();
     let (files, reads) = reader.read(files, stamps).await?;
 
-    let (mut report, changes) = decide(&stored, &files, reads, &config.content.dir, now);
+    let (mut report, changes) = decide(&index, &files, reads, &config.content.dir, now);
     report.topics_changed = store.apply_changes(&changes).await?;
     report.wrote = !changes.is_empty();
     Ok(report)

@@ -42,7 +42,7 @@ pub type PgStore = SqlStore<sqlx::Postgres>;
 
 use crate::config::StoreConfig;
 use crate::domain::topic::{ArticlePhrases, TopicRef};
-use crate::domain::{Article, StoredArticle};
+use crate::domain::{Article, ArticleSource, StoredArticle};
 use chrono::{DateTime, FixedOffset, Utc};
 use std::sync::Arc;
 
@@ -72,7 +72,7 @@ impl From<sqlx::Error> for StoreError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexEntry {
     pub slug: String,
-    pub source: String,
+    pub source: ArticleSource,
     pub published: bool,
     pub content_hash: String,
     pub source_mtime_ns: Option<i64>,
@@ -139,7 +139,7 @@ pub enum ArticleChange {
     /// kept then), or a changed version.
     Upsert {
         article: Box<Article>,
-        source: String,
+        source: ArticleSource,
         /// Effective `updated`.
         updated: DateTime<FixedOffset>,
         stamp: Option<SourceStamp>,

@@ -123,17 +123,25 @@ pub struct IndexRow {
     render_key: Option<String>,
 }
 
-impl From<IndexRow> for IndexEntry {
-    fn from(r: IndexRow) -> Self {
-        IndexEntry {
+impl TryFrom<IndexRow> for IndexEntry {
+    type Error = StoreError;
+
+    /// A source the store should never hold is corrupt, named with its
+    /// article.
+    fn try_from(r: IndexRow) -> Result<Self, StoreError> {
+        let source = r
+            .source
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("article '{}': {e}", r.slug)))?;
+        Ok(IndexEntry {
             slug: r.slug,
-            source: r.source,
+            source,
             published: r.status == "published",
             content_hash: r.content_hash,
             source_mtime_ns: r.source_mtime_ns,
             source_size: r.source_size,
             render_key: r.render_key,
-        }
+        })
     }
 }
 

@@ -325,3 +325,32 @@ impl TestSite {
         self.clock.now()
     }
 }
+
+/// A store row whose source is neither `api` nor `file:<path>` (a damaged
+/// or hand-edited database) stops the scan with an error that names the
+/// article, instead of being taken for a pushed article and kept forever.
+#[tokio::test]
+async fn a_stored_source_that_is_no_source_is_reported_with_its_article() {
+    let site = TestSite::new_on_sqlite("").await;
+    std::fs::write(
+        site.dir.path().join("content/azelaic.md"),
+        article("Azelaic acid", "2026-11-02", "A calm acid for redness."),
+    )
+    .unwrap();
+    assert_eq!(site.ingest().await.new, ["azelaic"]);
+    let db = site.dir.path().join("data/feedletter.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE articles SET source = 'ftp:azelaic.md' WHERE slug = 'azelaic'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let err = feedletter::ingest::ingest_once(site.store.as_ref(), &site.config, &site.clock)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("article 'azelaic'"), "{err}");
+    assert!(err.contains("`ftp:azelaic.md`"), "{err}");
+}

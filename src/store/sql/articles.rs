@@ -78,7 +78,7 @@ impl<B: Backend> SqlStore<B> {
         ))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(IndexEntry::from).collect())
+        rows.into_iter().map(IndexEntry::try_from).collect()
     }
 
     pub(super) async fn published(

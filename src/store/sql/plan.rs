@@ -1,9 +1,9 @@
 //! One ingest's changes sorted by the statements that write them, as
 //! named rows borrowed from the changes.
 
-use crate::domain::Article;
 use crate::domain::topic::ArticlePhrases;
 use crate::domain::topic::TopicRef;
+use crate::domain::{Article, ArticleSource};
 use crate::store::{ArticleChange, SourceStamp};
 use chrono::{DateTime, FixedOffset, Utc};
 use std::collections::BTreeSet;
@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 /// An article to insert, or to update in place.
 pub struct Upsert<'a> {
     pub article: &'a Article,
-    pub source: &'a str,
+    pub source: &'a ArticleSource,
     /// Effective `updated`.
     pub updated: &'a DateTime<FixedOffset>,
     pub stamp: Option<&'a SourceStamp>,

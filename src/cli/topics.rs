@@ -76,12 +76,7 @@ fn print_entry(t: &TrendingTopic) -> anyhow::Result<()> {
     );
     println!("    why: {}", t.why);
     if !t.includes.is_empty() {
-        let list: Vec<String> = t
-            .includes
-            .iter()
-            .map(|i| format!("{} ({})", i.label, i.count))
-            .collect();
-        println!("    includes: {}", list.join(", "));
+        println!("    includes: {}", t.includes_text());
     }
     if !t.related.is_empty() {
         let list: Vec<String> = t

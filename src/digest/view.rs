@@ -21,19 +21,9 @@ pub(super) struct SectionView {
     count: u32,
     feed_url: String,
     articles: Vec<SectionArticle>,
-    /// Why it trends, in a sentence ("" for "also new" sections).
-    why: String,
-    /// The narrower concepts it includes: "Exosome facials (2), Plant
-    /// exosomes (1)".
-    includes: String,
-    /// Echoes folded into it: "Microneedling".
-    related: String,
-    /// "18 Nov 2026": the first article ever about it.
-    first_seen: String,
-    /// The weekly counts as bars of a table chart, oldest first.
-    bars: Vec<Bar>,
-    /// The same counts for the text part: "0 0 1 2 6".
-    weekly_text: String,
+    /// What only a trending section shows, as fields of the section itself.
+    #[serde(flatten)]
+    trending: TrendingFields,
 }
 
 /// An article as a digest section lists it.
@@ -198,12 +188,7 @@ impl<'a> Sections<'a> {
             count,
             feed_url: format!("{}/feeds/topics/{}/atom.xml", self.base_url, s.topic),
             articles,
-            why: trending.why,
-            includes: trending.includes,
-            related: trending.related,
-            first_seen: trending.first_seen,
-            bars: trending.bars,
-            weekly_text: trending.weekly_text,
+            trending,
         }
     }
 
@@ -234,8 +219,8 @@ impl<'a> Sections<'a> {
     fn trending_fields(&self, t: &TrendingTopic) -> TrendingFields {
         TrendingFields {
             why: t.why.clone(),
-            includes: includes_text(t),
-            related: related_text(t),
+            includes: t.includes_text(),
+            related: t.related_text(),
             first_seen: DateTime::parse_from_rfc3339(&t.first_seen)
                 .map(|d| day_label(d, self.timezone))
                 .unwrap_or_default(),
@@ -250,30 +235,21 @@ impl<'a> Sections<'a> {
     }
 }
 
-/// "Exosome facials (2), Plant exosomes (1)".
-fn includes_text(t: &TrendingTopic) -> String {
-    let parts: Vec<String> = t
-        .includes
-        .iter()
-        .map(|i| format!("{} ({})", i.label, i.count))
-        .collect();
-    parts.join(", ")
-}
-
-/// "Microneedling, Pollution".
-fn related_text(t: &TrendingTopic) -> String {
-    let labels: Vec<&str> = t.related.iter().map(|r| r.label.as_str()).collect();
-    labels.join(", ")
-}
-
 /// What only a trending section shows; empty for "also new".
-#[derive(Default)]
+#[derive(Default, Serialize)]
 struct TrendingFields {
+    /// Why it trends, in a sentence.
     why: String,
+    /// The narrower concepts it includes: "Exosome facials (2), Plant
+    /// exosomes (1)".
     includes: String,
+    /// Echoes folded into it: "Microneedling".
     related: String,
+    /// "18 Nov 2026": the first article ever about it.
     first_seen: String,
+    /// The weekly counts as bars of a table chart, oldest first.
     bars: Vec<Bar>,
+    /// The same counts for the text part: "0 0 1 2 6".
     weekly_text: String,
 }
 

@@ -30,6 +30,25 @@ struct Slow {
     stop: CancellationToken,
 }
 
+impl Slow {
+    /// A job that fires every second on `clock`, and stops the scheduler
+    /// after `runs_before_stop` runs (0: never).
+    fn every_second(
+        clock: &FixedClock,
+        runs_before_stop: usize,
+        stop: &CancellationToken,
+    ) -> Arc<Self> {
+        Arc::new(Slow {
+            timing: every_second(),
+            clock: clock.clone(),
+            log: Mutex::default(),
+            running: AtomicBool::new(false),
+            runs_before_stop,
+            stop: stop.clone(),
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl Job for Slow {
     fn timing(&self) -> &Timing {
@@ -65,14 +84,7 @@ async fn runs_never_overlap_and_fires_passed_during_a_run_are_caught_up_once_not
     // milliseconds of real time.
     let clock = FixedClock::new(at("2026-11-23T08:00:00.999Z"));
     let stop = CancellationToken::new();
-    let job = Arc::new(Slow {
-        timing: every_second(),
-        clock: clock.clone(),
-        log: Mutex::default(),
-        running: AtomicBool::new(false),
-        runs_before_stop: 3,
-        stop: stop.clone(),
-    });
+    let job = Slow::every_second(&clock, 3, &stop);
     let deadline = std::time::Duration::from_secs(30);
     tokio::time::timeout(
         deadline,
@@ -102,14 +114,7 @@ async fn a_stop_before_the_first_fire_still_leaves_the_start_up_catch_up_done() 
     let clock = FixedClock::new(at("2026-11-23T08:00:00.500Z"));
     let stop = CancellationToken::new();
     stop.cancel();
-    let job = Arc::new(Slow {
-        timing: every_second(),
-        clock: clock.clone(),
-        log: Mutex::default(),
-        running: AtomicBool::new(false),
-        runs_before_stop: 0,
-        stop: stop.clone(),
-    });
+    let job = Slow::every_second(&clock, 0, &stop);
     run(vec![job.clone()], Arc::new(clock), stop).await;
     assert_eq!(
         *job.log.lock().unwrap(),
@@ -153,14 +158,7 @@ fn the_next_step_waits_for_the_next_fire_or_hands_over_the_latest_missed_one() {
 async fn taking_the_lease_over_catches_up_each_job_at_the_time_it_is_taken() {
     let clock = FixedClock::new(at("2026-11-23T08:00:00.500Z"));
     let stop = CancellationToken::new();
-    let job = Arc::new(Slow {
-        timing: every_second(),
-        clock: clock.clone(),
-        log: Mutex::default(),
-        running: AtomicBool::new(false),
-        runs_before_stop: 0,
-        stop: stop.clone(),
-    });
+    let job = Slow::every_second(&clock, 0, &stop);
     // Another instance holds it at start; this one takes it a minute later.
     let (held, leader) = watch::channel(false);
     let task = tokio::spawn(catch_up_on_takeover(

@@ -95,18 +95,8 @@ fn trend_view<'a>(config: &Config, t: &'a TrendingTopic) -> TrendView<'a> {
                     .to_string()
             })
             .unwrap_or_default(),
-        includes: t
-            .includes
-            .iter()
-            .map(|i| format!("{} ({})", i.label, i.count))
-            .collect::<Vec<_>>()
-            .join(", "),
-        related: t
-            .related
-            .iter()
-            .map(|r| r.label.clone())
-            .collect::<Vec<_>>()
-            .join(", "),
+        includes: t.includes_text(),
+        related: t.related_text(),
         articles: &t.articles,
     }
 }

@@ -189,7 +189,67 @@ impl<B: Backend> SubscriberStore for SqlStore<B> {
         source: &ConsentSource,
         now: DateTime<Utc>,
     ) -> Result<ImportBatch, StoreError> {
-        self.import(rows, confirmed, source, now).await
+        // One batch, one transaction.
+        let source = source.to_string();
+        let mut out = ImportBatch::default();
+        if rows.is_empty() {
+            return Ok(out);
+        }
+        let at = now.timestamp();
+        let common = ImportCommon {
+            status: if confirmed {
+                SubscriberStatus::Confirmed
+            } else {
+                SubscriberStatus::Pending
+            },
+            at,
+            source: &source,
+            confirmed_at: confirmed.then_some(at),
+        };
+        let keys: Vec<String> = rows.iter().map(|r| key(r.email.as_str())).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut tx = self.pool.begin().await?;
+        let refused: Vec<String> = B::bind_texts(
+            sql_built::<B>(format!(
+                "SELECT email FROM subscribers WHERE status IN ('unsubscribed', 'bounced') \
+                 AND {}",
+                B::in_list("email_key", 1)
+            )),
+            &keys,
+        )?
+        .scalars(&mut *tx)
+        .await?;
+        let pending_before: i64 = if confirmed {
+            B::bind_texts(
+                sql_built::<B>(format!(
+                    "SELECT COUNT(*) FROM subscribers WHERE status = 'pending' AND {}",
+                    B::in_list("email_key", 1)
+                )),
+                &keys,
+            )?
+            .scalar(&mut *tx)
+            .await?
+        } else {
+            0
+        };
+        let added = B::insert_imports(&mut *tx, rows, &common).await?;
+        if confirmed && pending_before > 0 {
+            let q = sql_built::<B>(format!(
+                "UPDATE subscribers SET status = 'confirmed', confirmed_ts = $1, updated_ts = $1 \
+                 WHERE status = 'pending' AND {}",
+                B::in_list("email_key", 2)
+            ))
+            .bind(at);
+            out.confirmed = B::bind_texts(q, &keys)?.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        out.added = added;
+        // Duplicates inside the batch count as existing.
+        out.existing = (rows.len() as u64)
+            .saturating_sub(added)
+            .saturating_sub(refused.len() as u64);
+        out.refused = refused;
+        Ok(out)
     }
 
     async fn add_token(
@@ -334,77 +394,5 @@ impl<B: Backend> SubscriberStore for SqlStore<B> {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-}
-
-impl<B: Backend> SqlStore<B> {
-    /// One import batch in one transaction; see `SubscriberStore::import_batch`.
-    async fn import(
-        &self,
-        rows: &[ImportRow],
-        confirmed: bool,
-        source: &ConsentSource,
-        now: DateTime<Utc>,
-    ) -> Result<ImportBatch, StoreError> {
-        let source = source.to_string();
-        let mut out = ImportBatch::default();
-        if rows.is_empty() {
-            return Ok(out);
-        }
-        let at = now.timestamp();
-        let common = ImportCommon {
-            status: if confirmed {
-                SubscriberStatus::Confirmed
-            } else {
-                SubscriberStatus::Pending
-            },
-            at,
-            source: &source,
-            confirmed_at: confirmed.then_some(at),
-        };
-        let keys: Vec<String> = rows.iter().map(|r| key(r.email.as_str())).collect();
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let mut tx = self.pool.begin().await?;
-        let refused: Vec<String> = B::bind_texts(
-            sql_built::<B>(format!(
-                "SELECT email FROM subscribers WHERE status IN ('unsubscribed', 'bounced') \
-                 AND {}",
-                B::in_list("email_key", 1)
-            )),
-            &keys,
-        )?
-        .scalars(&mut *tx)
-        .await?;
-        let pending_before: i64 = if confirmed {
-            B::bind_texts(
-                sql_built::<B>(format!(
-                    "SELECT COUNT(*) FROM subscribers WHERE status = 'pending' AND {}",
-                    B::in_list("email_key", 1)
-                )),
-                &keys,
-            )?
-            .scalar(&mut *tx)
-            .await?
-        } else {
-            0
-        };
-        let added = B::insert_imports(&mut *tx, rows, &common).await?;
-        if confirmed && pending_before > 0 {
-            let q = sql_built::<B>(format!(
-                "UPDATE subscribers SET status = 'confirmed', confirmed_ts = $1, updated_ts = $1 \
-                 WHERE status = 'pending' AND {}",
-                B::in_list("email_key", 2)
-            ))
-            .bind(at);
-            out.confirmed = B::bind_texts(q, &keys)?.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        out.added = added;
-        // Duplicates inside the batch count as existing.
-        out.existing = (rows.len() as u64)
-            .saturating_sub(added)
-            .saturating_sub(refused.len() as u64);
-        out.refused = refused;
-        Ok(out)
     }
 }

@@ -112,6 +112,23 @@ impl TrendingTopic {
             .chain(self.ancestors.iter().map(String::as_str))
             .chain(self.includes.iter().map(|i| i.id.as_str()))
     }
+
+    /// The narrower concepts it includes, as readers see them: "Exosome
+    /// facials (2), Plant exosomes (1)".
+    pub fn includes_text(&self) -> String {
+        let parts: Vec<String> = self
+            .includes
+            .iter()
+            .map(|i| format!("{} ({})", i.label, i.count))
+            .collect();
+        parts.join(", ")
+    }
+
+    /// The echoes folded into it, by label: "Microneedling, Pollution".
+    pub fn related_text(&self) -> String {
+        let labels: Vec<&str> = self.related.iter().map(|r| r.label.as_str()).collect();
+        labels.join(", ")
+    }
 }
 
 fn round3(x: f64) -> f64 {

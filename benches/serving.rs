@@ -1,234 +1,450 @@
-//! Feed serving: requests per second for `/feeds/atom.xml`, as
-//! plain GETs and as conditional GETs answered 304, from the daemon and,
-//! when nginx is installed, from nginx serving the same folder.
+//! Serving, measured from outside as readers and visitors see it: the
+//! `feedletter` binary runs as a process (`feedletter run`) on a site of
+//! generated articles, `wrk` loads it over loopback, and nginx serves the
+//! same files (the feeds folder, and the landing page saved as a static
+//! file) in the same run, for scale.
 //!
 //!     cargo bench --bench serving
-//!     FEEDLETTER_BENCH_SECONDS=2 cargo bench --bench serving   # quick
+//!     FEEDLETTER_BENCH_SECONDS=2 FEEDLETTER_BENCH_ARTICLES=1000 cargo bench --bench serving
 //!
-//! The load generator is in this process: 32 keep-alive connections over
-//! loopback (reqwest), each sending its next request when the last answer
-//! is read, for a fixed time per scenario. Generator and server share the
-//! machine's 2 cores, the same for both servers.
+//! Needs `wrk` (Debian package `wrk`): without it the bench says so and
+//! stops. nginx (`nginx-light`) is optional: without it there is no
+//! comparison column. Neither is needed by feedletter itself.
+//!
+//! Rows: the site's RSS and Atom feeds, plain (200, whole body), gzipped
+//! (200) and conditional (304); the landing page (200, each request a new
+//! visitor with a new CSRF cookie, as a browser without cookies would be).
+//! The daemon's resident memory is sampled through the whole load.
 
-use anyhow::{Context as _, Result};
-use feedletter::{Config, FixedClock};
+#[path = "corpus/mod.rs"]
+mod corpus;
+
+use anyhow::{Context as _, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-const CONNECTIONS: usize = 32;
+const CONNECTIONS: u32 = 64;
+const THREADS: u32 = 2;
 
-fn seconds() -> Result<u64> {
-    match std::env::var("FEEDLETTER_BENCH_SECONDS") {
-        Ok(v) => v.trim().parse().context("FEEDLETTER_BENCH_SECONDS"),
-        Err(_) => Ok(8),
+fn env_number(name: &str, default: u64) -> Result<u64> {
+    match std::env::var(name) {
+        Ok(v) => v.trim().parse().with_context(|| format!("{name}={v}")),
+        Err(_) => Ok(default),
     }
 }
 
+/// What `wrk` reported for one row.
+#[derive(Debug, Clone, Copy)]
 struct Figures {
-    requests: u64,
     per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Answers that were not 2xx or 3xx.
+    errors: u64,
 }
 
-/// Hammers `url` for `secs`; `etag` makes every request conditional.
-async fn load(url: &str, etag: Option<&str>, secs: u64, expect: u16) -> Result<Figures> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
-        let (client, stop, count) = (client.clone(), stop.clone(), count.clone());
-        let url = url.to_owned();
-        let etag = etag.map(str::to_owned);
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
-                let mut request = client.get(&url).header("accept-encoding", "identity");
-                if let Some(tag) = &etag {
-                    request = request.header("if-none-match", tag);
-                }
-                let response = request.send().await?;
-                let status = response.status().as_u16();
-                let _ = response.bytes().await?;
-                anyhow::ensure!(status == expect, "{url}: {status}, expected {expect}");
-                latencies.push(started.elapsed());
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok::<_, anyhow::Error>(latencies)
-        }));
+/// One request shape.
+struct Row {
+    label: &'static str,
+    path: &'static str,
+    headers: Vec<String>,
+    expect: u16,
+    /// feedletter's throughput must be at least this share of nginx's.
+    target: f64,
+}
+
+fn wrk(url: &str, headers: &[String], secs: u64) -> Result<Figures> {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t",
+        &THREADS.to_string(),
+        "-c",
+        &CONNECTIONS.to_string(),
+        "-d",
+        &format!("{secs}s"),
+        "--latency",
+    ]);
+    for h in headers {
+        cmd.arg("-H").arg(h);
     }
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await??);
+    let out = cmd.arg(url).output().context("running wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr));
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
-    let at = |q: f64| {
-        all.get(((all.len() as f64 - 1.0) * q) as usize)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    parse_wrk(&text).with_context(|| format!("reading wrk's report:\n{text}"))
+}
+
+fn parse_wrk(text: &str) -> Option<Figures> {
+    let value_after = |prefix: &str| -> Option<&str> {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::trim)
     };
-    let requests = count.load(Ordering::Relaxed);
-    Ok(Figures {
-        requests,
-        per_second: requests as f64 / elapsed,
-        p50_ms: at(0.5),
-        p99_ms: at(0.99),
+    let per_second = value_after("Requests/sec:")?.parse().ok()?;
+    let errors = value_after("Non-2xx or 3xx responses:").map_or(Some(0), |v| v.parse().ok())?;
+    Some(Figures {
+        per_second,
+        p50_ms: duration_ms(value_after("50%")?)?,
+        p99_ms: duration_ms(value_after("99%")?)?,
+        errors,
     })
 }
 
-/// The ETag of `url` once it answers 200 (waiting up to 10 s).
-async fn first_etag(url: &str) -> Option<String> {
-    let probe = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = probe.get(url).send().await
-            && r.status() == 200
-        {
-            return r
-                .headers()
-                .get("etag")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+/// "812.00us", "1.23ms", "2.01s" in milliseconds.
+fn duration_ms(v: &str) -> Option<f64> {
+    let (number, scale) = if let Some(n) = v.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        return None;
+    };
+    number.parse::<f64>().ok().map(|n| n * scale)
+}
+
+/// Resident memory of `pid` in bytes (VmRSS), or its peak (VmHWM).
+fn memory(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Samples the resident memory of `pid` until dropped; the peak seen.
+struct MemoryWatch {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MemoryWatch {
+    fn start(pid: u32) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let (s, p) = (stop.clone(), peak.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                if let Some(rss) = memory(pid, "VmRSS:") {
+                    p.fetch_max(rss, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        Self {
+            stop,
+            peak,
+            thread: Some(thread),
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    None
+
+    fn peak(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.peak.load(Ordering::Relaxed)
+    }
 }
 
-/// The plain row and the 304 row for one server.
-async fn both_rows(server: &str, url: &str, etag: &str, secs: u64) -> Result<()> {
-    print(
-        server,
-        "200 (full body)",
-        &load(url, None, secs, 200).await?,
-    );
-    print(
-        server,
-        "304 (If-None-Match)",
-        &load(url, Some(etag), secs, 304).await?,
-    );
-    Ok(())
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
-fn print(server: &str, what: &str, f: &Figures) {
-    println!(
-        "  {server:<10} {what:<16} {:>8.0} requests/s  ({} requests; p50 {:.2} ms, p99 {:.2} ms)",
-        f.per_second, f.requests, f.p50_ms, f.p99_ms
-    );
+/// A process that is stopped with SIGTERM when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // SIGTERM: nginx's master stops its workers (SIGKILL would not).
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
 }
 
-fn config(dir: &std::path::Path) -> Result<Config> {
-    let content = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
+fn write_config(dir: &Path, content: &Path, port: u16) -> Result<PathBuf> {
     let text = format!(
-        "[site]\ntitle = \"The Dewline\"\nbase_url = \"https://dewline.example\"\ntimezone = \"Asia/Kolkata\"\n\
-         [store]\nurl = \"sqlite://{}\"\n[content]\ndir = \"{}\"\n[feeds]\ndir = \"{}\"\n\
-         [http]\nbind = \"127.0.0.1:0\"\n[schedule]\ningest = \"0 0 1 1 *\"\n",
-        dir.join("bench.db").display(),
-        content.display(),
-        dir.join("feeds").display(),
+        "[site]\ntitle = \"The Dewline\"\nbase_url = \"http://127.0.0.1:{port}\"\n\
+         timezone = \"Asia/Kolkata\"\ntemplates = \"{templates}\"\n\
+         [store]\nurl = \"sqlite://{db}\"\n[content]\ndir = \"{content}\"\n\
+         [feeds]\ndir = \"{feeds}\"\n[mail]\noutbox_dir = \"{outbox}\"\n\
+         [http]\nbind = \"127.0.0.1:{port}\"\n[schedule]\ningest = \"0 0 0 1 1 *\"\n",
+        templates = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("templates")
+            .display(),
+        db = dir.join("bench.db").display(),
+        content = content.display(),
+        feeds = dir.join("feeds").display(),
+        outbox = dir.join("outbox").display(),
     );
     let path = dir.join("feedletter.toml");
     std::fs::write(&path, text)?;
-    Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))
+    Ok(path)
 }
 
-/// nginx on a free port serving `feeds`, as a child process; None when
-/// nginx is not installed.
-fn start_nginx(
-    dir: &std::path::Path,
-    feeds: &std::path::Path,
-) -> Result<Option<(std::process::Child, u16)>> {
-    let Some(nginx) = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-    else {
-        return Ok(None);
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+async fn wait_until_served(base: &str, deadline: Duration) -> Result<()> {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while started.elapsed() < deadline {
+        if let Ok(r) = client.get(format!("{base}/feeds/rss.xml")).send().await
+            && r.status() == 200
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("{base} did not serve its feeds within {deadline:?}")
+}
+
+async fn etag(url: &str) -> Result<String> {
+    let r = reqwest::get(url).await?;
+    Ok(r.headers()
+        .get("etag")
+        .context("no ETag")?
+        .to_str()?
+        .to_owned())
+}
+
+fn nginx_conf(dir: &Path, port: u16, www: &Path, feeds: &Path) -> Result<PathBuf> {
     let conf = dir.join("nginx.conf");
-    std::fs::create_dir_all(dir.join("nginx"))?;
+    let own = dir.join("nginx");
+    std::fs::create_dir_all(&own)?;
     std::fs::write(
         &conf,
         format!(
-            "worker_processes 1;\ndaemon off;\npid {pid};\nerror_log {err} warn;\n\
+            "worker_processes auto;\ndaemon off;\npid {own}/nginx.pid;\nerror_log {own}/error.log warn;\n\
              events {{ worker_connections 1024; }}\n\
-             http {{\n  access_log off;\n  types {{ application/atom+xml xml; }}\n\
-               client_body_temp_path {tmp};\n  proxy_temp_path {tmp};\n  fastcgi_temp_path {tmp};\n\
-               uwsgi_temp_path {tmp};\n  scgi_temp_path {tmp};\n\
-               server {{ listen 127.0.0.1:{port}; location /feeds/ {{ alias {feeds}/; etag on; }} }}\n}}\n",
-            pid = dir.join("nginx/nginx.pid").display(),
-            err = dir.join("nginx/error.log").display(),
-            tmp = dir.join("nginx").display(),
+             http {{\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n\
+               types {{ application/atom+xml xml; application/feed+json json; text/html html; }}\n\
+               gzip on;\n  gzip_types application/atom+xml application/rss+xml application/feed+json;\n\
+               client_body_temp_path {own};\n  proxy_temp_path {own};\n  fastcgi_temp_path {own};\n\
+               uwsgi_temp_path {own};\n  scgi_temp_path {own};\n\
+               server {{\n    listen 127.0.0.1:{port};\n    root {www};\n    index index.html;\n\
+                 location /feeds/ {{ alias {feeds}/; etag on; }}\n  }}\n}}\n",
+            own = own.display(),
+            www = www.display(),
             feeds = feeds.display(),
         ),
     )?;
-    let child = std::process::Command::new(nginx)
-        .arg("-c")
-        .arg(&conf)
-        .arg("-p")
-        .arg(dir.join("nginx"))
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    Ok(Some((child, port)))
+    Ok(conf)
+}
+
+fn rows(rss: &str, atom: &str) -> Vec<Row> {
+    let identity = "Accept-Encoding: identity".to_owned();
+    let gzip = "Accept-Encoding: gzip".to_owned();
+    vec![
+        Row {
+            label: "rss.xml 200",
+            path: "/feeds/rss.xml",
+            headers: vec![identity.clone()],
+            expect: 200,
+            target: 0.7,
+        },
+        Row {
+            label: "rss.xml 304",
+            path: "/feeds/rss.xml",
+            headers: vec![identity.clone(), format!("If-None-Match: {rss}")],
+            expect: 304,
+            target: 0.7,
+        },
+        Row {
+            label: "atom.xml 200",
+            path: "/feeds/atom.xml",
+            headers: vec![identity.clone()],
+            expect: 200,
+            target: 0.7,
+        },
+        Row {
+            label: "atom.xml 200 gzip",
+            path: "/feeds/atom.xml",
+            headers: vec![gzip],
+            expect: 200,
+            target: 0.7,
+        },
+        Row {
+            label: "atom.xml 304",
+            path: "/feeds/atom.xml",
+            headers: vec![identity.clone(), format!("If-None-Match: {atom}")],
+            expect: 304,
+            target: 0.7,
+        },
+        Row {
+            label: "landing page",
+            path: "/",
+            headers: vec![identity],
+            expect: 200,
+            target: 0.5,
+        },
+    ]
 }
 
 fn main() -> Result<()> {
-    let secs = seconds()?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let secs = env_number("FEEDLETTER_BENCH_SECONDS", 6)?;
+    let articles = env_number("FEEDLETTER_BENCH_ARTICLES", 10_000)? as usize;
+    if Command::new("wrk").arg("--version").output().is_err() {
+        println!("serving: wrk is not installed (Debian package wrk): nothing measured");
+        return Ok(());
+    }
+    let bin = env!("CARGO_BIN_EXE_feedletter");
+    let dir = tempfile::tempdir()?;
+    let content = dir.path().join("content");
+    corpus::write_articles(&content, articles, 7)?;
+    let port = free_port()?;
+    let config = write_config(dir.path(), &content, port)?;
+    let base = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async move {
-        let dir = tempfile::tempdir()?;
-        let config = config(dir.path())?;
-        let feeds = config.feeds.dir.clone();
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-25T12:00:00+05:30")?.to_utc();
-        let app = feedletter::App::build(config, Arc::new(FixedClock::new(now))).await?;
-        let port = app.port();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until_stopped(async {
-            let _ = stop_rx.await;
-        }));
-        let base = format!("http://127.0.0.1:{port}");
-        let url = format!("{base}/feeds/atom.xml");
-        let etag = first_etag(&url)
-            .await
-            .context("the daemon never served atom.xml")?;
-        let size = std::fs::metadata(feeds.join("atom.xml"))?.len();
-        println!(
-            "GET /feeds/atom.xml ({:.1} KB), {CONNECTIONS} connections, {secs} s per row:",
-            size as f64 / 1000.0
-        );
-        both_rows("feedletter", &url, &etag, secs).await?;
-        let _ = stop_tx.send(());
-        let _ = server.await;
 
-        match start_nginx(dir.path(), &feeds)? {
-            None => println!("  nginx      not installed: no comparison"),
-            Some((mut child, port)) => {
-                let url = format!("http://127.0.0.1:{port}/feeds/atom.xml");
-                let result = async {
-                    let tag = first_etag(&url).await.context("nginx did not answer")?;
-                    both_rows("nginx", &url, &tag, secs).await
-                }
-                .await;
-                // SIGTERM to the master stops its worker too (SIGKILL would
-                // leave the worker running).
-                let _ = std::process::Command::new("kill")
-                    .args(["-TERM", &child.id().to_string()])
-                    .status();
-                let _ = child.wait();
-                result?;
+    let started = Instant::now();
+    let daemon = Process(
+        Command::new(bin)
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting feedletter run")?,
+    );
+    let pid = daemon.0.id();
+    rt.block_on(wait_until_served(&base, Duration::from_secs(300)))?;
+    let (rss_tag, atom_tag) = rt.block_on(async {
+        Ok::<_, anyhow::Error>((
+            etag(&format!("{base}/feeds/rss.xml")).await?,
+            etag(&format!("{base}/feeds/atom.xml")).await?,
+        ))
+    })?;
+    let feeds = dir.path().join("feeds");
+    let size = |name: &str| std::fs::metadata(feeds.join(name)).map_or(0, |m| m.len());
+    // The landing page as a static file, for nginx.
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(&www)?;
+    let landing = rt.block_on(async { reqwest::get(format!("{base}/")).await?.bytes().await })?;
+    std::fs::write(www.join("index.html"), &landing)?;
+    println!(
+        "{articles} articles, ready in {:.1} s; rss.xml {:.1} KB, atom.xml {:.1} KB, landing page {:.1} KB",
+        started.elapsed().as_secs_f64(),
+        size("rss.xml") as f64 / 1000.0,
+        size("atom.xml") as f64 / 1000.0,
+        landing.len() as f64 / 1000.0,
+    );
+    println!(
+        "wrk -t{THREADS} -c{CONNECTIONS} -d{secs}s over loopback; the same 2 cores serve and load"
+    );
+
+    let rest = memory(pid, "VmRSS:").unwrap_or(0);
+    let watch = MemoryWatch::start(pid);
+    let mut ours = Vec::new();
+    for row in rows(&rss_tag, &atom_tag) {
+        // One request first: the row measures what it says.
+        let status = rt.block_on(async {
+            let mut r = reqwest::Client::new().get(format!("{base}{}", row.path));
+            for h in &row.headers {
+                let (k, v) = h.split_once(": ").unwrap_or((h, ""));
+                r = r.header(k, v);
             }
+            r.send().await.map(|r| r.status().as_u16())
+        })?;
+        if status != row.expect {
+            bail!(
+                "{}: feedletter answered {status}, not {}",
+                row.label,
+                row.expect
+            );
         }
-        Ok(())
-    })
+        ours.push(wrk(&format!("{base}{}", row.path), &row.headers, secs)?);
+    }
+    let peak = watch.peak();
+    drop(daemon);
+
+    let theirs: Option<Vec<Figures>> = match ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    {
+        None => {
+            println!("nginx is not installed (Debian package nginx-light): no comparison");
+            None
+        }
+        Some(nginx) => {
+            let port = free_port()?;
+            let conf = nginx_conf(dir.path(), port, &www, &feeds)?;
+            let _nginx = Process(
+                Command::new(nginx)
+                    .arg("-c")
+                    .arg(&conf)
+                    .arg("-p")
+                    .arg(dir.path().join("nginx"))
+                    .stderr(Stdio::null())
+                    .spawn()?,
+            );
+            let base = format!("http://127.0.0.1:{port}");
+            rt.block_on(wait_until_served(&base, Duration::from_secs(10)))?;
+            let (rss, atom) = rt.block_on(async {
+                Ok::<_, anyhow::Error>((
+                    etag(&format!("{base}/feeds/rss.xml")).await?,
+                    etag(&format!("{base}/feeds/atom.xml")).await?,
+                ))
+            })?;
+            let mut figures = Vec::new();
+            for row in rows(&rss, &atom) {
+                figures.push(wrk(&format!("{base}{}", row.path), &row.headers, secs)?);
+            }
+            Some(figures)
+        }
+    };
+
+    println!(
+        "\n| request | feedletter req/s | p50 | p99 | nginx req/s | p50 | p99 | ratio | target |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    for (i, row) in rows(&rss_tag, &atom_tag).iter().enumerate() {
+        let f = ours[i];
+        let (n, ratio, verdict) = match &theirs {
+            Some(t) => {
+                let r = f.per_second / t[i].per_second;
+                let met = if r >= row.target { "met" } else { "missed" };
+                (
+                    format!(
+                        "{:.0} | {:.2} ms | {:.2} ms",
+                        t[i].per_second, t[i].p50_ms, t[i].p99_ms
+                    ),
+                    format!("{r:.2}x"),
+                    format!("{:.1}x: {met}", row.target),
+                )
+            }
+            None => (
+                "- | - | -".into(),
+                "-".into(),
+                format!("{:.1}x", row.target),
+            ),
+        };
+        println!(
+            "| {} | {:.0} | {:.2} ms | {:.2} ms | {n} | {ratio} | {verdict} |",
+            row.label, f.per_second, f.p50_ms, f.p99_ms
+        );
+        if f.errors > 0 {
+            println!(
+                "  ({}: {} answers were not 2xx or 3xx)",
+                row.label, f.errors
+            );
+        }
+    }
+    println!(
+        "\nfeedletter resident memory: {:.0} MB at rest, {:.0} MB at the peak of the load (target under 300 MB)",
+        rest as f64 / 1e6,
+        peak as f64 / 1e6
+    );
+    Ok(())
 }

@@ -6,6 +6,7 @@ use crate::domain::Clock;
 use crate::feeds::Scope;
 use crate::feeds::revision::{BuiltRevision, OnForeign};
 use crate::feeds::websub::Publisher;
+use crate::http::state::Served;
 use crate::ingest::{IngestReport, Rejection, ingest_once};
 use crate::scheduler::{Job, Timing};
 use crate::store::Store;
@@ -30,6 +31,8 @@ pub struct IngestJob {
     /// The store revision the feeds were last built from (pushes too).
     built: BuiltRevision,
     websub: Option<Publisher>,
+    /// The feeds and pages served from memory, refreshed after each build.
+    served: Served,
     /// What a run leaves for the next. A run holds it throughout, so a run
     /// driven from outside the scheduler never overlaps a scheduled one.
     memory: Mutex<Memory>,
@@ -63,6 +66,7 @@ impl IngestJob {
             leader,
             built: state.built.clone(),
             websub: state.websub.clone(),
+            served: state.served.clone(),
             memory: Mutex::default(),
         }
     }
@@ -111,6 +115,8 @@ impl IngestJob {
     async fn build(&self, now: DateTime<Utc>, scope: &Scope) -> usize {
         match crate::feeds::build_feeds(self.store.as_ref(), &self.config, now, scope).await {
             Ok(b) => {
+                // Served before the hub hears of it: what it fetches is new.
+                self.served.after_build(&b.written, &b.removed).await;
                 if !b.written.is_empty() {
                     tracing::info!(written = ?b.written, "feeds written");
                     if let Some(w) = &self.websub {

@@ -33,6 +33,10 @@ pub struct App {
     shutdown: CancellationToken,
 }
 
+/// How often the feeds served from memory are checked against the folder
+/// for changes no build of this process reported.
+const REVALIDATE_FEEDS: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The daemon's jobs and when they run, for `feedletter schedule`.
 pub fn timings(config: &Config) -> Vec<Timing> {
     let mut timings = vec![ingest_job::timing(config)];
@@ -130,6 +134,12 @@ impl App {
                     .sweep_until_stopped(state.digest_wake.clone()),
             ),
             tokio::spawn(background.clone().send_mail_until_stopped()),
+            tokio::spawn(
+                state
+                    .served
+                    .clone()
+                    .revalidate_until(REVALIDATE_FEEDS, stop.clone()),
+            ),
         ];
         tracing::info!(
             address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),

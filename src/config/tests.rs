@@ -141,6 +141,8 @@ fn every_default_is_the_documented_one() {
     assert!(!t.trend_tags && t.candidates && t.show_candidates_in_preview);
     assert_eq!(c.http.subscribe_per_minute, 5);
     assert!(!c.http.trust_forwarded_for && c.http.admin_token.is_none());
+    assert_eq!(c.http.feed_max_age, Duration::from_secs(300));
+    assert_eq!(c.http.feed_requests_per_minute, 0);
     assert_eq!(
         c.mail.from.to_string(),
         "The Dewline <digest@dewline.example>"
@@ -238,4 +240,22 @@ fn the_admin_token_comes_from_the_environment_only() {
     assert_eq!(c.http.admin_token.as_deref(), Some("s3cret"));
     let c = load(MINIMAL, &[(ADMIN_TOKEN_VAR, "  ")]).unwrap();
     assert_eq!(c.http.admin_token, None);
+}
+
+#[test]
+fn feed_serving_settings_are_read_and_a_bad_max_age_is_named() {
+    let c = load(
+        &format!("{MINIMAL}\n[http]\nfeed_max_age = \"15m\"\nfeed_requests_per_minute = 30\n"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.http.feed_max_age, Duration::from_secs(900));
+    assert_eq!(c.http.feed_requests_per_minute, 30);
+    let e = load(
+        &format!("{MINIMAL}\n[http]\nfeed_max_age = \"soon\"\n"),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("http.feed_max_age") && e.contains("soon"), "{e}");
 }

@@ -7,9 +7,11 @@
 
 pub mod error;
 pub mod extract;
+pub mod feed_cache;
 pub mod guard;
 pub mod input;
 pub mod page;
+pub mod page_cache;
 pub mod router;
 pub mod routes;
 pub mod state;

@@ -240,6 +240,13 @@ pub fn render_pages(state: &AppState, response: Response) -> Response {
 }
 
 fn render(state: &AppState, page: Page) -> Result<String, crate::templates::TemplateError> {
-    let (name, ctx) = page.into_template(&state.config);
-    crate::templates::render(&state.tera, name, &ctx)
+    page.render(state)
+}
+
+impl Page {
+    /// The page's HTML, for a handler that keeps it (see `page_cache`).
+    pub fn render(self, state: &AppState) -> Result<String, crate::templates::TemplateError> {
+        let (name, ctx) = self.into_template(&state.config);
+        crate::templates::render(&state.tera, name, &ctx)
+    }
 }

@@ -1,49 +1,55 @@
 //! What every handler can reach.
 
+use super::feed_cache::{FeedCache, ServeSettings};
+use super::page_cache::PageCache;
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::store::Store;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use axum::http::HeaderValue;
+use std::sync::Arc;
 
-/// The version of a file an ETag was computed for: a file rewritten in
-/// place changes its modification time or its length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileVersion {
-    /// Nanoseconds since the Unix epoch.
-    pub modified_ns: i128,
-    pub len: u64,
+/// What the daemon serves from memory: the built feeds and the pages
+/// every visitor sees.
+#[derive(Clone, Debug)]
+pub struct Served {
+    pub feeds: Arc<FeedCache>,
+    pub pages: Arc<PageCache>,
 }
 
-/// A feed file's ETag with the version of the file it describes.
-#[derive(Debug, Clone)]
-struct CachedEtag {
-    version: FileVersion,
-    etag: String,
-}
-
-/// ETags of feed files by path, so that a file is hashed once per version
-/// rather than once per request.
-#[derive(Debug, Default)]
-pub struct EtagCache {
-    entries: Mutex<HashMap<PathBuf, CachedEtag>>,
-}
-
-impl EtagCache {
-    /// The ETag of `path` if it was computed for this version of the file.
-    pub fn get(&self, path: &Path, version: FileVersion) -> Option<String> {
-        // A panic elsewhere while holding the lock leaves the map usable.
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(path)
-            .filter(|c| c.version == version)
-            .map(|c| c.etag.clone())
+impl Served {
+    /// After a build that wrote `written` and removed `removed` (paths
+    /// under the feeds folder): the feeds' new versions are served from
+    /// now on, and pages are rendered again. Every build goes through here.
+    pub async fn after_build(&self, written: &[String], removed: &[String]) {
+        self.pages.invalidate();
+        if written.is_empty() && removed.is_empty() {
+            return;
+        }
+        let feeds = self.feeds.clone();
+        let (written, removed) = (written.to_vec(), removed.to_vec());
+        let _ = tokio::task::spawn_blocking(move || feeds.refresh(&written, &removed)).await;
+        // Pages rendered while the files were read may hold the old state.
+        self.pages.invalidate();
     }
 
-    pub fn insert(&self, path: PathBuf, version: FileVersion, etag: String) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.insert(path, CachedEtag { version, etag });
+    /// Checks the cached feeds against the folder every `every`, for files
+    /// changed by something other than this process's builds.
+    pub async fn revalidate_until(
+        self,
+        every: std::time::Duration,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {
+                    let feeds = self.feeds.clone();
+                    let _ = tokio::task::spawn_blocking(move || feeds.revalidate()).await;
+                }
+            }
+        }
     }
 }
 
@@ -53,7 +59,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub tera: Arc<tera::Tera>,
     pub clock: Arc<dyn Clock>,
-    pub etags: Arc<EtagCache>,
+    /// Feeds and pages as served, kept in memory.
+    pub served: Served,
+    /// The per-client limit on feed requests (`http.feed_requests_per_minute`).
+    pub feed_limiter: Arc<super::guard::RateLimiter>,
     pub subs: crate::subscribers::Subscriptions,
     pub limiter: Arc<super::guard::RateLimiter>,
     /// Wakes the daemon's digest sweep (a run created from the admin API).
@@ -80,12 +89,33 @@ impl AppState {
         let limiter = Arc::new(super::guard::RateLimiter::per_minute(
             config.http.subscribe_per_minute,
         ));
+        let feed_limiter = Arc::new(super::guard::RateLimiter::per_minute(
+            config.http.feed_requests_per_minute,
+        ));
+        let feeds = Arc::new(FeedCache::new(
+            config.feeds.dir.clone(),
+            ServeSettings {
+                cache_control: HeaderValue::from_str(&format!(
+                    "public, max-age={}",
+                    config.http.feed_max_age.as_secs()
+                ))
+                .unwrap_or(HeaderValue::from_static("public, max-age=300")),
+                links: {
+                    let config = config.clone();
+                    Arc::new(move |path| crate::feeds::websub::link_header(&config, path))
+                },
+            },
+        ));
         Self {
             config,
             store,
             tera,
             clock,
-            etags: Arc::default(),
+            served: Served {
+                feeds,
+                pages: Arc::default(),
+            },
+            feed_limiter,
             subs,
             limiter,
             digest_wake: Arc::default(),
@@ -97,34 +127,5 @@ impl AppState {
     /// Whether cookies get `Secure`: the site is served over HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.config.site.base_url.scheme() == "https"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_etag_is_kept_for_its_version_of_the_file() {
-        let cache = EtagCache::default();
-        let path = Path::new("/srv/feeds/rss.xml");
-        let v1 = FileVersion {
-            modified_ns: 1,
-            len: 10,
-        };
-        cache.insert(path.to_path_buf(), v1, "W/\"a\"".into());
-        assert_eq!(cache.get(path, v1).as_deref(), Some("W/\"a\""));
-        assert_eq!(cache.get(path, FileVersion { len: 11, ..v1 }), None);
-        assert_eq!(
-            cache.get(
-                path,
-                FileVersion {
-                    modified_ns: 2,
-                    ..v1
-                }
-            ),
-            None
-        );
-        assert_eq!(cache.get(Path::new("/srv/feeds/atom.xml"), v1), None);
     }
 }

@@ -1,236 +1,157 @@
-//! Serving the feed folder: only files below it, with the feed media types,
-//! ETag and Last-Modified, and 304 answers to conditional requests.
+//! Serving the feed folder from memory ([`FeedCache`]): ETag and
+//! Last-Modified, 304 answers to conditional requests, gzip and brotli made
+//! once per version of a file, `Cache-Control: max-age`, and, when
+//! configured, a per-client limit answered with 429 and `Retry-After`.
+//!
+//! This route sits outside the page layers (tracing spans, response
+//! compression, the render map, timeouts): a poll that the cache can
+//! answer touches no file, compresses nothing and allocates little beyond
+//! the response.
 
-use crate::http::error::PageError;
-use crate::http::state::{AppState, EtagCache, FileVersion};
+use crate::http::feed_cache::{CachedFeed, Coding, FeedCache, safe_path};
+use crate::http::guard::{Peer, client_ip};
+use crate::http::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, OnceLock};
 
-/// The media type of a feed file, by name.
-pub fn media_type(name: &str) -> &'static str {
-    match name {
-        "rss.xml" => "application/rss+xml; charset=utf-8",
-        "atom.xml" => "application/atom+xml; charset=utf-8",
-        n if n.ends_with(".json") => "application/feed+json; charset=utf-8",
-        n if n.ends_with(".opml") => "text/x-opml; charset=utf-8",
-        n if n.ends_with(".xml") => "application/xml; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
-/// Maps a request path onto the feed folder, refusing anything that could
-/// step outside it or reach hidden (temporary) files.
-fn safe_path(root: &std::path::Path, requested: &str) -> Option<PathBuf> {
-    let mut out = root.to_path_buf();
-    for seg in requested.split('/') {
-        if seg.is_empty()
-            || seg.starts_with('.')
-            || seg.contains('\\')
-            || seg.contains('\0')
-            || seg.contains(':')
-        {
-            return None;
-        }
-        out.push(seg);
-    }
-    Some(out)
-}
-
-fn etag_matches(header: &str, etag: &str) -> bool {
-    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    header.trim() == "*" || header.split(',').any(|t| bare(t) == bare(etag))
-}
-
-/// `GET /feeds/{*path}`.
+/// `GET /feeds/{*path}` (and HEAD).
 pub async fn serve(
     State(state): State<AppState>,
     Path(path): Path<String>,
+    method: Method,
+    peer: Peer,
     headers: HeaderMap,
-) -> Result<Response, PageError> {
-    let root = state.config.feeds.dir.clone();
-    let etags = state.etags.clone();
-    let owned_path = path.clone();
-    let validators = Validators {
-        if_none_match: headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        if_modified_since: headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok()),
-    };
-    let file = tokio::task::spawn_blocking(move || find(&root, &owned_path, &etags, &validators))
-        .await
-        .map_err(|e| PageError::Unexpected(anyhow::anyhow!("feed read task: {e}")))??;
-    Ok(respond(&state, &path, file))
-}
-
-/// The client's copy, as its conditional headers describe it.
-struct Validators {
-    if_none_match: Option<String>,
-    if_modified_since: Option<SystemTime>,
-}
-
-impl Validators {
-    /// Whether the client's copy is the file with this ETag and time.
-    fn current(&self, etag: &str, modified_s: SystemTime) -> bool {
-        match (&self.if_none_match, self.if_modified_since) {
-            (Some(inm), _) => etag_matches(inm, etag),
-            (None, Some(ims)) => modified_s <= ims,
-            (None, None) => false,
-        }
+) -> Response {
+    let limit = state.config.http.feed_requests_per_minute;
+    if limit > 0
+        && let Some(ip) = client_ip(&headers, peer.0, state.config.http.trust_forwarded_for)
+        && let Err(wait) = state.feed_limiter.check(ip)
+    {
+        return counted(&method, too_many(wait));
     }
+    let response = match find(&state.served.feeds, &path).await {
+        Some(feed) => respond(&state.served.feeds, &feed, &headers).await,
+        None => not_found(),
+    };
+    counted(&method, response)
 }
 
-/// A feed file as the blocking part of a request found it.
-struct FeedFile {
-    real: PathBuf,
-    etag: String,
-    /// The modification time in whole seconds: all an HTTP date can say.
-    modified_s: SystemTime,
-    /// None when the answer is 304: the file was not read.
-    bytes: Option<Vec<u8>>,
-}
-
-/// The file under `root` that `path` names, if it may be served: no step
-/// out of the folder, by `..` or by a symbolic link, and only files.
-fn locate(root: &std::path::Path, path: &str) -> Option<(PathBuf, std::fs::Metadata)> {
-    let file = safe_path(root, path)?;
-    let real = std::fs::canonicalize(&file).ok()?;
-    let real_root = std::fs::canonicalize(root).ok()?;
-    if !real.starts_with(&real_root) {
+/// The cached file, read from the folder on a miss.
+async fn find(cache: &Arc<FeedCache>, path: &str) -> Option<Arc<CachedFeed>> {
+    if !safe_path(path) {
         return None;
     }
-    let meta = std::fs::metadata(&real).ok()?;
-    meta.is_file().then_some((real, meta))
-}
-
-/// Resolves, checks and (unless the client's copy is current) reads the
-/// file, all in one blocking task: one hop to the blocking pool per
-/// request, and no read at all for a 304 once the file's ETag is known.
-fn find(
-    root: &std::path::Path,
-    path: &str,
-    etags: &EtagCache,
-    client: &Validators,
-) -> Result<FeedFile, PageError> {
-    let (real, meta) = locate(root, path).ok_or(PageError::NotFound)?;
-    let since_epoch = meta
-        .modified()
-        .unwrap_or(UNIX_EPOCH)
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let version = FileVersion {
-        modified_ns: since_epoch.as_nanos() as i128,
-        len: meta.len(),
-    };
-    let modified_s = UNIX_EPOCH + Duration::from_secs(since_epoch.as_secs());
-    if let Some(etag) = etags
-        .get(&real, version)
-        .filter(|t| client.current(t, modified_s))
-    {
-        return Ok(FeedFile {
-            real,
-            etag,
-            modified_s,
-            bytes: None,
-        });
+    if let Some(feed) = cache.get(path) {
+        return Some(feed);
     }
-    let bytes = std::fs::read(&real).map_err(|_| PageError::NotFound)?;
-    let etag = {
-        use sha2::{Digest, Sha256};
-        format!("W/\"{}\"", hex::encode(&Sha256::digest(&bytes)[..12]))
-    };
-    let version = FileVersion {
-        len: bytes.len() as u64,
-        ..version
-    };
-    etags.insert(real.clone(), version, etag.clone());
-    let current = client.current(&etag, modified_s);
-    Ok(FeedFile {
-        real,
-        etag,
-        modified_s,
-        bytes: (!current).then_some(bytes),
-    })
+    let (cache, path) = (cache.clone(), path.to_owned());
+    tokio::task::spawn_blocking(move || cache.load(&path))
+        .await
+        .ok()
+        .flatten()
 }
 
-/// The file, or 304 when the client's copy is current, with the headers
-/// every feed answer carries.
-fn respond(state: &AppState, path: &str, file: FeedFile) -> Response {
-    let mut response = match file.bytes {
-        None => StatusCode::NOT_MODIFIED.into_response(),
-        Some(bytes) => {
-            let name = file
-                .real
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let mut r = Response::new(Body::from(bytes));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(media_type(&name)),
-            );
-            r
+/// 304 when the client's copy is current, else the bytes in the best
+/// coding the client accepts.
+async fn respond(cache: &Arc<FeedCache>, feed: &Arc<CachedFeed>, headers: &HeaderMap) -> Response {
+    let current = feed.is_current(
+        headers
+            .get(header::IF_NONE_MATCH)
+            .map(HeaderValue::as_bytes),
+        headers
+            .get(header::IF_MODIFIED_SINCE)
+            .map(HeaderValue::as_bytes),
+    );
+    let mut response = if current {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let coding = Coding::negotiate(
+            headers
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let bytes = match feed.encoded(coding) {
+            Some(b) => b,
+            None => {
+                let (cache, feed) = (cache.clone(), feed.clone());
+                match tokio::task::spawn_blocking(move || {
+                    let bytes = feed.encode(coding);
+                    cache.account(bytes.len());
+                    bytes
+                })
+                .await
+                {
+                    Ok(b) => b,
+                    Err(_) => return not_found(),
+                }
+            }
+        };
+        let mut r = Response::new(Body::from(bytes));
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, feed.content_type.clone());
+        if let Some(v) = coding.header() {
+            h.insert(header::CONTENT_ENCODING, v);
         }
+        r
     };
     let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&file.etag) {
-        h.insert(header::ETAG, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(file.modified_s)) {
-        h.insert(header::LAST_MODIFIED, v);
-    }
+    h.insert(header::ETAG, feed.etag.clone());
+    h.insert(header::LAST_MODIFIED, feed.last_modified.clone());
+    h.insert(header::CACHE_CONTROL, feed.cache_control.clone());
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
-    h.insert(
-        "x-content-type-options",
+        header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let Some(v) = crate::feeds::websub::link_header(&state.config, path)
-        .and_then(|l| HeaderValue::from_str(&l).ok())
-    {
-        h.insert(header::LINK, v);
+    if let Some(link) = &feed.link {
+        h.insert(header::LINK, link.clone());
     }
     response
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "There is no feed at this address.\n").into_response()
+}
 
-    #[test]
-    fn paths_stay_inside_the_folder() {
-        let root = std::path::Path::new("/srv/feeds");
-        assert_eq!(
-            safe_path(root, "topics/retinol/rss.xml").unwrap(),
-            root.join("topics/retinol/rss.xml")
-        );
-        for bad in [
-            "../etc/passwd",
-            "topics/../../x",
-            "/etc/passwd",
-            ".rss.xml.1.tmp",
-            "a//b",
-            "..\\x",
-            "c:x",
-        ] {
-            assert!(safe_path(root, bad).is_none(), "{bad} accepted");
-        }
+fn too_many(wait_s: u64) -> Response {
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests for feeds from this address; please poll less often.\n",
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&wait_s.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
     }
+    r
+}
 
-    #[test]
-    fn etags_compare_weakly() {
-        assert!(etag_matches("W/\"abc\"", "W/\"abc\""));
-        assert!(etag_matches("\"x\", \"abc\"", "W/\"abc\""));
-        assert!(etag_matches("*", "W/\"abc\""));
-        assert!(!etag_matches("\"abd\"", "W/\"abc\""));
+/// The request counter of `/metrics`, as the other routes count, through
+/// handles registered once rather than looked up per request.
+fn counted(method: &Method, response: Response) -> Response {
+    const STATUSES: [u16; 4] = [200, 304, 404, 429];
+    static COUNTERS: OnceLock<Vec<metrics::Counter>> = OnceLock::new();
+    let counters = COUNTERS.get_or_init(|| {
+        // The recorder is installed on first use: before the handles.
+        let _ = crate::telemetry::metrics();
+        ["GET", "HEAD"]
+            .iter()
+            .flat_map(|m| {
+                STATUSES.iter().map(move |s| {
+                    metrics::counter!("feedletter_http_requests_total",
+                        "route" => "/feeds/{*path}", "method" => *m, "status" => s.to_string())
+                })
+            })
+            .collect()
+    });
+    let status = response.status().as_u16();
+    if let Some(i) = STATUSES.iter().position(|s| *s == status) {
+        let m = usize::from(method == Method::HEAD);
+        counters[m * STATUSES.len() + i].increment(1);
     }
+    response
 }

@@ -6,6 +6,7 @@ use crate::domain::StoredArticle;
 use crate::http::error::PageError;
 use crate::http::guard::{csrf_for, no_store};
 use crate::http::page::Page;
+use crate::http::page_cache::TOKEN_PLACEHOLDER;
 use crate::http::state::AppState;
 use crate::topics::report::{EntryArticle, TrendingTopic};
 use axum::extract::{Path, State};
@@ -101,10 +102,21 @@ fn trend_view<'a>(config: &Config, t: &'a TrendingTopic) -> TrendView<'a> {
     }
 }
 
+/// `GET /`: rendered once per store change (see `page_cache`); each
+/// request only puts its visitor's CSRF token into the form.
 pub async fn index(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
+    let page = state.served.pages.index(|| render_index(&state)).await?;
+    let (csrf, cookie) = csrf_for(&headers, state.secure_cookies());
+    Ok(no_store(
+        Html(page.with_token(&csrf)).into_response(),
+        cookie,
+    ))
+}
+
+async fn render_index(state: &AppState) -> Result<String, PageError> {
     let config = &state.config;
     let articles = state.store.published_articles(Some(20)).await?;
     let views: Vec<ArticlePageView> = articles.iter().map(|a| article_view(config, a)).collect();
@@ -116,10 +128,8 @@ pub async fn index(
         .iter()
         .map(|t| trend_view(config, t))
         .collect();
-    // The subscribe form.
-    let (csrf, cookie) = csrf_for(&headers, state.secure_cookies());
     let choices = state.subs.topic_choices(12).await.unwrap_or_default();
-    let page = Page::new("pages/index.html")
+    Page::new("pages/index.html")
         .with("articles", &views)
         .with("trending", &topics)
         .with(
@@ -130,23 +140,36 @@ pub async fn index(
             "trending_feed",
             &config.site.url("/feeds/trending/atom.xml"),
         )
-        .with("csrf", &csrf)
+        // The subscribe form's token: each request puts its own in.
+        .with("csrf", TOKEN_PLACEHOLDER)
         // Relative: the form works whatever host name the page was reached by.
         .with("subscribe_url", "/subscribe")
-        .with("topic_choices", &choices);
-    Ok(no_store(page.into_response(), cookie))
+        .with("topic_choices", &choices)
+        .render(state)
+        .map_err(|e| PageError::Unexpected(e.into()))
 }
 
+/// `GET /articles/{slug}`, rendered once per store change.
 pub async fn article(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-) -> Result<Page, PageError> {
-    let stored = state
-        .store
-        .article(&slug)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    Ok(Page::new("pages/article.html").with("article", &article_view(&state.config, &stored)))
+) -> Result<Response, PageError> {
+    let page = state
+        .served
+        .pages
+        .article(&slug, || async {
+            let stored = state
+                .store
+                .article(&slug)
+                .await?
+                .ok_or(PageError::NotFound)?;
+            Page::new("pages/article.html")
+                .with("article", &article_view(&state.config, &stored))
+                .render(&state)
+                .map_err(|e| PageError::Unexpected(e.into()))
+        })
+        .await?;
+    Ok(Html(page.html()).into_response())
 }
 
 pub async fn not_found() -> PageError {

@@ -43,7 +43,7 @@ pub async fn put_article(
         StatusCode::OK
     };
     tracing::info!(slug = %report.slug, status = ?report.status, "article pushed");
-    announce(&state, &report.feeds_written);
+    announce(&state, &report.feeds_written).await;
     Ok((status, Json(report)).into_response())
 }
 
@@ -64,7 +64,7 @@ pub async fn delete_article(
     note_rebuild(&state, before, withdrawn.is_ok()).await;
     let report = withdrawn?;
     tracing::info!(slug = %report.slug, "pushed article withdrawn");
-    announce(&state, &report.feeds_written);
+    announce(&state, &report.feeds_written).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

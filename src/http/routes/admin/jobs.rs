@@ -49,7 +49,7 @@ async fn build(state: &AppState, now: DateTime<Utc>) -> Result<Vec<String>, ApiE
     let built = crate::feeds::build_feeds_once(state.store.as_ref(), &state.config, now)
         .await
         .map_err(ApiError::internal)?;
-    announce(state, &built.written);
+    announce(state, &built.written).await;
     Ok(built.written)
 }
 

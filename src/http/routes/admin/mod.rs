@@ -13,8 +13,10 @@ use crate::http::error::ApiError;
 use crate::http::extract::AdminAuth;
 use crate::http::state::AppState;
 
-/// Tells the WebSub hub, when there is one, about rewritten feeds.
-fn announce(state: &AppState, written: &[String]) {
+/// Serves the rewritten feeds from now on, then tells the WebSub hub, when
+/// there is one (so that what the hub fetches is the new version).
+async fn announce(state: &AppState, written: &[String]) {
+    state.served.after_build(written, &[]).await;
     if let Some(w) = &state.websub {
         w.announce(written);
     }

@@ -49,7 +49,7 @@ struct Figures {
 /// One request shape.
 struct Row {
     label: &'static str,
-    path: &'static str,
+    path: String,
     headers: Vec<String>,
     expect: u16,
     /// feedletter's throughput must be at least this share of nginx's.
@@ -239,53 +239,109 @@ fn nginx_conf(dir: &Path, port: u16, www: &Path, feeds: &Path) -> Result<PathBuf
     Ok(conf)
 }
 
-fn rows(rss: &str, atom: &str) -> Vec<Row> {
+/// The paths of the rows: the site's feeds and a small topic feed.
+struct Paths {
+    small: String,
+    small_tag: String,
+    rss_tag: String,
+    atom_tag: String,
+}
+
+fn rows(p: &Paths) -> Vec<Row> {
     let identity = "Accept-Encoding: identity".to_owned();
     let gzip = "Accept-Encoding: gzip".to_owned();
+    let (rss, atom) = (&p.rss_tag, &p.atom_tag);
     vec![
         Row {
+            label: "small feed 200",
+            path: p.small.clone(),
+            headers: vec![identity.clone()],
+            expect: 200,
+            target: 0.7,
+        },
+        Row {
+            label: "small feed 304",
+            path: p.small.clone(),
+            headers: vec![identity.clone(), format!("If-None-Match: {}", p.small_tag)],
+            expect: 304,
+            target: 0.7,
+        },
+        Row {
             label: "rss.xml 200",
-            path: "/feeds/rss.xml",
+            path: "/feeds/rss.xml".into(),
             headers: vec![identity.clone()],
             expect: 200,
             target: 0.7,
         },
         Row {
             label: "rss.xml 304",
-            path: "/feeds/rss.xml",
+            path: "/feeds/rss.xml".into(),
             headers: vec![identity.clone(), format!("If-None-Match: {rss}")],
             expect: 304,
             target: 0.7,
         },
         Row {
             label: "atom.xml 200",
-            path: "/feeds/atom.xml",
+            path: "/feeds/atom.xml".into(),
             headers: vec![identity.clone()],
             expect: 200,
             target: 0.7,
         },
         Row {
             label: "atom.xml 200 gzip",
-            path: "/feeds/atom.xml",
+            path: "/feeds/atom.xml".into(),
             headers: vec![gzip],
             expect: 200,
             target: 0.7,
         },
         Row {
             label: "atom.xml 304",
-            path: "/feeds/atom.xml",
+            path: "/feeds/atom.xml".into(),
             headers: vec![identity.clone(), format!("If-None-Match: {atom}")],
             expect: 304,
             target: 0.7,
         },
         Row {
             label: "landing page",
-            path: "/",
+            path: "/".into(),
             headers: vec![identity],
             expect: 200,
             target: 0.5,
         },
     ]
+}
+
+/// The size of the small feed the bench looks for: a topic feed of about
+/// the size of a summary-only site feed...
+const SMALL_FEED_BYTES: u64 = 28_000;
+/// ...made by tagging this many articles "clinic notes".
+const SMALL_FEED_ARTICLES: usize = 7;
+
+/// The topic RSS feed whose size is nearest `bytes`, as a path under the
+/// feeds folder.
+fn small_feed(feeds: &Path, bytes: u64) -> Result<String> {
+    let mut best: Option<(u64, String)> = None;
+    for entry in std::fs::read_dir(feeds.join("topics"))? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let rel = format!("topics/{name}/rss.xml");
+        if let Ok(m) = std::fs::metadata(feeds.join(&rel)) {
+            let off = m.len().abs_diff(bytes);
+            if best.as_ref().is_none_or(|(b, _)| off < *b) {
+                best = Some((off, rel));
+            }
+        }
+    }
+    best.map(|(_, rel)| rel)
+        .context("no topic feeds were built")
+}
+
+async fn paths(base: &str, small: &str) -> Result<Paths> {
+    Ok(Paths {
+        small: format!("/feeds/{small}"),
+        small_tag: etag(&format!("{base}/feeds/{small}")).await?,
+        rss_tag: etag(&format!("{base}/feeds/rss.xml")).await?,
+        atom_tag: etag(&format!("{base}/feeds/atom.xml")).await?,
+    })
 }
 
 fn main() -> Result<()> {
@@ -295,10 +351,19 @@ fn main() -> Result<()> {
         println!("serving: wrk is not installed (Debian package wrk): nothing measured");
         return Ok(());
     }
+    feedletter::telemetry::install_crypto();
     let bin = env!("CARGO_BIN_EXE_feedletter");
     let dir = tempfile::tempdir()?;
     let content = dir.path().join("content");
-    corpus::write_articles(&content, articles, 7)?;
+    let written = corpus::write_articles(&content, articles, 7)?;
+    // A tag on a few articles, for a small topic feed beside the big ones.
+    for a in written.articles.iter().take(SMALL_FEED_ARTICLES) {
+        let text = std::fs::read_to_string(&a.path)?;
+        std::fs::write(
+            &a.path,
+            text.replacen("\ntags: [", "\ntags: [clinic notes, ", 1),
+        )?;
+    }
     let port = free_port()?;
     let config = write_config(dir.path(), &content, port)?;
     let base = format!("http://127.0.0.1:{port}");
@@ -320,22 +385,19 @@ fn main() -> Result<()> {
     );
     let pid = daemon.0.id();
     rt.block_on(wait_until_served(&base, Duration::from_secs(300)))?;
-    let (rss_tag, atom_tag) = rt.block_on(async {
-        Ok::<_, anyhow::Error>((
-            etag(&format!("{base}/feeds/rss.xml")).await?,
-            etag(&format!("{base}/feeds/atom.xml")).await?,
-        ))
-    })?;
     let feeds = dir.path().join("feeds");
     let size = |name: &str| std::fs::metadata(feeds.join(name)).map_or(0, |m| m.len());
+    let small = small_feed(&feeds, SMALL_FEED_BYTES)?;
+    let ours_paths = rt.block_on(paths(&base, &small))?;
     // The landing page as a static file, for nginx.
     let www = dir.path().join("www");
     std::fs::create_dir_all(&www)?;
     let landing = rt.block_on(async { reqwest::get(format!("{base}/")).await?.bytes().await })?;
     std::fs::write(www.join("index.html"), &landing)?;
     println!(
-        "{articles} articles, ready in {:.1} s; rss.xml {:.1} KB, atom.xml {:.1} KB, landing page {:.1} KB",
+        "{articles} articles, ready in {:.1} s; small feed {small} {:.1} KB, rss.xml {:.1} KB, atom.xml {:.1} KB, landing page {:.1} KB",
         started.elapsed().as_secs_f64(),
+        size(&small) as f64 / 1000.0,
         size("rss.xml") as f64 / 1000.0,
         size("atom.xml") as f64 / 1000.0,
         landing.len() as f64 / 1000.0,
@@ -347,7 +409,7 @@ fn main() -> Result<()> {
     let rest = memory(pid, "VmRSS:").unwrap_or(0);
     let watch = MemoryWatch::start(pid);
     let mut ours = Vec::new();
-    for row in rows(&rss_tag, &atom_tag) {
+    for row in rows(&ours_paths) {
         // One request first: the row measures what it says.
         let status = rt.block_on(async {
             let mut r = reqwest::Client::new().get(format!("{base}{}", row.path));
@@ -391,14 +453,9 @@ fn main() -> Result<()> {
             );
             let base = format!("http://127.0.0.1:{port}");
             rt.block_on(wait_until_served(&base, Duration::from_secs(10)))?;
-            let (rss, atom) = rt.block_on(async {
-                Ok::<_, anyhow::Error>((
-                    etag(&format!("{base}/feeds/rss.xml")).await?,
-                    etag(&format!("{base}/feeds/atom.xml")).await?,
-                ))
-            })?;
+            let theirs_paths = rt.block_on(paths(&base, &small))?;
             let mut figures = Vec::new();
-            for row in rows(&rss, &atom) {
+            for row in rows(&theirs_paths) {
                 figures.push(wrk(&format!("{base}{}", row.path), &row.headers, secs)?);
             }
             Some(figures)
@@ -409,7 +466,7 @@ fn main() -> Result<()> {
         "\n| request | feedletter req/s | p50 | p99 | nginx req/s | p50 | p99 | ratio | target |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
-    for (i, row) in rows(&rss_tag, &atom_tag).iter().enumerate() {
+    for (i, row) in rows(&ours_paths).iter().enumerate() {
         let f = ours[i];
         let (n, ratio, verdict) = match &theirs {
             Some(t) => {

@@ -50,8 +50,25 @@ impl Coding {
     /// The best coding `accept_encoding` allows: brotli, then gzip, then
     /// none. A coding with `q=0` is refused, as RFC 9110 says.
     pub fn negotiate(accept_encoding: Option<&str>) -> Self {
+        let (br, gzip) = Self::accepted(accept_encoding);
+        if br {
+            Self::Brotli
+        } else if gzip {
+            Self::Gzip
+        } else {
+            Self::Identity
+        }
+    }
+
+    /// Whether `accept_encoding` allows gzip (by name, or by `*`).
+    pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+        Self::accepted(accept_encoding).1
+    }
+
+    /// Whether brotli and gzip are acceptable.
+    fn accepted(accept_encoding: Option<&str>) -> (bool, bool) {
         let Some(header) = accept_encoding else {
-            return Self::Identity;
+            return (false, false);
         };
         let (mut br, mut gzip, mut any) = (None, None, None);
         for item in header.split(',') {
@@ -63,20 +80,15 @@ impl Coding {
                 .next()
                 .unwrap_or(1.0);
             let ok = q > 0.0;
-            match name.to_ascii_lowercase().as_str() {
-                "br" => br = Some(ok),
-                "gzip" | "x-gzip" => gzip = Some(ok),
-                "*" => any = Some(ok),
-                _ => {}
+            if name.eq_ignore_ascii_case("br") {
+                br = Some(ok);
+            } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+                gzip = Some(ok);
+            } else if name == "*" {
+                any = Some(ok);
             }
         }
-        if br.or(any) == Some(true) {
-            Self::Brotli
-        } else if gzip.or(any) == Some(true) {
-            Self::Gzip
-        } else {
-            Self::Identity
-        }
+        (br.or(any) == Some(true), gzip.or(any) == Some(true))
     }
 
     pub fn header(self) -> Option<HeaderValue> {

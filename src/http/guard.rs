@@ -89,9 +89,8 @@ pub fn csrf_for(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValu
     if let Some(t) = cookie(headers, CSRF_COOKIE).filter(|t| tokens::well_formed(t)) {
         return (t, None);
     }
-    let token = tokens::new_token()
-        .map(|(t, _)| t)
-        .unwrap_or_else(|_| tokens::hash(&format!("{:?}", Instant::now())));
+    let token =
+        tokens::random_token().unwrap_or_else(|_| tokens::hash(&format!("{:?}", Instant::now())));
     let value = format!(
         "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400{}",
         if secure { "; Secure" } else { "" }

@@ -5,6 +5,7 @@
 //! other; `extract` and `input` use `error`; `error` uses `page`; `page`
 //! uses `state`; nothing but the router uses `routes`.
 
+pub mod counter;
 pub mod error;
 pub mod extract;
 pub mod feed_cache;

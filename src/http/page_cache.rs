@@ -28,24 +28,71 @@ const MAX_ARTICLES: usize = 2_000;
 /// and digits only, so no template escaping changes it.
 pub const TOKEN_PLACEHOLDER: &str = "csrfplaceholder0f3c9a7e5b1d";
 
-/// A rendered page, in pieces around each token placeholder.
+/// A rendered page, in pieces around each token placeholder, plain and
+/// compressed.
 #[derive(Debug)]
 pub struct Rendered {
     generation: u64,
     at: Instant,
     pieces: Vec<Bytes>,
+    /// Each piece as raw deflate data ending on a byte boundary with the
+    /// compressor's history reset (a full flush; the last one finishes the
+    /// stream), so that a stored block holding a token can go between any
+    /// two of them.
+    deflated: Vec<Bytes>,
 }
 
 impl Rendered {
     fn new(generation: u64, html: &str) -> Self {
+        let pieces: Vec<Bytes> = html
+            .split(TOKEN_PLACEHOLDER)
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect();
+        let last = pieces.len() - 1;
+        let deflated = pieces
+            .iter()
+            .enumerate()
+            .map(|(i, p)| deflate_piece(p, i == last))
+            .collect();
         Self {
             generation,
             at: Instant::now(),
-            pieces: html
-                .split(TOKEN_PLACEHOLDER)
-                .map(|p| Bytes::copy_from_slice(p.as_bytes()))
-                .collect(),
+            pieces,
+            deflated,
         }
+    }
+
+    /// The page with `token` where the placeholder was, as one gzip member
+    /// (RFC 1952): the pieces were compressed once, at render time, and the
+    /// token goes between them as a stored deflate block (RFC 1951, 3.2.4).
+    /// Per request this costs a copy and a CRC, not a compression.
+    pub fn gzip_with_token(&self, token: &str) -> Vec<u8> {
+        const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        let token = &token.as_bytes()[..token.len().min(u16::MAX as usize)];
+        let size = self.deflated.iter().map(Bytes::len).sum::<usize>()
+            + (token.len() + 5) * (self.pieces.len() - 1)
+            + HEADER.len()
+            + 8;
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(&HEADER);
+        let mut crc = flate2::Crc::new();
+        for (i, (piece, deflated)) in self.pieces.iter().zip(&self.deflated).enumerate() {
+            if i > 0 {
+                // A stored block, not the last: BFINAL 0, BTYPE 00, then
+                // LEN and its complement, little-endian, then the bytes.
+                let len = token.len() as u16;
+                out.push(0);
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(&(!len).to_le_bytes());
+                out.extend_from_slice(token);
+                crc.update(token);
+            }
+            out.extend_from_slice(deflated);
+            crc.update(piece);
+        }
+        out.extend_from_slice(&crc.sum().to_le_bytes());
+        out.extend_from_slice(&crc.amount().to_le_bytes());
+        out
     }
 
     /// The page with `token` where the placeholder was.
@@ -67,6 +114,32 @@ impl Rendered {
     pub fn html(&self) -> String {
         self.with_token(TOKEN_PLACEHOLDER)
     }
+}
+
+/// `piece` as raw deflate data: ended by a full flush (byte-aligned, no
+/// back-references into it from what follows), or by the final block.
+fn deflate_piece(piece: &[u8], last: bool) -> Bytes {
+    use flate2::{Compress, Compression, FlushCompress};
+    let mut c = Compress::new(Compression::new(6), false);
+    let mut out = Vec::with_capacity(piece.len() / 3 + 64);
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Full
+    };
+    loop {
+        let consumed = c.total_in() as usize;
+        out.reserve(4096);
+        // Compressing into a Vec's spare capacity cannot fail.
+        let status = c
+            .compress_vec(&piece[consumed..], &mut out, flush)
+            .unwrap_or(flate2::Status::StreamEnd);
+        let done = c.total_in() as usize == piece.len() && out.len() < out.capacity();
+        if status == flate2::Status::StreamEnd || (!last && done) {
+            break;
+        }
+    }
+    Bytes::from(out)
 }
 
 #[derive(Debug, Default)]
@@ -190,6 +263,32 @@ mod tests {
         cache.invalidate();
         cache.article("a", || render(&renders)).await.unwrap();
         assert_eq!(renders.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn the_gzipped_page_decodes_to_the_page_with_each_token() {
+        use std::io::Read;
+        let body = "<p>Niacinamide, retinol and sunscreen.</p>".repeat(300);
+        for html in [
+            format!("<form><input value=\"{TOKEN_PLACEHOLDER}\"></form>{body}"),
+            format!("{body}<a>{TOKEN_PLACEHOLDER}</a>{body}<b>{TOKEN_PLACEHOLDER}</b>"),
+            format!("{TOKEN_PLACEHOLDER}{body}{TOKEN_PLACEHOLDER}"),
+            body.clone(),
+            String::new(),
+        ] {
+            let page = Rendered::new(1, &html);
+            for token in ["3f9a0c", "a-longer-token-0123456789abcdef0123456789abcdef"] {
+                let zipped = page.gzip_with_token(token);
+                let mut plain = String::new();
+                flate2::read::GzDecoder::new(&zipped[..])
+                    .read_to_string(&mut plain)
+                    .unwrap();
+                assert_eq!(plain, html.replace(TOKEN_PLACEHOLDER, token));
+                if html.len() > 1000 {
+                    assert!(zipped.len() * 5 < html.len(), "compressed");
+                }
+            }
+        }
     }
 
     #[tokio::test]

@@ -41,7 +41,6 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{job}", post(jobs::run_job))
         .fallback(admin::fallback);
     Router::new()
-        .route("/", get(pages::index))
         .route("/articles/{slug}", get(pages::article))
         .route("/digests/{run_id}", get(pages::digest))
         .route("/healthz", get(health::healthz))
@@ -75,7 +74,10 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .route_layer(axum::middleware::from_fn(health::track))
         // Feed polls, most of the traffic, outside the page layers: the
-        // route answers from memory and counts its own requests.
+        // route answers from memory, compresses nothing per request and
+        // counts its own requests.
         .route("/feeds/{*path}", get(feeds::serve))
+        // The landing page, every visitor's first request, likewise.
+        .route("/", get(pages::index))
         .with_state(state)
 }

@@ -4,11 +4,17 @@ use sha2::{Digest, Sha256};
 
 /// A new token (64 hex characters) and the hash to store.
 pub fn new_token() -> Result<(String, String), getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    let token = hex::encode(bytes);
+    let token = random_token()?;
     let hash = hash(&token);
     Ok((token, hash))
+}
+
+/// A token without its stored form (for one that is never stored, such as
+/// a CSRF token).
+pub fn random_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(hex::encode(bytes))
 }
 
 /// The stored form of a token. Anything that is not 64 hex characters can

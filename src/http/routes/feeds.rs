@@ -8,6 +8,7 @@
 //! answer touches no file, compresses nothing and allocates little beyond
 //! the response.
 
+use crate::http::counter::RouteCounter;
 use crate::http::feed_cache::{CachedFeed, Coding, FeedCache, safe_path};
 use crate::http::guard::{Peer, client_ip};
 use crate::http::state::AppState;
@@ -15,7 +16,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// `GET /feeds/{*path}` (and HEAD).
 pub async fn serve(
@@ -118,6 +119,13 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "There is no feed at this address.\n").into_response()
 }
 
+/// Feed requests in `/metrics`.
+static REQUESTS: RouteCounter = RouteCounter::new("/feeds/{*path}");
+
+fn counted(method: &Method, response: Response) -> Response {
+    REQUESTS.count(method, response)
+}
+
 fn too_many(wait_s: u64) -> Response {
     let mut r = (
         StatusCode::TOO_MANY_REQUESTS,
@@ -128,30 +136,4 @@ fn too_many(wait_s: u64) -> Response {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
     r
-}
-
-/// The request counter of `/metrics`, as the other routes count, through
-/// handles registered once rather than looked up per request.
-fn counted(method: &Method, response: Response) -> Response {
-    const STATUSES: [u16; 4] = [200, 304, 404, 429];
-    static COUNTERS: OnceLock<Vec<metrics::Counter>> = OnceLock::new();
-    let counters = COUNTERS.get_or_init(|| {
-        // The recorder is installed on first use: before the handles.
-        let _ = crate::telemetry::metrics();
-        ["GET", "HEAD"]
-            .iter()
-            .flat_map(|m| {
-                STATUSES.iter().map(move |s| {
-                    metrics::counter!("feedletter_http_requests_total",
-                        "route" => "/feeds/{*path}", "method" => *m, "status" => s.to_string())
-                })
-            })
-            .collect()
-    });
-    let status = response.status().as_u16();
-    if let Some(i) = STATUSES.iter().position(|s| *s == status) {
-        let m = usize::from(method == Method::HEAD);
-        counters[m * STATUSES.len() + i].increment(1);
-    }
-    response
 }

@@ -3,14 +3,17 @@
 
 use crate::config::Config;
 use crate::domain::StoredArticle;
+use crate::http::counter::RouteCounter;
 use crate::http::error::PageError;
+use crate::http::feed_cache::Coding;
 use crate::http::guard::{csrf_for, no_store};
-use crate::http::page::Page;
+use crate::http::page::{Page, render_pages};
 use crate::http::page_cache::TOKEN_PLACEHOLDER;
 use crate::http::state::AppState;
 use crate::topics::report::{EntryArticle, TrendingTopic};
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
@@ -103,18 +106,43 @@ fn trend_view<'a>(config: &Config, t: &'a TrendingTopic) -> TrendView<'a> {
 }
 
 /// `GET /`: rendered once per store change (see `page_cache`); each
-/// request only puts its visitor's CSRF token into the form.
-pub async fn index(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, PageError> {
-    let page = state.served.pages.index(|| render_index(&state)).await?;
-    let (csrf, cookie) = csrf_for(&headers, state.secure_cookies());
-    Ok(no_store(
-        Html(page.with_token(&csrf)).into_response(),
-        cookie,
-    ))
+/// request only puts its visitor's CSRF token into the form, in the page
+/// or in its gzip copy made at render time.
+///
+/// Like the feeds, this route sits outside the page layers: it renders its
+/// own error page, compresses nothing per request and counts itself.
+pub async fn index(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {
+    let response = match state.served.pages.index(|| render_index(&state)).await {
+        Ok(page) => {
+            let (csrf, cookie) = csrf_for(&headers, state.secure_cookies());
+            let gzip = Coding::accepts_gzip(
+                headers
+                    .get(header::ACCEPT_ENCODING)
+                    .and_then(|v| v.to_str().ok()),
+            );
+            let mut response = if gzip {
+                let mut r = Response::new(Body::from(page.gzip_with_token(&csrf)));
+                r.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                r
+            } else {
+                Response::new(Body::from(page.with_token(&csrf)))
+            };
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            no_store(response, cookie)
+        }
+        Err(e) => render_pages(&state, e.into_response()),
+    };
+    LANDING.count(&method, response)
 }
+
+/// Landing page requests in `/metrics`.
+static LANDING: RouteCounter = RouteCounter::new("/");
 
 async fn render_index(state: &AppState) -> Result<String, PageError> {
     let config = &state.config;

@@ -407,6 +407,10 @@ fn main() -> Result<()> {
     );
 
     let rest = memory(pid, "VmRSS:").unwrap_or(0);
+    let (anon, file) = (
+        memory(pid, "RssAnon:").unwrap_or(0),
+        memory(pid, "RssFile:").unwrap_or(0),
+    );
     let watch = MemoryWatch::start(pid);
     let mut ours = Vec::new();
     for row in rows(&ours_paths) {
@@ -499,8 +503,10 @@ fn main() -> Result<()> {
         }
     }
     println!(
-        "\nfeedletter resident memory: {:.0} MB at rest, {:.0} MB at the peak of the load (target under 300 MB)",
+        "\nfeedletter resident memory: {:.0} MB at rest ({:.0} MB heap and stacks, {:.0} MB mapped files), {:.0} MB at the peak of the load (target under 300 MB)",
         rest as f64 / 1e6,
+        anon as f64 / 1e6,
+        file as f64 / 1e6,
         peak as f64 / 1e6
     );
     Ok(())

@@ -118,6 +118,7 @@ impl App {
         let lease_stop = CancellationToken::new();
         let leasing = tokio::spawn(lease.run(lease_stop.clone()));
         background.ingest().await;
+        release_freed_memory();
         let clock = state.clock.clone();
         let jobs = background.jobs();
         let loops = [
@@ -163,5 +164,18 @@ impl App {
         lease_stop.cancel();
         let _ = leasing.await;
         served.context("serving HTTP")
+    }
+}
+
+/// Hands the memory the first ingest freed back to the system. A cold
+/// ingest of 10,000 articles parses on every core, and glibc keeps what
+/// each thread's arena freed: about 50 MB of the daemon's resident memory
+/// for the rest of its life (see BENCHMARKS.md, "Feed serving").
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's own
+    // heaps to the kernel; it touches no memory in use.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

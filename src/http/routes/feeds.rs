@@ -10,34 +10,70 @@
 
 use crate::http::counter::RouteCounter;
 use crate::http::feed_cache::{CachedFeed, Coding, FeedCache, safe_path};
-use crate::http::guard::{Peer, client_ip};
+use crate::http::guard::client_ip;
 use crate::http::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::borrow::Cow;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// `GET /feeds/{*path}` (and HEAD).
-pub async fn serve(
-    State(state): State<AppState>,
-    Path(path): Path<String>,
-    method: Method,
-    peer: Peer,
-    headers: HeaderMap,
-) -> Response {
+/// `GET /feeds/{*path}` (and HEAD). The request is taken whole, so that
+/// nothing of it is copied: the path and headers are read in place.
+pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
+    let method = request.method();
+    let headers = request.headers();
     let limit = state.config.http.feed_requests_per_minute;
-    if limit > 0
-        && let Some(ip) = client_ip(&headers, peer.0, state.config.http.trust_forwarded_for)
-        && let Err(wait) = state.feed_limiter.check(ip)
-    {
-        return counted(&method, too_many(wait));
+    if limit > 0 {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        if let Some(ip) = client_ip(headers, peer, state.config.http.trust_forwarded_for)
+            && let Err(wait) = state.feed_limiter.check(ip)
+        {
+            return counted(method, too_many(wait));
+        }
     }
+    let path = feed_path(request.uri().path());
     let response = match find(&state.served.feeds, &path).await {
-        Some(feed) => respond(&state.served.feeds, &feed, &headers).await,
+        Some(feed) => respond(&state.served.feeds, &feed, headers).await,
         None => not_found(),
     };
-    counted(&method, response)
+    counted(method, response)
+}
+
+/// The path under the feeds folder that a request path names, with
+/// percent-escapes decoded (borrowed when there are none, as feed paths
+/// never need them). An escape that does not decode to UTF-8 names nothing.
+fn feed_path(uri_path: &str) -> Cow<'_, str> {
+    let path = uri_path.strip_prefix("/feeds/").unwrap_or("");
+    if !path.contains('%') {
+        return Cow::Borrowed(path);
+    }
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(String::from_utf8(out).unwrap_or_default())
 }
 
 /// The cached file, read from the folder on a miss.
@@ -136,4 +172,22 @@ fn too_many(wait_s: u64) -> Response {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::feed_path;
+
+    #[test]
+    fn request_paths_map_to_folder_paths() {
+        assert_eq!(
+            feed_path("/feeds/topics/retinol/rss.xml"),
+            "topics/retinol/rss.xml"
+        );
+        assert_eq!(feed_path("/feeds/%72ss.xml"), "rss.xml");
+        assert_eq!(feed_path("/feeds/%2e%2e/secret.txt"), "../secret.txt");
+        assert_eq!(feed_path("/feeds/50%"), "50%");
+        assert_eq!(feed_path("/feeds/%ff"), "");
+        assert_eq!(feed_path("/elsewhere"), "");
+    }
 }

@@ -9,6 +9,7 @@
 mod background;
 mod digest_job;
 mod ingest_job;
+mod watch;
 
 pub use background::Background;
 
@@ -113,10 +114,11 @@ impl App {
         let leader = lease.watch();
         let lease_stop = CancellationToken::new();
         let leasing = tokio::spawn(lease.run(lease_stop.clone()));
+        let watcher = background.watch_content();
         background.ingest().await;
         let clock = state.clock.clone();
         let jobs = background.jobs();
-        let loops = [
+        let mut loops = vec![
             tokio::spawn(crate::scheduler::catch_up_on_takeover(
                 leader,
                 jobs.clone(),
@@ -131,6 +133,11 @@ impl App {
             ),
             tokio::spawn(background.clone().send_mail_until_stopped()),
         ];
+        if let Some(watcher) = watcher {
+            loops.push(tokio::spawn(
+                background.clone().wake_ingest_until_stopped(watcher),
+            ));
+        }
         tracing::info!(
             address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             base_url = %state.config.site.base(),

@@ -39,7 +39,13 @@ pub(super) struct Changes {
 }
 
 impl Changes {
+    /// `root` relative to the working folder is made absolute, as the
+    /// watcher reports paths.
     pub(super) fn new(root: PathBuf) -> Self {
+        let root = match std::env::current_dir() {
+            Ok(cwd) if root.is_relative() => cwd.join(root),
+            _ => root,
+        };
         Self {
             root,
             wake: Notify::new(),
@@ -222,5 +228,14 @@ mod tests {
         ] {
             assert!(!matters(root, &event(kind, path)), "{kind:?} {path}");
         }
+    }
+
+    #[test]
+    fn a_relative_folder_is_matched_as_the_watcher_reports_it() {
+        // The watcher reports absolute paths, from the working folder.
+        let changes = Changes::new(PathBuf::from("content"));
+        let saved = std::env::current_dir().unwrap().join("content/a.md");
+        let kind = EventKind::Modify(ModifyKind::Data(notify::event::DataChange::Any));
+        assert!(matters(&changes.root, &Event::new(kind).add_path(saved)));
     }
 }

@@ -239,3 +239,19 @@ fn the_admin_token_comes_from_the_environment_only() {
     let c = load(MINIMAL, &[(ADMIN_TOKEN_VAR, "  ")]).unwrap();
     assert_eq!(c.http.admin_token, None);
 }
+
+#[test]
+fn the_content_folder_is_watched_unless_turned_off() {
+    let c = load(MINIMAL, &[]).unwrap();
+    assert!(c.content.watch);
+    assert_eq!(c.content.debounce, Duration::from_millis(100));
+    let text = format!("{MINIMAL}\n[content]\nwatch = false\ndebounce = \"250ms\"\n");
+    let c = load(&text, &[]).unwrap();
+    assert!(!c.content.watch);
+    assert_eq!(c.content.debounce, Duration::from_millis(250));
+    for bad in ["soon", "1m"] {
+        let text = format!("{MINIMAL}\n[content]\ndebounce = \"{bad}\"\n");
+        let e = load(&text, &[]).unwrap_err();
+        assert!(e.to_string().contains("content.debounce"), "{bad}: {e}");
+    }
+}

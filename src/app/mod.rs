@@ -1,5 +1,6 @@
 //! The daemon: store, templates, HTTP listener and background work (the
-//! scheduler and its jobs, the digest sweep, the mail queue), built from a
+//! scheduler and its jobs, the content folder's watcher, the digest sweep,
+//! the mail queue), built from a
 //! config and a clock. Tests build it the same way, on port 0.
 //!
 //! Shutdown has one home: the token `App` holds. Cancelling it stops the
@@ -92,8 +93,9 @@ impl App {
         self.background.clone()
     }
 
-    /// Takes the lease, ingests and builds once, then serves HTTP and runs
-    /// the background work until `shutdown` completes. Work in progress then
+    /// Takes the lease, starts watching the content folder, ingests and
+    /// builds once, then serves HTTP and runs the background work until
+    /// `shutdown` completes. Work in progress then
     /// is finished first, and each job's start-up catch-up has been decided
     /// by the time this returns; the lease is given up last.
     pub async fn run_until_stopped(

@@ -1,7 +1,7 @@
 //! The ingest job: on `[schedule].ingest`, and whenever the content
 //! folder's watcher wakes it, ingest the content folder (the lease holder
-//! only), then bring this instance's feeds up to date. Every build the
-//! daemon does goes through `IngestJob::build`.
+//! only), then bring this instance's feeds up to date. Whatever starts a
+//! run, its build goes through `IngestJob::build`.
 
 use crate::config::Config;
 use crate::domain::Clock;

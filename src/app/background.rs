@@ -3,7 +3,8 @@
 //! queue.
 
 use super::digest_job::{Delivery, DigestJob};
-use super::ingest_job::IngestJob;
+use super::ingest_job::{IngestJob, Trigger};
+use super::watch::{Changes, start as start_watching, wake_ingest_until_stopped};
 use crate::delivery::Deliverer;
 use crate::http::AppState;
 use crate::mail::Mailer;
@@ -26,6 +27,9 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone)]
 pub struct Background {
     ingest: Arc<IngestJob>,
+    /// What the content folder's watcher saw, for the loop that wakes
+    /// ingest.
+    changes: Arc<Changes>,
     digests: Vec<Arc<DigestJob>>,
     delivery: Delivery,
     state: AppState,
@@ -63,6 +67,7 @@ impl Background {
             .collect();
         Self {
             ingest: Arc::new(IngestJob::new(state, leader)),
+            changes: Arc::new(Changes::new(state.config.content.dir.clone())),
             digests,
             delivery,
             state: state.clone(),
@@ -86,7 +91,45 @@ impl Background {
     /// One run of the ingest job, as at a fire time now: ingest (as the
     /// lease holder) and build the feeds.
     pub async fn ingest(&self) {
-        self.ingest.run(self.state.clock.now()).await;
+        self.ingest.run_for(Trigger::Schedule).await;
+    }
+
+    /// How many runs of the ingest job have finished since start-up,
+    /// whatever started them (the schedule, the watcher, a call here).
+    pub fn ingest_runs(&self) -> u64 {
+        self.ingest.runs()
+    }
+
+    /// Tells the content folder's watcher that events were lost, as the
+    /// kernel does when its event queue overflows: the folder is rescanned
+    /// at once.
+    pub fn content_events_lost(&self) {
+        let overflow =
+            notify::Event::new(notify::EventKind::Other).set_flag(notify::event::Flag::Rescan);
+        self.changes.handle(Ok(overflow));
+    }
+
+    /// Starts watching the content folder (when `content.watch` is on);
+    /// None when it is off or the watcher cannot start. Before the first
+    /// ingest, so that nothing saved meanwhile is missed.
+    pub(super) fn watch_content(&self) -> Option<notify::RecommendedWatcher> {
+        if !self.state.config.content.watch {
+            return None;
+        }
+        start_watching(&self.changes)
+    }
+
+    /// Wakes the ingest job after changes the watcher saw, until the daemon
+    /// stops; `watcher` is kept until then.
+    pub(super) async fn wake_ingest_until_stopped(self, watcher: notify::RecommendedWatcher) {
+        wake_ingest_until_stopped(
+            self.ingest.clone(),
+            self.changes.clone(),
+            self.state.config.content.debounce,
+            self.stop.clone(),
+        )
+        .await;
+        drop(watcher);
     }
 
     /// Sends every transactional mail due now (confirmations, welcomes,

@@ -1,5 +1,7 @@
-//! The ingest job: on `[schedule].ingest`, ingest the content folder (the
-//! lease holder only), then bring this instance's feeds up to date.
+//! The ingest job: on `[schedule].ingest`, and whenever the content
+//! folder's watcher wakes it, ingest the content folder (the lease holder
+//! only), then bring this instance's feeds up to date. Whatever starts a
+//! run, its build goes through `IngestJob::build`.
 
 use crate::config::Config;
 use crate::domain::Clock;
@@ -7,11 +9,12 @@ use crate::feeds::Scope;
 use crate::feeds::revision::{BuiltRevision, OnForeign};
 use crate::feeds::websub::Publisher;
 use crate::http::state::Served;
-use crate::ingest::{IngestReport, Rejection, ingest_once};
+use crate::ingest::{IndexCache, IngestReport, Rejection, ingest_with};
 use crate::scheduler::{Job, Timing};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, watch};
 
@@ -36,6 +39,29 @@ pub struct IngestJob {
     /// What a run leaves for the next. A run holds it throughout, so a run
     /// driven from outside the scheduler never overlaps a scheduled one.
     memory: Mutex<Memory>,
+    /// Runs finished since start-up, whatever started them.
+    runs: AtomicU64,
+}
+
+/// What started a run, for its log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Trigger {
+    /// `[schedule].ingest`, start-up, or a caller of `Background::ingest`.
+    Schedule,
+    /// The content folder's watcher saw a change.
+    Watch,
+    /// The watcher lost events: a rescan.
+    Rescan,
+}
+
+impl Trigger {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::Watch => "watch",
+            Self::Rescan => "rescan",
+        }
+    }
 }
 
 #[derive(Default)]
@@ -45,6 +71,8 @@ struct Memory {
     /// The hour of the last trending build; None before the first (full)
     /// build.
     trending_hour: Option<i64>,
+    /// The article index between scans.
+    index: IndexCache,
 }
 
 /// The ingest job's timing: `[schedule].ingest` in the site's zone.
@@ -68,12 +96,14 @@ impl IngestJob {
             websub: state.websub.clone(),
             served: state.served.clone(),
             memory: Mutex::default(),
+            runs: AtomicU64::new(0),
         }
     }
 
     /// Ingests the content folder; None when it failed (logged).
     async fn ingest(&self, memory: &mut Memory) -> Option<IngestReport> {
-        match ingest_once(self.store.as_ref(), &self.config, self.clock.as_ref()).await {
+        let (store, clock) = (self.store.as_ref(), self.clock.as_ref());
+        match ingest_with(store, &self.config, clock, &mut memory.index).await {
             Ok(report) => {
                 log_rejections(&report, &mut memory.rejected);
                 Some(report)
@@ -140,6 +170,14 @@ impl Job for IngestJob {
     }
 
     async fn run(&self, _fire: DateTime<Utc>) {
+        self.run_for(Trigger::Schedule).await;
+    }
+}
+
+impl IngestJob {
+    /// One run: ingest (as the lease holder), then build what changed. Runs
+    /// never overlap, whatever starts them.
+    pub(super) async fn run_for(&self, trigger: Trigger) {
         let mut memory = self.memory.lock().await;
         let leading = *self.leader.borrow();
         let started = Instant::now();
@@ -153,7 +191,19 @@ impl Job for IngestJob {
         let now = self.clock.now();
         let scope = self.scope(leading, report.as_ref(), (before, after), now, &mut memory);
         let written = self.build(now, &scope).await;
-        summarise(leading, report.as_ref(), written, started.elapsed());
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        summarise(
+            trigger,
+            leading,
+            report.as_ref(),
+            written,
+            started.elapsed(),
+        );
+    }
+
+    /// Runs finished since start-up.
+    pub(super) fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 }
 
@@ -213,7 +263,13 @@ fn log_rejections(report: &IngestReport, last: &mut Vec<Rejection>) {
 }
 
 /// The run's metrics and its one summary line.
-fn summarise(leading: bool, report: Option<&IngestReport>, written: usize, took: Duration) {
+fn summarise(
+    trigger: Trigger,
+    leading: bool,
+    report: Option<&IngestReport>,
+    written: usize,
+    took: Duration,
+) {
     let seconds = took.as_secs_f64();
     metrics::histogram!("feedletter_job_duration_seconds", "job" => "ingest").record(seconds);
     metrics::counter!("feedletter_feed_writes_total").increment(written as u64);
@@ -232,6 +288,7 @@ fn summarise(leading: bool, report: Option<&IngestReport>, written: usize, took:
     let count = |f: fn(&IngestReport) -> usize| report.map_or(0, f);
     tracing::info!(
         job = "ingest",
+        trigger = trigger.name(),
         leader = leading,
         ok = !leading || report.is_some(),
         new = count(|r| r.new.len()),

@@ -1,5 +1,6 @@
 //! The daemon: store, templates, HTTP listener and background work (the
-//! scheduler and its jobs, the digest sweep, the mail queue), built from a
+//! scheduler and its jobs, the content folder's watcher, the digest sweep,
+//! the mail queue), built from a
 //! config and a clock. Tests build it the same way, on port 0.
 //!
 //! Shutdown has one home: the token `App` holds. Cancelling it stops the
@@ -9,6 +10,7 @@
 mod background;
 mod digest_job;
 mod ingest_job;
+mod watch;
 
 pub use background::Background;
 
@@ -95,8 +97,9 @@ impl App {
         self.background.clone()
     }
 
-    /// Takes the lease, ingests and builds once, then serves HTTP and runs
-    /// the background work until `shutdown` completes. Work in progress then
+    /// Takes the lease, starts watching the content folder, ingests and
+    /// builds once, then serves HTTP and runs the background work until
+    /// `shutdown` completes. Work in progress then
     /// is finished first, and each job's start-up catch-up has been decided
     /// by the time this returns; the lease is given up last.
     pub async fn run_until_stopped(
@@ -117,11 +120,12 @@ impl App {
         let leader = lease.watch();
         let lease_stop = CancellationToken::new();
         let leasing = tokio::spawn(lease.run(lease_stop.clone()));
+        let watcher = background.watch_content();
         background.ingest().await;
         release_freed_memory();
         let clock = state.clock.clone();
         let jobs = background.jobs();
-        let loops = [
+        let mut loops = vec![
             tokio::spawn(crate::scheduler::catch_up_on_takeover(
                 leader,
                 jobs.clone(),
@@ -142,6 +146,11 @@ impl App {
                     .revalidate_until(REVALIDATE_FEEDS, stop.clone()),
             ),
         ];
+        if let Some(watcher) = watcher {
+            loops.push(tokio::spawn(
+                background.clone().wake_ingest_until_stopped(watcher),
+            ));
+        }
         tracing::info!(
             address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             base_url = %state.config.site.base(),

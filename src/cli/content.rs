@@ -2,11 +2,23 @@
 
 use crate::config::Config;
 use crate::domain::Clock;
+use crate::feeds::{BuildReport, Scope};
 use crate::ingest::IngestReport;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// Exit 1 when a file was rejected, so a script notices.
+/// `ingest --json`: the ingest report and the feed files it wrote.
+#[derive(serde::Serialize)]
+struct IngestOutput<'a> {
+    #[serde(flatten)]
+    report: &'a IngestReport,
+    feeds_written: &'a [String],
+}
+
+/// Ingests, then writes the feeds its changes touched, as the daemon does
+/// (the main feeds, the changed articles' topics, trending and the OPML
+/// index when anything changed). A feeds folder without the main feed yet
+/// (one of its files) gets every feed. Exit 1 when a file was rejected, so a script notices.
 pub(super) async fn ingest(
     config: &Config,
     clock: Arc<dyn Clock>,
@@ -14,16 +26,50 @@ pub(super) async fn ingest(
 ) -> anyhow::Result<ExitCode> {
     let store = crate::store::connect(&config.store).await?;
     let report = crate::ingest::ingest_once(store.as_ref(), config, clock.as_ref()).await?;
+    let scope = scope_after(config, &report);
+    let built = crate::feeds::build_feeds(store.as_ref(), config, clock.now(), &scope).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let output = IngestOutput {
+            report: &report,
+            feeds_written: &built.written,
+        };
+        println!("{}", serde_json::to_string_pretty(&output)?);
     } else {
         print_ingest(&report);
+        print_written(config, &built);
     }
     Ok(if report.rejected.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// What `ingest` builds after `report`.
+fn scope_after(config: &Config, report: &IngestReport) -> Scope {
+    let missing = config
+        .feeds
+        .formats
+        .iter()
+        .any(|f| !config.feeds.dir.join(f.file_name()).exists());
+    if missing {
+        return Scope::All;
+    }
+    let changed = report.changed();
+    Scope::Changed {
+        main: changed,
+        topics: report.topics_changed.clone(),
+        trending: changed,
+    }
+}
+
+fn print_written(config: &Config, built: &BuildReport) {
+    for f in &built.written {
+        println!("wrote      {}", config.feeds.dir.join(f).display());
+    }
+    for f in &built.removed {
+        println!("removed    {}", config.feeds.dir.join(f).display());
+    }
 }
 
 /// One line per file that changed or was refused, then the totals.

@@ -82,7 +82,7 @@ pub struct Config {
 struct RawConfig {
     site: site::RawSite,
     store: store::RawStore,
-    content: ContentConfig,
+    content: content::RawContent,
     feeds: feeds::RawFeeds,
     topics: TopicsConfig,
     http: http::RawHttp,
@@ -148,7 +148,7 @@ impl RawConfig {
     fn build(self, root: &Path, path: &Path, p: &mut Problems) -> Option<Config> {
         let site = self.site.build(root, p);
         let store = self.store.build(root, p);
-        let content = self.content.resolved(root, p);
+        let content = self.content.build(root, p);
         let feeds = self.feeds.build(root, p);
         let topics = self.topics.resolved(root, p);
         let http = self.http.build(p);

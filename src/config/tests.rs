@@ -259,3 +259,19 @@ fn feed_serving_settings_are_read_and_a_bad_max_age_is_named() {
     .to_string();
     assert!(e.contains("http.feed_max_age") && e.contains("soon"), "{e}");
 }
+
+#[test]
+fn the_content_folder_is_watched_unless_turned_off() {
+    let c = load(MINIMAL, &[]).unwrap();
+    assert!(c.content.watch);
+    assert_eq!(c.content.debounce, Duration::from_millis(100));
+    let text = format!("{MINIMAL}\n[content]\nwatch = false\ndebounce = \"250ms\"\n");
+    let c = load(&text, &[]).unwrap();
+    assert!(!c.content.watch);
+    assert_eq!(c.content.debounce, Duration::from_millis(250));
+    for bad in ["soon", "1m"] {
+        let text = format!("{MINIMAL}\n[content]\ndebounce = \"{bad}\"\n");
+        let e = load(&text, &[]).unwrap_err();
+        assert!(e.to_string().contains("content.debounce"), "{bad}: {e}");
+    }
+}

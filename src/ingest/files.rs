@@ -36,16 +36,41 @@ pub(super) struct ReadArticle {
     pub phrases: ArticlePhrases,
 }
 
+/// Whether a file of this name is an article: `.md` or `.markdown`, and not
+/// hidden. Editors' companions are not: Emacs's lock (`.#x.md`) and
+/// auto-save (`#x.md#`) files, backups (`x.md~`), Vim's swap files
+/// (`.x.md.swp`) and its write test (`4913`).
+pub fn is_article_name(name: &str) -> bool {
+    !name.starts_with('.') && (name.ends_with(".md") || name.ends_with(".markdown"))
+}
+
+/// Whether a folder of this name is looked into: hidden ones are not.
+pub fn is_content_folder_name(name: &str) -> bool {
+    !name.starts_with('.')
+}
+
 /// Every `.md` and `.markdown` file below `dir` (hidden files and folders
 /// left out), sorted by relative path so reports come out in a stable order.
+/// A file or folder that goes while the folder is listed (an editor's
+/// temporary file, a save in progress) is left out, not an error.
 pub(super) fn scan(dir: &Path, render_key: &str) -> Result<Vec<ContentFile>, std::io::Error> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     let mut out = Vec::new();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((d, prefix)) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let entry = entry?;
+        let entries = match std::fs::read_dir(&d) {
+            Ok(entries) => entries,
+            Err(e) if gone(&e) && !prefix.is_empty() => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(e),
+            };
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
+            if !is_content_folder_name(&name) {
                 continue;
             }
             let rel = if prefix.is_empty() {
@@ -53,10 +78,14 @@ pub(super) fn scan(dir: &Path, render_key: &str) -> Result<Vec<ContentFile>, std
             } else {
                 format!("{prefix}/{name}")
             };
-            let meta = entry.metadata()?;
+            let meta = match entry.metadata() {
+                Ok(meta) => meta,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(e),
+            };
             if meta.is_dir() {
                 stack.push((entry.path(), rel));
-            } else if meta.is_file() && (name.ends_with(".md") || name.ends_with(".markdown")) {
+            } else if meta.is_file() && is_article_name(&name) {
                 out.push(ContentFile {
                     rel,
                     path: entry.path(),
@@ -138,4 +167,38 @@ fn read_text(file: &ContentFile, max: u64) -> Result<String, String> {
         let at = e.utf8_error().valid_up_to();
         format!("not valid UTF-8 (first bad byte at offset {at})")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn editors_companion_files_are_not_articles() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "x.md",
+            ".#x.md",
+            "#x.md#",
+            "x.md~",
+            ".x.md.swp",
+            ".x.md.swx",
+            "4913",
+            "x.md.tmp",
+            "y.markdown",
+        ];
+        for name in names {
+            std::fs::write(dir.path().join(name), "---\ntitle: T\n---\n").unwrap();
+        }
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join(".git/z.md"), "").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/z.md"), "").unwrap();
+        let found: Vec<String> = scan(dir.path(), "k")
+            .unwrap()
+            .into_iter()
+            .map(|f| f.rel)
+            .collect();
+        assert_eq!(found, ["sub/z.md", "x.md", "y.markdown"]);
+    }
 }

@@ -13,12 +13,13 @@ pub mod sanitize;
 
 use crate::config::Config;
 use crate::domain::Clock;
-use crate::store::{IndexEntry, Store, StoreError};
+use crate::store::{ArticleChange, IndexEntry, Store, StoreError};
 use crate::topics::{Matcher, VocabularyError};
 use chrono::{DateTime, Utc};
 use content_dir::ReadContext;
 use decide::decide;
 use files::{ContentFile, FileRead, read_file, scan};
+pub use files::{is_article_name, is_content_folder_name};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -154,20 +155,25 @@ impl Reader {
         }
     }
 
-    /// Reads and renders every file whose stamp differs from the stored one
-    /// (`stored` by file path); CPU work, so off the async threads, on all
-    /// cores.
+    /// Reads and renders every file whose stamp differs from the one the
+    /// index holds for it; CPU work, so off the async threads, on all
+    /// cores. The files and the index come back with what was read.
     async fn read(
         &self,
         files: Vec<ContentFile>,
-        stored: HashMap<String, IndexEntry>,
-    ) -> Result<(Vec<ContentFile>, Vec<FileRead>), IngestError> {
+        index: Vec<IndexEntry>,
+    ) -> Result<(Vec<ContentFile>, Vec<FileRead>, Vec<IndexEntry>), IngestError> {
         let reader = self.clone();
         tokio::task::spawn_blocking(move || {
+            let stored: HashMap<&str, &IndexEntry> = index
+                .iter()
+                .filter(|s| s.published)
+                .filter_map(|s| Some((s.source.file()?, s)))
+                .collect();
             let reads: Vec<FileRead> = files
                 .par_iter()
                 .map(|f| {
-                    let same = stored.get(&f.rel).is_some_and(|e| {
+                    let same = stored.get(f.rel.as_str()).is_some_and(|e| {
                         e.source_mtime_ns == Some(f.stamp.mtime_ns)
                             && e.source_size == Some(f.stamp.size)
                             && e.render_key.as_deref() == Some(f.stamp.render_key.as_str())
@@ -185,7 +191,8 @@ impl Reader {
                     }
                 })
                 .collect();
-            (files, reads)
+            drop(stored);
+            (files, reads, index)
         })
         .await
         .map_err(|e| task_failed("read", e))
@@ -198,22 +205,130 @@ pub async fn ingest_once(
     config: &Config,
     clock: &dyn Clock,
 ) -> Result<IngestReport, IngestError> {
+    ingest_with(store, config, clock, &mut IndexCache::default()).await
+}
+
+/// The store's article index as a long-running ingester keeps it between
+/// scans, with the store revision it is good for. A scan reads the index
+/// from the store only when the revision moved under it (a push through
+/// the admin API, another instance); its own changes are applied to the
+/// copy in memory.
+#[derive(Debug, Default)]
+pub struct IndexCache {
+    held: Option<HeldIndex>,
+}
+
+#[derive(Debug)]
+struct HeldIndex {
+    revision: i64,
+    /// Sorted by slug, as the store lists it.
+    entries: Vec<IndexEntry>,
+}
+
+impl IndexCache {
+    /// The index held, sorted by slug; None when the next scan reads it
+    /// from the store.
+    pub fn entries(&self) -> Option<&[IndexEntry]> {
+        self.held.as_ref().map(|h| h.entries.as_slice())
+    }
+
+    /// The index for the store at `revision`, if held.
+    fn take(&mut self, revision: Option<i64>) -> Option<Vec<IndexEntry>> {
+        match (self.held.take(), revision) {
+            (Some(h), Some(r)) if h.revision == r => Some(h.entries),
+            _ => None,
+        }
+    }
+}
+
+/// Applies `changes` to `entries` (sorted by slug) as the store applies them
+/// to its index columns.
+fn apply_to_index(entries: &mut Vec<IndexEntry>, changes: &[ArticleChange]) {
+    let at = |entries: &Vec<IndexEntry>, slug: &str| {
+        entries.binary_search_by(|e| e.slug.as_str().cmp(slug))
+    };
+    for change in changes {
+        match change {
+            ArticleChange::Upsert {
+                article,
+                source,
+                stamp,
+                ..
+            } => {
+                let entry = IndexEntry {
+                    slug: article.slug.to_string(),
+                    source: source.clone(),
+                    published: true,
+                    content_hash: article.content_hash(),
+                    source_mtime_ns: stamp.as_ref().map(|s| s.mtime_ns),
+                    source_size: stamp.as_ref().map(|s| s.size),
+                    render_key: stamp.as_ref().map(|s| s.render_key.clone()),
+                };
+                match at(entries, &entry.slug) {
+                    Ok(i) => entries[i] = entry,
+                    Err(i) => entries.insert(i, entry),
+                }
+            }
+            ArticleChange::Restamp { slug, stamp, .. } => {
+                if let Ok(i) = at(entries, slug) {
+                    let e = &mut entries[i];
+                    e.source_mtime_ns = Some(stamp.mtime_ns);
+                    e.source_size = Some(stamp.size);
+                    e.render_key = Some(stamp.render_key.clone());
+                }
+            }
+            ArticleChange::Withdraw { slug, .. } => {
+                if let Ok(i) = at(entries, slug) {
+                    let e = &mut entries[i];
+                    e.published = false;
+                    e.source_mtime_ns = None;
+                    e.source_size = None;
+                    e.render_key = None;
+                }
+            }
+        }
+    }
+}
+
+/// Scans the content folder once and records what changed, with the index
+/// `cache` keeps between scans (read from the store when it is not good for
+/// the store's current revision).
+pub async fn ingest_with(
+    store: &dyn Store,
+    config: &Config,
+    clock: &dyn Clock,
+    cache: &mut IndexCache,
+) -> Result<IngestReport, IngestError> {
     let now = clock.now();
     let reader = Reader::new(config, now)?;
     // Listing the folder and reading the index overlap.
     let scanning = reader.scan();
-    let index = store.article_index().await?;
+    let before = store.revision().await.ok();
+    let index = match cache.take(before) {
+        Some(entries) => entries,
+        None => store.article_index().await?,
+    };
     let files = scanning.await?;
-    let stamps: HashMap<String, IndexEntry> = index
-        .iter()
-        .filter(|s| s.published)
-        .filter_map(|s| Some((s.source.file()?.to_owned(), s.clone())))
-        .collect();
-    let (files, reads) = reader.read(files, stamps).await?;
+    let (files, reads, index) = reader.read(files, index).await?;
 
     let (mut report, changes) = decide(&index, &files, reads, &config.content.dir, now);
-    report.topics_changed = store.apply_changes(&changes).await?;
     report.wrote = !changes.is_empty();
+    if report.wrote {
+        report.topics_changed = store.apply_changes(&changes).await?;
+    }
+    // Kept when the store moved by exactly this scan's own write (or not at
+    // all); anything else means another writer: read it again next time.
+    let after = store.revision().await.ok();
+    if let (Some(before), Some(after)) = (before, after)
+        && after == before + i64::from(report.wrote)
+    {
+        let mut entries = index;
+        apply_to_index(&mut entries, &changes);
+        cache.held = Some(HeldIndex {
+            revision: after,
+            entries,
+        });
+    }
     Ok(report)
 }
 
@@ -222,7 +337,7 @@ pub async fn check_content(config: &Config) -> Result<Vec<Rejection>, IngestErro
     // No phrases: checking needs none.
     let reader = Reader::new(config, DateTime::<Utc>::MAX_UTC)?;
     let files = reader.scan().await?;
-    let (files, reads) = reader.read(files, HashMap::new()).await?;
+    let (files, reads, _) = reader.read(files, Vec::new()).await?;
     // Far future: scheduled articles are not problems.
     let (report, _) = decide(
         &[],

@@ -19,4 +19,5 @@ mod trending;
 mod trending_corpus;
 mod trending_quality;
 pub mod validity;
+mod watch;
 mod websub;

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 /// Records `hub.mode=publish` requests; answers 503 while `failures` > 0.
 #[derive(Clone, Default)]
-struct Hub {
-    published: Arc<Mutex<Vec<String>>>,
+pub struct Hub {
+    pub published: Arc<Mutex<Vec<String>>>,
     failures: Arc<AtomicU32>,
     refused: Arc<Mutex<Vec<String>>>,
 }
 
 impl Hub {
-    async fn start(&self) -> String {
+    pub async fn start(&self) -> String {
         use axum::http::StatusCode;
         let hub = self.clone();
         let app = axum::Router::new().route(
@@ -49,7 +49,7 @@ impl Hub {
         format!("http://{addr}/")
     }
 
-    async fn wait_for(&self, url: &str) -> bool {
+    pub async fn wait_for(&self, url: &str) -> bool {
         for _ in 0..300 {
             if self.published.lock().unwrap().iter().any(|u| u == url) {
                 return true;

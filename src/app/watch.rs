@@ -1,0 +1,241 @@
+//! The content folder, watched: a saved, renamed or deleted article wakes
+//! the ingest job as soon as the folder has been quiet for
+//! `content.debounce`, instead of waiting for `[schedule].ingest`.
+//!
+//! An event only wakes the job: the run is the usual scan, which compares
+//! every file's stamp with the index and reads only what changed, so a
+//! burst of saves is one run and a lost event costs nothing once any later
+//! run happens. The cron tick stays as the fallback: when the watcher
+//! cannot start (no inotify, its limits reached), it is logged once and the
+//! tick alone ingests. When the kernel's event queue overflows (or the
+//! watcher reports an error), events were lost: the job runs at once.
+//!
+//! Editors' companions (`.#x.md`, `x.md~`, `.x.md.swp`, hidden folders) and
+//! reads (ingest's own opens) wake nothing.
+
+use super::ingest_job::{IngestJob, Trigger};
+use crate::ingest::{is_article_name, is_content_folder_name};
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RemoveKind};
+use notify::{Event, EventKind, RecursiveMode, Watcher as _};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// However long changes keep coming, a run starts this long after the
+/// first of them (or after the debounce, if that is longer).
+const MAX_WAIT: Duration = Duration::from_secs(1);
+
+/// What the watcher's thread tells the loop that wakes the job.
+#[derive(Debug)]
+pub(super) struct Changes {
+    root: PathBuf,
+    wake: Notify,
+    /// Events were lost since the last run: run at once.
+    lost: AtomicBool,
+}
+
+impl Changes {
+    /// `root` relative to the working folder is made absolute, as the
+    /// watcher reports paths.
+    pub(super) fn new(root: PathBuf) -> Self {
+        let root = match std::env::current_dir() {
+            Ok(cwd) if root.is_relative() => cwd.join(root),
+            _ => root,
+        };
+        Self {
+            root,
+            wake: Notify::new(),
+            lost: AtomicBool::new(false),
+        }
+    }
+
+    /// What the watcher reports, on its own thread.
+    pub(super) fn handle(&self, event: notify::Result<Event>) {
+        match event {
+            Ok(event) if event.need_rescan() => {
+                tracing::warn!(
+                    folder = %self.root.display(),
+                    "the content folder's watcher lost events (its queue overflowed); rescanning"
+                );
+                self.lost();
+            }
+            Ok(event) => {
+                if matters(&self.root, &event) {
+                    self.wake.notify_one();
+                }
+            }
+            Err(e) => {
+                tracing::warn!(folder = %self.root.display(), error = %e, "content folder watcher; rescanning");
+                self.lost();
+            }
+        }
+    }
+
+    fn lost(&self) {
+        self.lost.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+}
+
+/// Whether an event may change what ingest finds: a write, creation,
+/// removal or rename of an article file, or of a folder that may hold some.
+/// Opens and reads never do.
+fn matters(root: &Path, event: &Event) -> bool {
+    let kind = event.kind;
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => {}
+        EventKind::Access(_) => return false,
+        _ => {}
+    }
+    event.paths.iter().any(|path| {
+        let Ok(rel) = path.strip_prefix(root) else {
+            return false;
+        };
+        let names: Vec<&str> = rel
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => n.to_str(),
+                _ => None,
+            })
+            .collect();
+        let Some((last, folders)) = names.split_last() else {
+            // The content folder itself was moved or removed.
+            return true;
+        };
+        if !folders.iter().all(|f| is_content_folder_name(f)) {
+            return false;
+        }
+        if is_article_name(last) {
+            return true;
+        }
+        // A folder made, removed or moved holds articles; a name without a
+        // dot that is gone may have been one.
+        is_content_folder_name(last)
+            && match kind {
+                EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder) => {
+                    true
+                }
+                EventKind::Modify(ModifyKind::Name(_)) => {
+                    path.is_dir() || (!path.exists() && !last.contains('.'))
+                }
+                _ => false,
+            }
+    })
+}
+
+/// Starts watching `root` with every change going to `changes`; None (and
+/// logged once) when it cannot: the cron tick ingests alone then.
+pub(super) fn start(changes: &Arc<Changes>) -> Option<notify::RecommendedWatcher> {
+    let to = changes.clone();
+    let started = notify::recommended_watcher(move |event| to.handle(event)).and_then(|mut w| {
+        w.watch(&changes.root, RecursiveMode::Recursive)?;
+        Ok(w)
+    });
+    match started {
+        Ok(watcher) => {
+            tracing::info!(folder = %changes.root.display(), "watching the content folder");
+            Some(watcher)
+        }
+        Err(e) => {
+            tracing::warn!(
+                folder = %changes.root.display(),
+                error = %e,
+                "cannot watch the content folder; ingesting on [schedule].ingest only"
+            );
+            None
+        }
+    }
+}
+
+/// Wakes `job` after changes, until `stop`: once the folder has been quiet
+/// for `debounce`, or `MAX_WAIT` after the first change of a stream that
+/// does not stop; at once when events were lost. Changes during a run wake
+/// the next one.
+pub(super) async fn wake_ingest_until_stopped(
+    job: Arc<IngestJob>,
+    changes: Arc<Changes>,
+    debounce: Duration,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = changes.wake.notified() => {}
+            () = stop.cancelled() => return,
+        }
+        let deadline = Instant::now() + MAX_WAIT.max(debounce);
+        while !changes.lost.load(Ordering::SeqCst) {
+            tokio::select! {
+                () = changes.wake.notified() => {}
+                () = tokio::time::sleep(debounce) => break,
+                () = tokio::time::sleep_until(deadline) => break,
+                () = stop.cancelled() => return,
+            }
+        }
+        let trigger = if changes.lost.swap(false, Ordering::SeqCst) {
+            Trigger::Rescan
+        } else {
+            Trigger::Watch
+        };
+        job.run_for(trigger).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{DataChange, RenameMode};
+
+    fn event(kind: EventKind, path: &str) -> Event {
+        Event::new(kind).add_path(PathBuf::from(path))
+    }
+
+    #[test]
+    fn article_changes_matter_and_editors_companions_do_not() {
+        let root = Path::new("/site/content");
+        let write = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+        let closed = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        let created = EventKind::Create(CreateKind::File);
+        let gone = EventKind::Remove(RemoveKind::File);
+        let moved = EventKind::Modify(ModifyKind::Name(RenameMode::From));
+        for (kind, path) in [
+            (write, "/site/content/a.md"),
+            (closed, "/site/content/a.md"),
+            (created, "/site/content/2026/b.markdown"),
+            (gone, "/site/content/a.md"),
+            (moved, "/site/content/a.md"),
+            (moved, "/site/content/old-folder"),
+            (EventKind::Create(CreateKind::Folder), "/site/content/2027"),
+            (EventKind::Remove(RemoveKind::Folder), "/site/content/2025"),
+        ] {
+            assert!(matters(root, &event(kind, path)), "{kind:?} {path}");
+        }
+        let opened = EventKind::Access(AccessKind::Open(notify::event::AccessMode::Any));
+        for (kind, path) in [
+            (opened, "/site/content/a.md"),
+            (write, "/site/content/.#a.md"),
+            (created, "/site/content/#a.md#"),
+            (write, "/site/content/a.md~"),
+            (write, "/site/content/.a.md.swp"),
+            (created, "/site/content/4913"),
+            (gone, "/site/content/4913"),
+            (write, "/site/content/.git/x.md"),
+            (moved, "/site/content/a.md.tmp"),
+            (write, "/elsewhere/a.md"),
+        ] {
+            assert!(!matters(root, &event(kind, path)), "{kind:?} {path}");
+        }
+    }
+
+    #[test]
+    fn a_relative_folder_is_matched_as_the_watcher_reports_it() {
+        // The watcher reports absolute paths, from the working folder.
+        let changes = Changes::new(PathBuf::from("content"));
+        let saved = std::env::current_dir().unwrap().join("content/a.md");
+        let kind = EventKind::Modify(ModifyKind::Data(notify::event::DataChange::Any));
+        assert!(matters(&changes.root, &Event::new(kind).add_path(saved)));
+    }
+}

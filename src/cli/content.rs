@@ -16,8 +16,9 @@ struct IngestOutput<'a> {
 }
 
 /// Ingests, then writes the feeds its changes touched, as the daemon does
-/// (the main feeds, the changed articles' topics, trending and the OPML
-/// index when anything changed). A feeds folder without the main feed yet
+/// (the main feeds, the changed articles' topics; the trending feed and the
+/// OPML index when a change can move trending: an article published within
+/// the trending windows and baseline, or a withdrawal). A feeds folder without the main feed yet
 /// (one of its files) gets every feed. Exit 1 when a file was rejected, so a script notices.
 pub(super) async fn ingest(
     config: &Config,
@@ -59,7 +60,9 @@ fn scope_after(config: &Config, report: &IngestReport) -> Scope {
     Scope::Changed {
         main: changed,
         topics: report.topics_changed.clone(),
-        trending: changed,
+        // Computing trending reads every topic row of the windows: only
+        // when a change can move it.
+        trending: report.trending_may_move,
     }
 }
 

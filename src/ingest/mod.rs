@@ -43,6 +43,10 @@ pub struct IngestReport {
     /// The store was written (its revision moved once).
     #[serde(skip)]
     pub wrote: bool,
+    /// A change can move the trending report: an article published within
+    /// the trending windows and baseline was stored, or one was withdrawn.
+    #[serde(skip)]
+    pub trending_may_move: bool,
 }
 
 impl IngestReport {
@@ -290,6 +294,22 @@ fn apply_to_index(entries: &mut Vec<IndexEntry>, changes: &[ArticleChange]) {
     }
 }
 
+/// Whether `changes` can move the trending report: an article stored with
+/// a publication time inside the longest window plus the baseline before
+/// `now`, or a withdrawal (its time is not at hand, so it counts).
+fn trending_may_move(config: &Config, now: DateTime<Utc>, changes: &[ArticleChange]) -> bool {
+    let t = &config.topics;
+    let horizon = now
+        - chrono::Duration::days(i64::from(
+            t.window_days.max(t.long_window_days) + t.baseline_days,
+        ));
+    changes.iter().any(|c| match c {
+        ArticleChange::Upsert { article, .. } => article.published.to_utc() >= horizon,
+        ArticleChange::Withdraw { .. } => true,
+        ArticleChange::Restamp { .. } => false,
+    })
+}
+
 /// Scans the content folder once and records what changed, with the index
 /// `cache` keeps between scans (read from the store when it is not good for
 /// the store's current revision).
@@ -313,6 +333,7 @@ pub async fn ingest_with(
 
     let (mut report, changes) = decide(&index, &files, reads, &config.content.dir, now);
     report.wrote = !changes.is_empty();
+    report.trending_may_move = trending_may_move(config, now, &changes);
     if report.wrote {
         report.topics_changed = store.apply_changes(&changes).await?;
     }

@@ -243,6 +243,31 @@ impl<'a> Stories<'a> {
         owner
     }
 
+    /// The entry whose story `c` is told inside, when ownership split their
+    /// shared articles: another kept entry that has more than half of `c`'s
+    /// window articles and that those shared articles name more prominently,
+    /// summed over them (exosome pieces that also mention microneedling in
+    /// some titles are an exosome story, whichever ranks first).
+    fn subject_of_shared(&self, c: usize, kept: &[usize]) -> Option<usize> {
+        let tallies = self.tallies;
+        let total = tallies[c].window.len();
+        let prominence = |t: usize, shared: &[u32]| -> u64 {
+            shared
+                .iter()
+                .map(|a| u64::from(tallies[t].prominence.get(a).copied().unwrap_or(0)))
+                .sum()
+        };
+        kept.iter().copied().filter(|o| *o != c).find(|&o| {
+            let shared: Vec<u32> = tallies[c]
+                .window
+                .iter()
+                .copied()
+                .filter(|a| self.window_sets[o].contains(a))
+                .collect();
+            shared.len() * 2 > total && prominence(o, &shared) > prominence(c, &shared)
+        })
+    }
+
     /// Folds echoes: an entry most of whose window articles belong to one other
     /// entry's story becomes that entry's related topic. Returns the entries
     /// kept, in rank order, their echoes, and whose each article is.
@@ -267,6 +292,7 @@ impl<'a> Stories<'a> {
                     .filter(|(_, n)| n * 2 > total)
                     .map(|(host, _)| (host, c))
                     .next()
+                    .or_else(|| self.subject_of_shared(c, &kept).map(|host| (host, c)))
             });
             match fold {
                 Some((host, echo)) => {

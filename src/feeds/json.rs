@@ -13,6 +13,10 @@ struct JsonFeed<'a> {
     description: &'a str,
     language: &'a str,
     authors: Vec<Author<'a>>,
+    /// Older items: the newest archive page from the current feed, the
+    /// page before from an archive page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub<'a>>,
     items: Vec<Item<'a>>,
@@ -47,6 +51,10 @@ struct Item<'a> {
 }
 
 pub fn render(view: &FeedView) -> Vec<u8> {
+    let older = match view.page {
+        Some(n) => n.checked_sub(1).filter(|n| *n > 0),
+        None => view.newest_archive,
+    };
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
         title: &view.title,
@@ -54,6 +62,8 @@ pub fn render(view: &FeedView) -> Vec<u8> {
         feed_url: view.url(FeedFormat::Json),
         description: &view.description,
         language: &view.language,
+        next_url: older
+            .map(|n| view.public(&super::archive::page_file(&view.path, n, FeedFormat::Json))),
         authors: vec![Author {
             name: &view.author.name,
         }],

@@ -96,6 +96,22 @@ pub fn page_file(feed: &str, n: u32, format: FeedFormat) -> String {
     }
 }
 
+/// Whether `rel` (relative to the feeds folder) is an archive page:
+/// `<n>.xml` or `<n>.json` in an archive folder (a topic may be called
+/// "archive": its `topics/archive/atom.xml` is not a page).
+pub fn is_page(rel: &str) -> bool {
+    let mut parts = rel.rsplit('/');
+    let name = parts.next().unwrap_or_default();
+    parts.next() == Some(DIR) && is_page_name(name)
+}
+
+/// `<n>.xml` or `<n>.json`.
+fn is_page_name(name: &str) -> bool {
+    name.split_once('.').is_some_and(|(n, ext)| {
+        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && matches!(ext, "xml" | "json")
+    })
+}
+
 /// Full pages of a feed with `total` articles (published or withdrawn).
 pub fn full_pages(total: u64, size: usize) -> u32 {
     if size == 0 {
@@ -269,10 +285,7 @@ pub(super) fn remove_folder(dir: &Path) {
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let ours = name == MANIFEST
-            || name
-                .split_once('.')
-                .is_some_and(|(n, ext)| n.parse::<u32>().is_ok() && matches!(ext, "xml" | "json"));
+        let ours = name == MANIFEST || is_page_name(&name);
         if ours {
             let _ = std::fs::remove_file(e.path());
         }
@@ -302,5 +315,7 @@ mod tests {
             [FeedFormat::Atom, FeedFormat::Json]
         );
         assert_eq!(page_formats(&[FeedFormat::Json]), [FeedFormat::Json]);
+        assert!(is_page("archive/3.xml") && is_page("topics/x/archive/3.json"));
+        assert!(!is_page("atom.xml") && !is_page("topics/archive/atom.xml"));
     }
 }

@@ -212,7 +212,8 @@ pub(super) async fn plan(
     if trending {
         plan.views.push(trending_view(store, config, now).await?);
     }
-    if trending || heads_moved {
+    // A gone topic also leaves the index.
+    if trending || heads_moved || !plan.remove.is_empty() {
         if all_topics.is_none() {
             all_topics = Some(store.topics().await?);
         }

@@ -143,15 +143,11 @@ pub(super) async fn plan(
         // A full build also clears folders of topics that have gone.
         plan.remove.extend(gone_topic_folders(config, all));
     }
+    // With archives off the entries are empty: the plan then removes pages
+    // an earlier build wrote.
     let archive_plans: Vec<ArchivePlan> = pending
         .iter()
-        .map(|p| {
-            if archives {
-                archive::plan(config, &p.path, &p.title, &p.entries)
-            } else {
-                ArchivePlan::default()
-            }
-        })
+        .map(|p| archive::plan(config, &p.path, &p.title, &p.entries))
         .collect();
     let items = read_items(store, &pending, &archive_plans).await?;
     let mut heads_moved = false;

@@ -530,18 +530,41 @@ async fn a_topic_that_disappears_loses_its_archive_pages_and_the_opml_lists_the_
 }
 
 #[tokio::test]
-async fn archive_page_size_zero_publishes_no_archive() {
-    let site = TestSite::new("[feeds]\nlimit = 2\narchive_page_size = 0\n").await;
+async fn archive_page_size_zero_publishes_no_archive_and_removes_the_pages() {
+    let mut site = TestSite::new("[feeds]\nlimit = 2\narchive_page_size = 2\n").await;
     for n in 1..=5 {
         numbered(&site, n, "potoroo");
     }
     site.ingest().await;
     site.build().await;
+    assert_eq!(
+        archive_files(&site).len(),
+        8,
+        "2 pages x 2 formats, site and topic"
+    );
+    site.config.feeds.archive_page_size = 0;
+    let b = site.build().await;
     assert!(archive_files(&site).is_empty());
+    for rel in [
+        "archive/1.xml",
+        "archive/2.json",
+        "topics/potoroo/archive/2.xml",
+    ] {
+        assert!(
+            b.removed.iter().any(|r| r == rel),
+            "{rel} not in {:?}",
+            b.removed
+        );
+    }
     assert!(
         !String::from_utf8(site.feed_bytes("atom.xml"))
             .unwrap()
             .contains("prev-archive")
+    );
+    assert!(
+        !String::from_utf8(site.feed_bytes("feed.json"))
+            .unwrap()
+            .contains("next_url")
     );
     assert_eq!(site.feed("atom.xml").entries.len(), 2);
 }

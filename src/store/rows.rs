@@ -483,10 +483,9 @@ impl From<ArchiveRow> for ArchiveEntry {
 }
 
 #[derive(sqlx::FromRow)]
-pub struct TopicArchiveRow {
+pub struct TopicSlugRow {
     pub topic_id: String,
-    #[sqlx(flatten)]
-    pub entry: ArchiveRow,
+    pub slug: String,
 }
 
 #[derive(sqlx::FromRow)]

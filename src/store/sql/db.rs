@@ -17,8 +17,8 @@
 
 use crate::store::rows::{
     ArchiveRow, ArticleRow, ClaimedRow, CountsRow, DigestArticleRow, IndexRow, OutboxErrorRow,
-    PhraseRow, QueuedRow, RunRow, StateCountRow, SubscriberRow, TopicArchiveRow, TopicArticleRow,
-    TopicCountRow, TopicOccurrenceRow, TopicTotalRow, WebCopyRow, WithdrawnRow,
+    PhraseRow, QueuedRow, RunRow, StateCountRow, SubscriberRow, TopicArticleRow, TopicCountRow,
+    TopicOccurrenceRow, TopicSlugRow, TopicTotalRow, WebCopyRow, WithdrawnRow,
 };
 use sqlx::query::Query;
 use sqlx::query_builder::Separated;
@@ -60,7 +60,7 @@ pub trait SqlDb:
     + Reads<OutboxErrorRow>
     + Reads<WebCopyRow>
     + Reads<ArchiveRow>
-    + Reads<TopicArchiveRow>
+    + Reads<TopicSlugRow>
     + Reads<TopicTotalRow>
     + Reads<WithdrawnRow>
 {

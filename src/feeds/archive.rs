@@ -24,6 +24,15 @@
 //! items", that is, older ones) chains the current `feed.json` to the
 //! newest page and each page to the one before it.
 //!
+//! **Topic pages are summaries.** Site pages carry each article whole, as
+//! the subscription documents do. Topic pages carry its title, summary,
+//! dates, categories and link, without the body (in JSON Feed, the summary
+//! as `content_text`): an article has several topics (8.6 on average in
+//! the benchmark corpus, its concepts' ancestors included), so full topic
+//! pages would hold every body that many times over, about 500 MB at
+//! 10,000 articles, all rendered by a first build. The site's pages are the
+//! full history; a topic's are its index.
+//!
 //! **What a build renders.** A page's bytes depend only on its members'
 //! rendering (their content hash and effective `updated`), on the feed's
 //! title and on the configuration that shapes a feed. A build computes a

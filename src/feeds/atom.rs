@@ -53,7 +53,9 @@ fn entry(i: &ItemView) -> Entry {
         .authors(vec![person(&i.author)])
         .contributors(contributors)
         .summary(Some(Text::plain(i.summary.clone())))
-        .content(Some(Content {
+        // A summary-only item (topic archive pages) has no content; its
+        // alternate link stands in for it, as RFC 4287 allows.
+        .content((!i.content_html.is_empty()).then(|| Content {
             value: Some(i.content_html.clone()),
             content_type: Some("html".to_owned()),
             ..Default::default()

@@ -39,7 +39,12 @@ struct Item<'a> {
     id: &'a str,
     url: &'a str,
     title: &'a str,
-    content_html: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<&'a str>,
+    /// Only for a summary-only item (topic archive pages): JSON Feed wants
+    /// one of the two contents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_text: Option<&'a str>,
     summary: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a str>,
@@ -83,7 +88,8 @@ pub fn render(view: &FeedView) -> Vec<u8> {
                 id: &i.id,
                 url: &i.url,
                 title: &i.title,
-                content_html: &i.content_html,
+                content_html: (!i.content_html.is_empty()).then_some(i.content_html.as_str()),
+                content_text: i.content_html.is_empty().then_some(i.summary.as_str()),
                 summary: &i.summary,
                 image: i.image.as_deref(),
                 date_published: i.published.to_rfc3339(),

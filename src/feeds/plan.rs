@@ -151,6 +151,7 @@ pub(super) async fn plan(
         .collect();
     let items = read_items(store, &pending, &archive_plans).await?;
     let mut heads_moved = false;
+    let mut slims: HashMap<String, Arc<ItemView>> = HashMap::new();
     for (p, a) in pending.into_iter().zip(archive_plans) {
         heads_moved |= a.newest_moved;
         let current: Vec<Arc<ItemView>> = p.current.iter().map(|s| item(&items, s)).collect();
@@ -187,9 +188,14 @@ pub(super) async fn plan(
         );
         plan.views.push(view);
         for (n, slugs) in a.render {
+            // Topic pages carry summaries and links, not bodies: see
+            // `archive` on why.
             let page_items = slugs
                 .iter()
-                .filter_map(|s| items.get(s.as_str()).cloned())
+                .filter_map(|s| match p.topic {
+                    None => items.get(s.as_str()).cloned(),
+                    Some(_) => slim(&mut slims, &items, s),
+                })
                 .collect();
             let mut page = page_view(
                 config,
@@ -269,6 +275,35 @@ async fn read_items(
             .or_insert_with(|| Arc::new(ItemView::from(a)));
     }
     Ok(items)
+}
+
+/// The summary-only item of `slug`, made once per build.
+fn slim(
+    slims: &mut HashMap<String, Arc<ItemView>>,
+    items: &HashMap<String, Arc<ItemView>>,
+    slug: &str,
+) -> Option<Arc<ItemView>> {
+    if let Some(i) = slims.get(slug) {
+        return Some(i.clone());
+    }
+    let full = items.get(slug)?;
+    let i = Arc::new(ItemView {
+        slug: full.slug.clone(),
+        id: full.id.clone(),
+        url: full.url.clone(),
+        title: full.title.clone(),
+        summary: full.summary.clone(),
+        content_html: String::new(),
+        author: full.author.clone(),
+        reviewed_by: full.reviewed_by.clone(),
+        tags: full.tags.clone(),
+        category: full.category.clone(),
+        image: full.image.clone(),
+        published: full.published,
+        updated: full.updated,
+    });
+    slims.insert(slug.to_owned(), i.clone());
+    Some(i)
 }
 
 fn item(items: &HashMap<String, Arc<ItemView>>, a: &StoredArticle) -> Arc<ItemView> {

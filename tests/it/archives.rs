@@ -195,6 +195,22 @@ async fn full_archive_pages_never_change_when_articles_arrive_and_rebuild_to_the
         .map(|e| e.title.unwrap().content)
         .collect();
     assert_eq!(titles, ["Article 3", "Article 2", "Article 1"]);
+    // Site pages carry the articles whole; topic pages their summaries and
+    // links (JSON Feed: the summary as content_text).
+    let site_page = feed_rs::parser::parse(&pages["archive/1.xml"][..]).unwrap();
+    assert!(site_page.entries.iter().all(|e| e.content.is_some()));
+    let topic_page = feed_rs::parser::parse(&pages["topics/quokka/archive/1.xml"][..]).unwrap();
+    assert_eq!(topic_page.entries.len(), 3);
+    assert!(
+        topic_page
+            .entries
+            .iter()
+            .all(|e| e.content.is_none() && e.summary.is_some() && !e.links.is_empty())
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&pages["topics/quokka/archive/1.json"]).unwrap();
+    assert!(json["items"][0]["content_html"].is_null());
+    assert!(json["items"][0]["content_text"].is_string());
     // The current feed keeps its limit of 4 (articles 4 to 7).
     assert_eq!(site.feed("atom.xml").entries.len(), 4);
     assert_eq!(assert_complete(&site, "atom.xml").await, 2);

@@ -354,6 +354,9 @@ async fn a_scoped_build_renders_only_the_page_that_holds_the_changed_article() {
             "topics/numbat/archive/2.json"
         ]
     );
+    // Nothing else was even rendered: the two subscription documents' 6
+    // files and those 4 pages.
+    assert_eq!(b.written.len() + b.unchanged, 10, "{b:?}");
     let after = archive_files(&site);
     for rel in [
         "archive/1.xml",

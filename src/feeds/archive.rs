@@ -56,9 +56,9 @@
 
 use super::{FeedView, Tombstone};
 use crate::config::{Config, FeedFormat};
-use crate::store::{ArchiveEntry, Withdrawn};
+use crate::store::{ArchiveEntry, StoreError, Withdrawn};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// The archive folder of each feed.
@@ -127,6 +127,35 @@ pub fn full_pages(total: u64, size: usize) -> u32 {
         return 0;
     }
     u32::try_from(total / size as u64).unwrap_or(u32::MAX)
+}
+
+/// Each topic's entries in archive order, from the site's (`site`, every
+/// article in that order) and each topic's slugs. The slugs must have been
+/// read before `site`: articles are never deleted, so each is among them.
+pub(super) fn topic_entries(
+    site: &[ArchiveEntry],
+    slugs: BTreeMap<String, Vec<String>>,
+) -> Result<BTreeMap<String, Vec<ArchiveEntry>>, StoreError> {
+    let place: HashMap<&str, usize> = site
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.slug.as_str(), i))
+        .collect();
+    let mut out = BTreeMap::new();
+    for (topic, slugs) in slugs {
+        let mut at = Vec::with_capacity(slugs.len());
+        for slug in &slugs {
+            let Some(i) = place.get(slug.as_str()) else {
+                return Err(StoreError::Corrupt(format!(
+                    "topic row {topic} of {slug} has no article"
+                )));
+            };
+            at.push(*i);
+        }
+        at.sort_unstable();
+        out.insert(topic, at.into_iter().map(|i| site[i].clone()).collect());
+    }
+    Ok(out)
 }
 
 /// What one feed's archive needs from a build.

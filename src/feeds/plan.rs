@@ -99,6 +99,23 @@ pub(super) async fn plan(
     } else {
         Vec::new()
     };
+    // Every article's place, read once for the site feed and the topics;
+    // the topics' slugs first, so that each is among the places read after
+    // (an ingest may run in between; articles are never deleted).
+    let topic_slugs = if archives && !wanted.is_empty() {
+        Some(store.topic_slugs(topic_ids.as_deref()).await?)
+    } else {
+        None
+    };
+    let site_entries = if archives && (main || topic_slugs.is_some()) {
+        store.archive_entries().await?
+    } else {
+        Vec::new()
+    };
+    let mut topic_entries = match topic_slugs {
+        Some(slugs) => archive::topic_entries(&site_entries, slugs)?,
+        None => BTreeMap::new(),
+    };
     let mut pending: Vec<Pending> = Vec::new();
     if main {
         pending.push(Pending {
@@ -107,18 +124,9 @@ pub(super) async fn plan(
             title: config.site.title.clone(),
             description: site_description(config),
             current: store.published_articles(Some(config.feeds.limit)).await?,
-            entries: if archives {
-                store.archive_entries().await?
-            } else {
-                Vec::new()
-            },
+            entries: site_entries,
         });
     }
-    let mut topic_entries = if archives && !wanted.is_empty() {
-        store.topic_archive_entries(topic_ids.as_deref()).await?
-    } else {
-        BTreeMap::new()
-    };
     for id in &wanted {
         let label = match &all_topics {
             Some(all) => all.iter().find(|t| t.id == *id).map(|t| t.label.clone()),

@@ -231,12 +231,13 @@ pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
     /// Every article ever stored, published or withdrawn, in the order they
     /// were first stored (then slug): the site feed's archive order.
     async fn archive_entries(&self) -> Result<Vec<ArchiveEntry>, StoreError>;
-    /// The same for topics: each topic's articles (published or withdrawn)
-    /// in that order; every topic any article has when `topics` is None.
-    async fn topic_archive_entries(
+    /// The slugs of each topic's articles (published or withdrawn), in no
+    /// set order; every topic any article has when `topics` is None. Read
+    /// before `archive_entries`, they give each topic's archive order.
+    async fn topic_slugs(
         &self,
         topics: Option<&[String]>,
-    ) -> Result<BTreeMap<String, Vec<ArchiveEntry>>, StoreError>;
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError>;
     /// How many articles (published or withdrawn) the site has, and each
     /// topic: the archive pages' count without reading every entry.
     async fn archive_counts(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError>;

@@ -12,7 +12,7 @@ use crate::store::rows::{
 };
 use crate::store::{ArchiveEntry, StoreError, Withdrawn};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Slugs per statement that reads bodies.
 const BODY_ROWS: usize = 1000;
@@ -27,14 +27,10 @@ impl<B: Backend> SqlStore<B> {
         Ok(rows.into_iter().map(ArchiveEntry::from).collect())
     }
 
-    /// Each topic's entries in archive order: the topic rows (slugs only,
-    /// from the topic index) joined here with the site's entries, which a
-    /// covering index gives without touching the wide rows. A join in SQL
-    /// would look every row up in the table, bodies and all, on SQLite.
-    pub(super) async fn topic_archives(
+    pub(super) async fn topic_slug_lists(
         &self,
         topics: Option<&[String]>,
-    ) -> Result<BTreeMap<String, Vec<ArchiveEntry>>, StoreError> {
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
         let which = match topics {
             Some(_) => format!("WHERE {}", B::in_list("topic_id", 1)),
             None => String::new(),
@@ -50,31 +46,11 @@ impl<B: Backend> SqlStore<B> {
             None => q,
         };
         let rows: Vec<TopicSlugRow> = q.fetch_all(&self.pool).await?;
-        // Read after the topic rows: articles are never deleted, so every
-        // slug read above is among them even if an ingest ran in between.
-        let site = self.site_archive().await?;
-        let place: HashMap<&str, usize> = site
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.slug.as_str(), i))
-            .collect();
-        let mut places: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for r in &rows {
-            let Some(i) = place.get(r.slug.as_str()) else {
-                return Err(StoreError::Corrupt(format!(
-                    "topic row {} of {} has no article",
-                    r.topic_id, r.slug
-                )));
-            };
-            places.entry(r.topic_id.clone()).or_default().push(*i);
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in rows {
+            out.entry(r.topic_id).or_default().push(r.slug);
         }
-        Ok(places
-            .into_iter()
-            .map(|(topic, mut at)| {
-                at.sort_unstable();
-                (topic, at.into_iter().map(|i| site[i].clone()).collect())
-            })
-            .collect())
+        Ok(out)
     }
 
     pub(super) async fn archive_totals(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError> {

@@ -151,11 +151,11 @@ impl<B: Backend> Store for SqlStore<B> {
         self.site_archive().await
     }
 
-    async fn topic_archive_entries(
+    async fn topic_slugs(
         &self,
         topics: Option<&[String]>,
-    ) -> Result<BTreeMap<String, Vec<ArchiveEntry>>, StoreError> {
-        self.topic_archives(topics).await
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
+        self.topic_slug_lists(topics).await
     }
 
     async fn archive_counts(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError> {

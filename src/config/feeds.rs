@@ -1,4 +1,5 @@
-//! `[feeds]`: where the feed files go, how many items, which formats.
+//! `[feeds]`: where the feed files go, how many items, which formats, the
+//! archive pages' size and how long tombstones stay.
 
 use super::problems::{Choice, Problems};
 use super::resolve;
@@ -43,6 +44,11 @@ pub struct FeedsConfig {
     pub limit: usize,
     /// Sorted, without repeats.
     pub formats: Vec<FeedFormat>,
+    /// Articles per RFC 5005 archive page; 0 publishes no archive.
+    pub archive_page_size: usize,
+    /// How long a withdrawn article's RFC 6721 tombstone stays in the Atom
+    /// feeds, in days; 0 publishes none.
+    pub tombstone_days: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +57,9 @@ pub(super) struct RawFeeds {
     dir: String,
     limit: usize,
     formats: Vec<Choice<FeedFormat>>,
+    /// None: `limit`.
+    archive_page_size: Option<usize>,
+    tombstone_days: u32,
 }
 
 impl Default for RawFeeds {
@@ -61,6 +70,8 @@ impl Default for RawFeeds {
             formats: [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json]
                 .map(Choice::Known)
                 .into(),
+            archive_page_size: None,
+            tombstone_days: 30,
         }
     }
 }
@@ -85,10 +96,15 @@ impl RawFeeds {
         if formats.is_empty() {
             p.push(KEY, "name at least one of rss, atom, json");
         }
+        if self.tombstone_days > 3650 {
+            p.push("feeds.tombstone_days", "at most 3650 (ten years)");
+        }
         FeedsConfig {
             dir: resolve(root, &self.dir),
             limit: self.limit,
             formats,
+            archive_page_size: self.archive_page_size.unwrap_or(self.limit),
+            tombstone_days: self.tombstone_days,
         }
     }
 }

@@ -52,6 +52,8 @@ fn environment_overrides_keys() {
     .unwrap();
     assert!(matches!(c.store, StoreConfig::Sqlite { ref path } if path == Path::new("/tmp/x.db")));
     assert_eq!(c.feeds.limit, 7);
+    // The archive page size follows the limit unless it is set.
+    assert_eq!(c.feeds.archive_page_size, 7);
     assert_eq!(c.http.bind.port(), 9000);
 }
 
@@ -127,6 +129,8 @@ fn every_default_is_the_documented_one() {
     assert_eq!(c.content.max_file_size, 5 * 1024 * 1024);
     let formats = [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json];
     assert_eq!(c.feeds.formats, formats);
+    assert_eq!(c.feeds.archive_page_size, 50);
+    assert_eq!(c.feeds.tombstone_days, 30);
     assert_eq!(c.topics.vocabulary, "builtin:skincare");
     assert_eq!(
         c.topics.local.as_deref(),

@@ -1,10 +1,14 @@
 //! Atom 1.0 (RFC 4287).
 
+use super::archive::{self, NS_AT, NS_FH};
 use super::{FeedView, ItemView};
 use crate::config::FeedFormat;
+use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{
     Category, Content, Entry, EntryBuilder, FeedBuilder, Generator, Link, Person, Text, WriteConfig,
 };
+use chrono::SecondsFormat;
+use std::collections::BTreeMap;
 
 fn person(p: &crate::domain::Person) -> Person {
     Person {
@@ -49,7 +53,9 @@ fn entry(i: &ItemView) -> Entry {
         .authors(vec![person(&i.author)])
         .contributors(contributors)
         .summary(Some(Text::plain(i.summary.clone())))
-        .content(Some(Content {
+        // A summary-only item (topic archive pages) has no content; its
+        // alternate link stands in for it, as RFC 4287 allows.
+        .content((!i.content_html.is_empty()).then(|| Content {
             value: Some(i.content_html.clone()),
             content_type: Some("html".to_owned()),
             ..Default::default()
@@ -57,6 +63,82 @@ fn entry(i: &ItemView) -> Entry {
         .links(vec![link(i.url.clone(), "alternate", Some("text/html"))])
         .categories(categories)
         .build()
+}
+
+fn extension(name: &str, attrs: &[(&str, String)]) -> Extension {
+    Extension {
+        name: name.to_owned(),
+        value: None,
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+        children: BTreeMap::new(),
+    }
+}
+
+/// The subscription document an archive page names as `current`: the Atom
+/// one, or the RSS one when only RSS is configured.
+fn current_format(view: &FeedView) -> FeedFormat {
+    if view.formats.contains(&FeedFormat::Atom) {
+        FeedFormat::Atom
+    } else {
+        FeedFormat::Rss
+    }
+}
+
+/// RFC 5005 links and elements, and RFC 6721 tombstones.
+fn history(view: &FeedView, links: &mut Vec<Link>) -> (BTreeMap<String, String>, ExtensionMap) {
+    let atom = Some(FeedFormat::Atom.media_type());
+    let page = |n: u32| view.public(&archive::page_file(&view.path, n, FeedFormat::Atom));
+    let mut namespaces = BTreeMap::new();
+    let mut extensions = ExtensionMap::new();
+    match view.page {
+        Some(n) => {
+            let current = current_format(view);
+            links.push(link(
+                view.public(&view.current_file(current)),
+                "current",
+                Some(current.media_type()),
+            ));
+            if n > 1 {
+                links.push(link(page(n - 1), "prev-archive", atom));
+            }
+            links.push(link(page(n + 1), "next-archive", atom));
+            namespaces.insert("fh".to_owned(), NS_FH.to_owned());
+            extensions.insert(
+                "fh".to_owned(),
+                BTreeMap::from([("archive".to_owned(), vec![extension("fh:archive", &[])])]),
+            );
+        }
+        None => {
+            if let Some(newest) = view.newest_archive {
+                links.push(link(view.url(FeedFormat::Atom), "current", atom));
+                links.push(link(page(newest), "prev-archive", atom));
+            }
+            if !view.tombstones.is_empty() {
+                namespaces.insert("at".to_owned(), NS_AT.to_owned());
+                let deleted = view
+                    .tombstones
+                    .iter()
+                    .map(|t| {
+                        extension(
+                            "at:deleted-entry",
+                            &[
+                                ("ref", t.id.clone()),
+                                ("when", t.when.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                            ],
+                        )
+                    })
+                    .collect();
+                extensions.insert(
+                    "at".to_owned(),
+                    BTreeMap::from([("deleted-entry".to_owned(), deleted)]),
+                );
+            }
+        }
+    }
+    (namespaces, extensions)
 }
 
 pub fn render(view: &FeedView) -> Vec<u8> {
@@ -71,6 +153,7 @@ pub fn render(view: &FeedView) -> Vec<u8> {
     if let Some(hub) = &view.hub {
         links.push(link(hub.clone(), "hub", None));
     }
+    let (namespaces, extensions) = history(view, &mut links);
     let mut feed = FeedBuilder::default()
         .id(view.url(FeedFormat::Atom))
         .title(Text::plain(view.title.clone()))
@@ -83,9 +166,11 @@ pub fn render(view: &FeedView) -> Vec<u8> {
             uri: None,
             version: None,
         }))
-        .entries(view.items.iter().map(entry).collect::<Vec<_>>())
+        .entries(view.items.iter().map(|i| entry(i)).collect::<Vec<_>>())
         .build();
     feed.lang = Some(view.language.clone());
+    feed.namespaces = namespaces;
+    feed.extensions = extensions;
     let config = WriteConfig {
         write_document_declaration: true,
         indent_size: Some(2),

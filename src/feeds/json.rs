@@ -13,6 +13,10 @@ struct JsonFeed<'a> {
     description: &'a str,
     language: &'a str,
     authors: Vec<Author<'a>>,
+    /// Older items: the newest archive page from the current feed, the
+    /// page before from an archive page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub<'a>>,
     items: Vec<Item<'a>>,
@@ -35,7 +39,12 @@ struct Item<'a> {
     id: &'a str,
     url: &'a str,
     title: &'a str,
-    content_html: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<&'a str>,
+    /// Only for a summary-only item (topic archive pages): JSON Feed wants
+    /// one of the two contents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_text: Option<&'a str>,
     summary: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a str>,
@@ -47,6 +56,10 @@ struct Item<'a> {
 }
 
 pub fn render(view: &FeedView) -> Vec<u8> {
+    let older = match view.page {
+        Some(n) => n.checked_sub(1).filter(|n| *n > 0),
+        None => view.newest_archive,
+    };
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
         title: &view.title,
@@ -54,6 +67,8 @@ pub fn render(view: &FeedView) -> Vec<u8> {
         feed_url: view.url(FeedFormat::Json),
         description: &view.description,
         language: &view.language,
+        next_url: older
+            .map(|n| view.public(&super::archive::page_file(&view.path, n, FeedFormat::Json))),
         authors: vec![Author {
             name: &view.author.name,
         }],
@@ -73,7 +88,8 @@ pub fn render(view: &FeedView) -> Vec<u8> {
                 id: &i.id,
                 url: &i.url,
                 title: &i.title,
-                content_html: &i.content_html,
+                content_html: (!i.content_html.is_empty()).then_some(i.content_html.as_str()),
+                content_text: i.content_html.is_empty().then_some(i.summary.as_str()),
                 summary: &i.summary,
                 image: i.image.as_deref(),
                 date_published: i.published.to_rfc3339(),

@@ -1,7 +1,12 @@
 //! Feed files: RSS 2.0, Atom 1.0 and JSON Feed 1.1, written from view
 //! structs (never from database rows), deterministic to the byte, written
 //! atomically and only when their bytes change.
+//!
+//! Each feed but the trending one also has RFC 5005 archive pages, and its
+//! Atom flavour carries RFC 6721 tombstones for recent withdrawals: see
+//! `archive`.
 
+pub mod archive;
 pub mod atom;
 pub mod json;
 pub mod opml;
@@ -18,6 +23,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// One feed as every format sees it.
 #[derive(Debug, Clone)]
@@ -35,23 +41,68 @@ pub struct FeedView {
     /// The newest `updated` of its items; the Unix epoch when empty, so that
     /// an empty feed is as deterministic as a full one.
     pub updated: DateTime<FixedOffset>,
-    pub items: Vec<ItemView>,
+    pub items: Vec<Arc<ItemView>>,
     pub hub: Option<String>,
+    /// Set when this view is archive page `n` of the feed at `path` rather
+    /// than its subscription document.
+    pub page: Option<u32>,
+    /// The feed's newest archive page, in a subscription document; None
+    /// when it has no full page yet (or in an archive page).
+    pub newest_archive: Option<u32>,
+    /// RFC 6721 tombstones, newest first: only the Atom subscription
+    /// document writes them.
+    pub tombstones: Vec<Tombstone>,
+    /// The formats the feed is published in (`feeds.formats`): an archive
+    /// page links to the subscription document of its own kind.
+    pub formats: Vec<FeedFormat>,
+}
+
+/// A withdrawn article's `at:deleted-entry`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    /// The id its entry had.
+    pub id: String,
+    pub when: DateTime<Utc>,
 }
 
 impl FeedView {
-    /// The public URL of this feed in `format`.
+    /// The public URL of this view in `format`.
     pub fn url(&self, format: FeedFormat) -> String {
-        format!("{}/feeds/{}", self.base_url, self.file(format))
+        self.public(&self.file(format))
     }
 
-    /// This feed's file in `format`, relative to the feeds folder.
+    /// This view's file in `format`, relative to the feeds folder: the
+    /// subscription document, or an archive page (Atom and RSS archive
+    /// pages are the same Atom file).
     pub fn file(&self, format: FeedFormat) -> String {
+        match self.page {
+            Some(n) => archive::page_file(&self.path, n, format),
+            None => self.current_file(format),
+        }
+    }
+
+    /// The subscription document's file in `format`.
+    pub fn current_file(&self, format: FeedFormat) -> String {
         if self.path.is_empty() {
             format.file_name().to_owned()
         } else {
             format!("{}/{}", self.path, format.file_name())
         }
+    }
+
+    /// The public URL of a file relative to the feeds folder.
+    pub fn public(&self, rel: &str) -> String {
+        format!("{}/feeds/{rel}", self.base_url)
+    }
+
+    /// The formats this view is written in: every configured one for a
+    /// subscription document; Atom (when RSS or Atom is configured) and
+    /// JSON Feed for an archive page.
+    pub fn written_formats(&self) -> Vec<FeedFormat> {
+        if self.page.is_none() {
+            return self.formats.clone();
+        }
+        archive::page_formats(&self.formats)
     }
 }
 
@@ -97,21 +148,40 @@ fn epoch() -> DateTime<FixedOffset> {
     DateTime::UNIX_EPOCH.fixed_offset()
 }
 
-/// Orders items newest first by publication, ties by id, and builds the view.
-pub fn feed_view(
-    config: &Config,
-    path: &str,
-    title: String,
-    description: String,
-    items: Vec<ItemView>,
-) -> FeedView {
-    let mut items = items;
+/// Newest first by publication, ties by slug.
+fn sort_items(items: &mut [Arc<ItemView>]) {
     items.sort_by(|a, b| {
         b.published
             .cmp(&a.published)
             .then_with(|| a.slug.cmp(&b.slug))
     });
+}
+
+/// Orders items newest first by publication, ties by slug, keeps
+/// `feeds.limit` of them and builds the view.
+pub fn feed_view(
+    config: &Config,
+    path: &str,
+    title: String,
+    description: String,
+    items: Vec<Arc<ItemView>>,
+) -> FeedView {
+    let mut items = items;
+    sort_items(&mut items);
     items.truncate(config.feeds.limit);
+    page_view(config, path, title, description, items)
+}
+
+/// A view of exactly these items, newest first.
+fn page_view(
+    config: &Config,
+    path: &str,
+    title: String,
+    description: String,
+    items: Vec<Arc<ItemView>>,
+) -> FeedView {
+    let mut items = items;
+    sort_items(&mut items);
     let updated = items.iter().map(|i| i.updated).max().unwrap_or_else(epoch);
     FeedView {
         title,
@@ -124,6 +194,10 @@ pub fn feed_view(
         updated,
         items,
         hub: config.websub.as_ref().map(|w| w.hub.to_string()),
+        page: None,
+        newest_archive: None,
+        tombstones: Vec::new(),
+        formats: config.feeds.formats.clone(),
     }
 }
 
@@ -141,7 +215,10 @@ pub struct BuildReport {
     /// Files whose bytes changed, relative to the feeds folder.
     pub written: Vec<String>,
     pub unchanged: usize,
-    /// Topic folders removed because the topic has no article any more.
+    /// What the build deleted, relative to the feeds folder: topic folders
+    /// ("topics/x", with everything under them, archive pages included)
+    /// of topics that have no article any more, and single archive pages
+    /// ("archive/7.xml") a feed no longer has.
     pub removed: Vec<String>,
 }
 
@@ -198,19 +275,20 @@ pub async fn build_feeds(
     let plan::Plan {
         views,
         remove,
+        remove_files,
+        manifests,
         opml,
     } = plan::plan(store, config, now, scope).await?;
     let mut report = BuildReport::default();
     let dir = config.feeds.dir.clone();
-    let formats = config.feeds.formats.clone();
     let report = tokio::task::spawn_blocking(move || {
         // Rendering is CPU work and the files are independent: all cores.
         let mut jobs: Vec<(String, Output)> = views
             .iter()
             .flat_map(|v| {
-                formats
-                    .iter()
-                    .map(move |f| (v.file(*f), Output::Feed(v, *f)))
+                v.written_formats()
+                    .into_iter()
+                    .map(move |f| (v.file(f), Output::Feed(v, f)))
             })
             .collect();
         if let Some(bytes) = &opml {
@@ -235,12 +313,32 @@ pub async fn build_feeds(
                 false => report.unchanged += 1,
             }
         }
+        // After the pages: a fingerprint is only recorded for a page that
+        // was written.
+        for (rel, bytes) in manifests {
+            let path = dir.join(&rel);
+            match bytes {
+                Some(bytes) => {
+                    write::write_if_changed(&path, &bytes)
+                        .map_err(|source| BuildError::Write { path, source })?;
+                }
+                None => {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        for rel in remove_files {
+            if std::fs::remove_file(dir.join(&rel)).is_ok() {
+                report.removed.push(rel);
+            }
+        }
         for id in remove {
             let folder = dir.join("topics").join(&id);
             if folder.is_dir() {
                 for format in [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json] {
                     let _ = std::fs::remove_file(folder.join(format.file_name()));
                 }
+                archive::remove_folder(&folder.join(archive::DIR));
                 let _ = std::fs::remove_dir(&folder);
                 report.removed.push(format!("topics/{id}"));
             }

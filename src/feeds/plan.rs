@@ -1,23 +1,54 @@
 //! Which feeds a build writes: the views `Scope` asks for, read from the
-//! store, and the topic folders that are to go.
+//! store, their archive pages that need rendering (see `archive`), and the
+//! topic folders and pages that are to go.
 
-use super::{FeedView, ItemView, Scope, feed_view, opml};
+use super::archive::{self, ArchivePlan};
+use super::{FeedView, ItemView, Scope, feed_view, opml, page_view, sort_items};
 use crate::config::Config;
 use crate::domain::{Slug, StoredArticle};
-use crate::store::{Store, StoreError, TopicSummary};
+use crate::store::{ArchiveEntry, Store, StoreError, TopicSummary, Withdrawn};
 use crate::topics::trending::Status;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Trending entries the trending feed is made from.
 const TRENDING_LIMIT: usize = 50;
 
+/// Above this many bodies to read, a build reads every published article
+/// in one statement instead of by slug.
+const READ_ALL_ABOVE: usize = 2000;
+
+/// How long after a tombstone expired an hourly build still looks for the
+/// feeds that carry it, to rebuild them without it.
+const EXPIRY_SWEEP_DAYS: i64 = 7;
+
 /// What a build writes and removes.
+#[derive(Default)]
 pub(super) struct Plan {
+    /// Subscription documents and the archive pages to render.
     pub views: Vec<FeedView>,
     /// Topic ids whose folders are removed.
     pub remove: Vec<String>,
-    /// `index.opml`, when the trending feeds are built.
+    /// Archive page files to delete, relative to the feeds folder.
+    pub remove_files: Vec<String>,
+    /// Archive fingerprint files to write (Some) or delete (None), relative
+    /// to the feeds folder; written after the pages.
+    pub manifests: Vec<(String, Option<Vec<u8>>)>,
+    /// `index.opml`, when the trending feeds are built or an archive head
+    /// moved.
     pub opml: Option<Vec<u8>>,
+}
+
+/// A feed with its subscription document's articles read, before its
+/// archive is planned.
+struct Pending {
+    path: String,
+    topic: Option<String>,
+    title: String,
+    description: String,
+    current: Vec<StoredArticle>,
+    entries: Vec<ArchiveEntry>,
 }
 
 /// The feeds `scope` asks for, and topic folders to remove.
@@ -27,7 +58,7 @@ pub(super) async fn plan(
     now: DateTime<Utc>,
     scope: &Scope,
 ) -> Result<Plan, StoreError> {
-    let (main, topic_ids, trending) = match scope {
+    let (mut main, topic_ids, trending) = match scope {
         Scope::All => (true, None, true),
         Scope::Changed {
             main,
@@ -35,17 +66,25 @@ pub(super) async fn plan(
             trending,
         } => (*main, Some(topics.clone()), *trending),
     };
-    let mut plan = Plan {
-        views: Vec::new(),
-        remove: Vec::new(),
-        opml: None,
-    };
-    if main {
-        plan.views.push(main_view(store, config).await?);
+    let days = i64::from(config.feeds.tombstone_days);
+    let archives = config.feeds.archive_page_size > 0;
+    let mut plan = Plan::default();
+    let mut topic_ids = topic_ids;
+    if let (Some(ids), true, true) = (&mut topic_ids, trending, days > 0) {
+        // Tombstones expire with time, not with a change: the hourly build
+        // also rebuilds the feeds that carried one lately.
+        let since = now - Duration::days(days + EXPIRY_SWEEP_DAYS);
+        let recent = store.withdrawn_since(since).await?;
+        if !recent.is_empty() {
+            main = true;
+        }
+        let mut set: BTreeSet<String> = ids.drain(..).collect();
+        set.extend(recent.into_iter().flat_map(|w| w.topics));
+        ids.extend(set);
     }
     // (id, label, articles) of every topic: for labels, for the folders a
     // full build clears, and for the OPML index.
-    let all_topics = if topic_ids.is_none() || trending {
+    let mut all_topics = if topic_ids.is_none() || trending {
         Some(store.topics().await?)
     } else {
         None
@@ -55,25 +94,235 @@ pub(super) async fn plan(
         (None, Some(all)) => all.iter().map(|t| t.id.clone()).collect(),
         (None, None) => Vec::new(),
     };
+    let withdrawn: Vec<Withdrawn> = if days > 0 && (main || !wanted.is_empty()) {
+        store.withdrawn_since(now - Duration::days(days)).await?
+    } else {
+        Vec::new()
+    };
+    // Every article's place, read once for the site feed and the topics;
+    // the topics' slugs first, so that each is among the places read after
+    // (an ingest may run in between; articles are never deleted).
+    let topic_slugs = if archives && !wanted.is_empty() {
+        Some(store.topic_slugs(topic_ids.as_deref()).await?)
+    } else {
+        None
+    };
+    let site_entries = if archives && (main || topic_slugs.is_some()) {
+        store.archive_entries().await?
+    } else {
+        Vec::new()
+    };
+    let mut topic_entries = match topic_slugs {
+        Some(slugs) => archive::topic_entries(&site_entries, slugs)?,
+        None => BTreeMap::new(),
+    };
+    let mut pending: Vec<Pending> = Vec::new();
+    if main {
+        pending.push(Pending {
+            path: String::new(),
+            topic: None,
+            title: config.site.title.clone(),
+            description: site_description(config),
+            current: store.published_articles(Some(config.feeds.limit)).await?,
+            entries: site_entries,
+        });
+    }
     for id in &wanted {
-        let label = all_topics
-            .as_ref()
-            .and_then(|all| all.iter().find(|t| t.id == *id))
-            .map_or_else(|| id.clone(), |t| t.label.clone());
-        match topic_feed(store, config, id, &label).await? {
-            Some(view) => plan.views.push(view),
-            None => plan.remove.push(id.clone()),
+        let label = match &all_topics {
+            Some(all) => all.iter().find(|t| t.id == *id).map(|t| t.label.clone()),
+            None => store.topic_label(id).await?,
         }
+        .unwrap_or_else(|| id.clone());
+        let current = store.topic_articles(id, config.feeds.limit).await?;
+        if current.is_empty() {
+            plan.remove.push(id.clone());
+            continue;
+        }
+        pending.push(Pending {
+            path: format!("topics/{id}"),
+            topic: Some(id.clone()),
+            title: topic_title(config, &label),
+            description: format!("{} articles about {label}", config.site.title),
+            current,
+            entries: topic_entries.remove(id).unwrap_or_default(),
+        });
     }
     if let (None, Some(all)) = (&topic_ids, &all_topics) {
         // A full build also clears folders of topics that have gone.
         plan.remove.extend(gone_topic_folders(config, all));
     }
+    // With archives off the entries are empty: the plan then removes pages
+    // an earlier build wrote.
+    let archive_plans: Vec<ArchivePlan> = pending
+        .iter()
+        .map(|p| archive::plan(config, &p.path, &p.title, &p.entries))
+        .collect();
+    let items = read_items(store, &pending, &archive_plans).await?;
+    let mut heads_moved = false;
+    let mut slims: HashMap<String, Arc<ItemView>> = HashMap::new();
+    for (p, a) in pending.into_iter().zip(archive_plans) {
+        heads_moved |= a.newest_moved;
+        let current: Vec<Arc<ItemView>> = p.current.iter().map(|s| item(&items, s)).collect();
+        let mut view = feed_view(
+            config,
+            &p.path,
+            p.title.clone(),
+            p.description.clone(),
+            current,
+        );
+        // The articles after the last full page are in no archive page
+        // yet: the current document keeps them, however old they are.
+        let before = view.items.len();
+        for slug in &a.tail {
+            if !view.items.iter().any(|i| i.slug == *slug)
+                && let Some(i) = items.get(slug.as_str())
+            {
+                view.items.push(i.clone());
+            }
+        }
+        if view.items.len() > before {
+            sort_items(&mut view.items);
+            view.updated = view
+                .items
+                .iter()
+                .map(|i| i.updated)
+                .max()
+                .unwrap_or(view.updated);
+        }
+        archive::decorate(
+            &mut view,
+            a.newest,
+            archive::tombstones(&withdrawn, p.topic.as_deref()),
+        );
+        plan.views.push(view);
+        for (n, slugs) in a.render {
+            // Topic pages carry summaries and links, not bodies: see
+            // `archive` on why.
+            let page_items = slugs
+                .iter()
+                .filter_map(|s| match p.topic {
+                    None => items.get(s.as_str()).cloned(),
+                    Some(_) => slim(&mut slims, &items, s),
+                })
+                .collect();
+            let mut page = page_view(
+                config,
+                &p.path,
+                archive::page_title(&p.title, n),
+                p.description.clone(),
+                page_items,
+            );
+            page.page = Some(n);
+            page.hub = None;
+            plan.views.push(page);
+        }
+        plan.remove_files.extend(a.stale);
+        plan.manifests.push(a.manifest);
+    }
     if trending {
         plan.views.push(trending_view(store, config, now).await?);
-        plan.opml = all_topics.as_deref().map(|all| opml::render(config, all));
+    }
+    // A gone topic also leaves the index.
+    if trending || heads_moved || !plan.remove.is_empty() {
+        if all_topics.is_none() {
+            all_topics = Some(store.topics().await?);
+        }
+        let (site, per_topic) = if archives {
+            store.archive_counts().await?
+        } else {
+            (0, BTreeMap::new())
+        };
+        let size = config.feeds.archive_page_size;
+        let heads = opml::Heads {
+            site: archive::full_pages(site, size),
+            topics: per_topic
+                .into_iter()
+                .map(|(id, n)| (id, archive::full_pages(n, size)))
+                .collect(),
+        };
+        plan.opml = all_topics
+            .as_deref()
+            .map(|all| opml::render(config, all, &heads));
     }
     Ok(plan)
+}
+
+/// The items of the articles a plan shows, by slug: the subscription
+/// documents' own, and the bodies of archive pages to render and of tails,
+/// read in one go.
+async fn read_items(
+    store: &dyn Store,
+    pending: &[Pending],
+    plans: &[ArchivePlan],
+) -> Result<HashMap<String, Arc<ItemView>>, StoreError> {
+    let mut items: HashMap<String, Arc<ItemView>> = HashMap::new();
+    for p in pending {
+        for a in &p.current {
+            items
+                .entry(a.article.slug.to_string())
+                .or_insert_with(|| Arc::new(ItemView::from(a)));
+        }
+    }
+    let missing: BTreeSet<&str> = plans
+        .iter()
+        .flat_map(|a| a.render.iter().flat_map(|(_, s)| s).chain(&a.tail))
+        .map(String::as_str)
+        .filter(|s| !items.contains_key(*s))
+        .collect();
+    let read = if missing.is_empty() {
+        Vec::new()
+    } else if missing.len() > READ_ALL_ABOVE {
+        store.published_articles(None).await?
+    } else {
+        let slugs: Vec<&str> = missing.into_iter().collect();
+        store.articles_by_slug(&slugs).await?
+    };
+    for a in &read {
+        items
+            .entry(a.article.slug.to_string())
+            .or_insert_with(|| Arc::new(ItemView::from(a)));
+    }
+    Ok(items)
+}
+
+/// The summary-only item of `slug`, made once per build.
+fn slim(
+    slims: &mut HashMap<String, Arc<ItemView>>,
+    items: &HashMap<String, Arc<ItemView>>,
+    slug: &str,
+) -> Option<Arc<ItemView>> {
+    if let Some(i) = slims.get(slug) {
+        return Some(i.clone());
+    }
+    let full = items.get(slug)?;
+    let i = Arc::new(ItemView {
+        slug: full.slug.clone(),
+        id: full.id.clone(),
+        url: full.url.clone(),
+        title: full.title.clone(),
+        summary: full.summary.clone(),
+        content_html: String::new(),
+        author: full.author.clone(),
+        reviewed_by: full.reviewed_by.clone(),
+        tags: full.tags.clone(),
+        category: full.category.clone(),
+        image: full.image.clone(),
+        published: full.published,
+        updated: full.updated,
+    });
+    slims.insert(slug.to_owned(), i.clone());
+    Some(i)
+}
+
+fn item(items: &HashMap<String, Arc<ItemView>>, a: &StoredArticle) -> Arc<ItemView> {
+    items
+        .get(a.article.slug.as_str())
+        .cloned()
+        .unwrap_or_else(|| Arc::new(ItemView::from(a)))
+}
+
+fn topic_title(config: &Config, label: &str) -> String {
+    format!("{}: {label}", config.site.title)
 }
 
 fn site_description(config: &Config) -> String {
@@ -82,41 +331,6 @@ fn site_description(config: &Config) -> String {
     } else {
         config.site.description.clone()
     }
-}
-
-async fn main_view(store: &dyn Store, config: &Config) -> Result<FeedView, StoreError> {
-    let articles = store.published_articles(Some(config.feeds.limit)).await?;
-    Ok(feed_view(
-        config,
-        "",
-        config.site.title.clone(),
-        site_description(config),
-        articles.iter().map(ItemView::from).collect(),
-    ))
-}
-
-/// A topic's feed; None when no published article has the topic any more.
-async fn topic_feed(
-    store: &dyn Store,
-    config: &Config,
-    id: &str,
-    label: &str,
-) -> Result<Option<FeedView>, StoreError> {
-    let articles = store.topic_articles(id, config.feeds.limit).await?;
-    if articles.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(topic_view(config, id, label, &articles)))
-}
-
-fn topic_view(config: &Config, id: &str, label: &str, articles: &[StoredArticle]) -> FeedView {
-    feed_view(
-        config,
-        &format!("topics/{id}"),
-        format!("{}: {label}", config.site.title),
-        format!("{} articles about {label}", config.site.title),
-        articles.iter().map(ItemView::from).collect(),
-    )
 }
 
 /// Folders under `feeds/topics/` named like a topic that no article has:
@@ -141,7 +355,7 @@ async fn trending_view(
     now: DateTime<Utc>,
 ) -> Result<FeedView, StoreError> {
     let report = crate::topics::report::trending_at(store, config, now, TRENDING_LIMIT).await?;
-    let mut items: Vec<ItemView> = Vec::new();
+    let mut items: Vec<Arc<ItemView>> = Vec::new();
     let mut explained = Vec::new();
     for t in report.topics.iter().filter(|t| t.status != Status::Covered) {
         explained.push(format!("{} ({})", t.label, t.why));
@@ -150,7 +364,7 @@ async fn trending_view(
                 continue;
             }
             if let Some(stored) = store.article(&a.slug).await? {
-                items.push(ItemView::from(&stored));
+                items.push(Arc::new(ItemView::from(&stored)));
             }
         }
     }

@@ -58,6 +58,26 @@ pub fn render(view: &FeedView) -> Vec<u8> {
             ..Default::default()
         });
     }
+    if let Some(newest) = view.newest_archive {
+        // RFC 5005 in RSS: the same links as atom:link; the archive pages
+        // themselves are Atom.
+        links.push(Link {
+            href: view.url(FeedFormat::Rss),
+            rel: "current".into(),
+            mime_type: Some(FeedFormat::Rss.media_type().into()),
+            ..Default::default()
+        });
+        links.push(Link {
+            href: view.public(&super::archive::page_file(
+                &view.path,
+                newest,
+                FeedFormat::Atom,
+            )),
+            rel: "prev-archive".into(),
+            mime_type: Some(FeedFormat::Atom.media_type().into()),
+            ..Default::default()
+        });
+    }
     let channel = ChannelBuilder::default()
         .title(view.title.clone())
         .link(view.home_url.clone())
@@ -70,7 +90,7 @@ pub fn render(view: &FeedView) -> Vec<u8> {
         ))
         .ttl(Some("15".to_owned()))
         .atom_ext(Some(AtomExtension { links }))
-        .items(view.items.iter().map(item).collect::<Vec<_>>())
+        .items(view.items.iter().map(|i| item(i)).collect::<Vec<_>>())
         .build();
     // Writing into a Vec cannot fail.
     let mut out = channel

@@ -49,11 +49,12 @@ impl Publisher {
     }
 
     /// Announces the feed files (paths relative to the feeds folder) whose
-    /// bytes changed. The OPML index is not a feed and is left out.
+    /// bytes changed. The OPML index is not a feed and is left out, and so
+    /// are archive pages: they name no hub, and nobody subscribes to them.
     pub fn announce(&self, written: &[String]) {
         let urls: Vec<String> = written
             .iter()
-            .filter(|p| !p.ends_with(".opml"))
+            .filter(|p| !p.ends_with(".opml") && !super::archive::is_page(p))
             .map(|p| format!("{}/{}", self.base, p.trim_start_matches('/')))
             .collect();
         if !urls.is_empty() {

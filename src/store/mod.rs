@@ -44,6 +44,7 @@ use crate::config::StoreConfig;
 use crate::domain::topic::{ArticlePhrases, TopicRef};
 use crate::domain::{Article, ArticleSource, StoredArticle};
 use chrono::{DateTime, FixedOffset, Utc};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +134,31 @@ pub struct TopicData {
     pub occurrences: Vec<TopicOccurrence>,
 }
 
+/// An article's place in a feed's archive, without its body: what a build
+/// needs to number the archive pages and to tell whether a page's bytes
+/// can have changed. Withdrawn articles are listed too: they keep their
+/// place, so that the pages after them do not shift.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveEntry {
+    pub slug: String,
+    pub published: bool,
+    /// What changes whenever the article's rendering can: its content hash
+    /// and effective `updated`.
+    pub content_hash: String,
+    pub updated_ts: i64,
+}
+
+/// An article withdrawn from the feeds, for tombstones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withdrawn {
+    pub slug: String,
+    /// The id its entries had.
+    pub guid: String,
+    pub at: DateTime<Utc>,
+    /// The topics it had when it was withdrawn, sorted.
+    pub topics: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub enum ArticleChange {
     /// First sight of a slug, or its return after a withdrawal (its guid is
@@ -202,6 +228,23 @@ pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
     async fn topic_data(&self) -> Result<TopicData, StoreError>;
     /// Published articles published at or after `since`, by slug.
     async fn phrase_data(&self, since: DateTime<Utc>) -> Result<Vec<PublishedPhrases>, StoreError>;
+    /// Every article ever stored, published or withdrawn, in the order they
+    /// were first stored (then slug): the site feed's archive order.
+    async fn archive_entries(&self) -> Result<Vec<ArchiveEntry>, StoreError>;
+    /// The slugs of each topic's articles (published or withdrawn), in no
+    /// set order; every topic any article has when `topics` is None. Read
+    /// before `archive_entries`, they give each topic's archive order.
+    async fn topic_slugs(
+        &self,
+        topics: Option<&[String]>,
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError>;
+    /// How many articles (published or withdrawn) the site has, and each
+    /// topic: the archive pages' count without reading every entry.
+    async fn archive_counts(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError>;
+    /// These articles, those of them that are published, in no set order.
+    async fn articles_by_slug(&self, slugs: &[&str]) -> Result<Vec<StoredArticle>, StoreError>;
+    /// Articles withdrawn at or after `since`, newest withdrawal first.
+    async fn withdrawn_since(&self, since: DateTime<Utc>) -> Result<Vec<Withdrawn>, StoreError>;
     /// One published article.
     async fn article(&self, slug: &str) -> Result<Option<StoredArticle>, StoreError>;
     /// A number that moves whenever an ingest changes articles: instances

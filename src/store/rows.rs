@@ -9,7 +9,8 @@ use super::digests::{Claimed, DigestArticle, DigestRun, OutboxError};
 use super::mail_kind::MailKind;
 use super::subscribers::QueuedMail;
 use super::{
-    IndexEntry, PublishedPhrases, StoreError, TopicArticle, TopicOccurrence, TopicSummary,
+    ArchiveEntry, IndexEntry, PublishedPhrases, StoreError, TopicArticle, TopicOccurrence,
+    TopicSummary,
 };
 use crate::domain::{
     Article, ArticleStatus, Consent, Frequency, Person, Slug, StoredArticle, Subscriber,
@@ -457,4 +458,46 @@ impl From<OutboxErrorRow> for OutboxError {
 pub struct WebCopyRow {
     pub(super) subject: String,
     pub(super) web_html: String,
+}
+
+/// The columns `ArchiveRow` reads, of `articles` aliased `a`.
+pub(super) const ARCHIVE_COLUMNS: &str = "a.slug, a.status, a.content_hash, a.updated_ts";
+
+#[derive(sqlx::FromRow)]
+pub struct ArchiveRow {
+    slug: String,
+    status: String,
+    content_hash: String,
+    updated_ts: i64,
+}
+
+impl From<ArchiveRow> for ArchiveEntry {
+    fn from(r: ArchiveRow) -> Self {
+        ArchiveEntry {
+            slug: r.slug,
+            published: r.status == "published",
+            content_hash: r.content_hash,
+            updated_ts: r.updated_ts,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TopicSlugRow {
+    pub topic_id: String,
+    pub slug: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TopicTotalRow {
+    pub topic_id: String,
+    pub n: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct WithdrawnRow {
+    pub slug: String,
+    pub guid: String,
+    pub withdrawn_ts: i64,
+    pub topic_id: Option<String>,
 }

@@ -1,5 +1,6 @@
 //! One integration-test binary: the modules share `helpers`.
 
+mod archives;
 mod browser;
 mod cli;
 mod digests;

@@ -15,16 +15,45 @@ const RSS_NS_ATOM: &str = "http://www.w3.org/2005/Atom";
 const NS_CONTENT: &str = "http://purl.org/rss/1.0/modules/content/";
 const NS_DC: &str = "http://purl.org/dc/elements/1.1/";
 
+/// The sample publication plus a hostile article, in archive pages of 5,
+/// with one article withdrawn (so the Atom feeds carry a tombstone).
 async fn hostile_site() -> TestSite {
-    let site = TestSite::sample().await;
+    let site = TestSite::sample_with("[feeds]\narchive_page_size = 5\n").await;
     site.write(
         "ampersands.md",
         "---\ntitle: \"AHA & BHA <together>? \\\"Maybe\\\"\"\npublished: 2026-11-24 21:00\ntags: [\"acids & peels\", \"<b>bold</b>\"]\nauthor: { name: \"Tanvi <T> D'Souza\" }\n---\nA ]]> cdata breaker, <b onclick=\"x()\">bold</b>, [relative](../sunscreen) and ![i](img/x.png).\n\n<script>alert(1)</script>\n",
     );
     let r = site.ingest().await;
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    site.remove("chemical-peels-before-diwali.md");
+    assert_eq!(site.ingest().await.withdrawn.len(), 1);
     site.build().await;
+    assert!(
+        String::from_utf8(site.feed_bytes("atom.xml"))
+            .unwrap()
+            .contains("<at:deleted-entry ")
+    );
     site
+}
+
+/// Every archive page the build wrote, relative to the feeds folder.
+fn archive_pages(site: &TestSite) -> Vec<String> {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if rel.contains("archive/") && (rel.ends_with(".xml") || rel.ends_with(".json"))
+            {
+                out.push(rel);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&site.feeds_dir(), &site.feeds_dir(), &mut out);
+    out.sort();
+    out
 }
 
 fn is_absolute_http(u: &str) -> bool {
@@ -356,6 +385,21 @@ async fn feeds_follow_the_rules_of_rss_atom_and_json_feed() {
         "https://dewline.test/feeds/feed.json",
     );
     assert!(p.is_empty(), "JSON Feed:\n{}", p.join("\n"));
+    // Every archive page, of the site and of each topic, follows the same
+    // rules.
+    let pages = archive_pages(&site);
+    assert!(pages.contains(&"archive/4.xml".to_owned()), "{pages:?}");
+    assert!(pages.iter().any(|p| p.starts_with("topics/")), "{pages:?}");
+    for rel in &pages {
+        let url = format!("https://dewline.test/feeds/{rel}");
+        let bytes = site.feed_bytes(rel);
+        let p = if rel.ends_with(".json") {
+            json_feed_problems(&bytes, &url)
+        } else {
+            atom_problems(&String::from_utf8(bytes).unwrap(), &url)
+        };
+        assert!(p.is_empty(), "{rel}:\n{}", p.join("\n"));
+    }
 
     // The hostile article reads back as written, escaped and not broken.
     let feed = site.feed("atom.xml");
@@ -428,11 +472,17 @@ import json, sys, feedparser
 out = {}
 for name in sys.argv[1:]:
     d = feedparser.parse(name)
-    out[name.rsplit('/', 1)[-1]] = {"bozo": int(bool(d.bozo)), "error": str(d.get("bozo_exception", "")), "version": d.version, "entries": len(d.entries), "first": d.entries[0].title if d.entries else None}
+    out[name.split('/feeds/', 1)[-1]] = {"bozo": int(bool(d.bozo)), "error": str(d.get("bozo_exception", "")), "version": d.version, "entries": len(d.entries), "first": d.entries[0].title if d.entries else None}
 print(json.dumps(out))
 "#;
+    let pages: Vec<String> = archive_pages(&site)
+        .into_iter()
+        .filter(|p| p.ends_with(".xml"))
+        .collect();
     let files: Vec<String> = ["rss.xml", "atom.xml"]
         .iter()
+        .map(|n| n.to_string())
+        .chain(pages.iter().cloned())
         .map(|n| site.feeds_dir().join(n).display().to_string())
         .collect();
     let out = std::process::Command::new("python3")
@@ -462,5 +512,11 @@ print(json.dumps(out))
             want,
             "{name}"
         );
+    }
+    // Archive pages, tombstones and history links included, read cleanly.
+    assert!(!pages.is_empty());
+    for name in &pages {
+        assert_eq!(v[name]["bozo"], 0, "{name}: {}", v[name]["error"]);
+        assert_eq!(v[name]["version"], "atom10", "{name}");
     }
 }

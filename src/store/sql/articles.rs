@@ -13,7 +13,7 @@ use crate::store::{ArticleChange, IndexEntry, StoreError};
 use anyhow::Context as _;
 use sqlx::QueryBuilder;
 
-/// Rows per multi-row article upsert (26 binds each).
+/// Rows per multi-row article upsert (27 binds each).
 const UPSERT_ROWS: usize = 200;
 
 const RESTAMP: &str = "UPDATE articles SET source_mtime_ns = $1, source_size = $2, \
@@ -28,8 +28,14 @@ impl<B: Backend> SqlStore<B> {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
-        let plan = Plan::new(changes);
+        let mut plan = Plan::new(changes);
         let mut tx = self.pool.begin().await?;
+        if !plan.upserts.is_empty() {
+            let last: Option<i64> = sql::<B>("SELECT MAX(seq) FROM articles")
+                .scalar(&mut *tx)
+                .await?;
+            plan.number(last.unwrap_or(0));
+        }
         let before = topics::topics_of::<B>(&mut tx, &plan.known).await?;
         for r in &plan.restamps {
             let phrases = serde_json::to_string(r.phrases).context("encoding phrases")?;
@@ -112,14 +118,15 @@ impl<B: Backend> SqlStore<B> {
 /// A multi-row upsert of articles: a cold ingest of thousands of articles
 /// is dominated by per-statement cost otherwise. The guid is fixed at first
 /// insert (the URL the article had then); a withdrawn article that comes
-/// back is published again with it.
+/// back is published again with it, and so is its place in the archive
+/// order (`seq` is never updated).
 fn article_upsert<B: Backend>(chunk: &[Upsert<'_>]) -> Result<QueryBuilder<B>, StoreError> {
     let mut q = QueryBuilder::<B>::new(
         "INSERT INTO articles (slug, guid, source, status, title, summary, content_html, \
            author_name, author_email, reviewed_by, tags, category, image, url, \
            published_at, published_ts, source_updated, updated_at, updated_ts, \
            content_hash, first_seen_ts, withdrawn_ts, source_mtime_ns, source_size, render_key, \
-           phrases) ",
+           phrases, seq) ",
     );
     // Encoded first: `push_values` takes a closure that cannot fail.
     let json = chunk
@@ -158,7 +165,8 @@ fn article_upsert<B: Backend>(chunk: &[Upsert<'_>]) -> Result<QueryBuilder<B>, S
             .bind(u.stamp.map(|s| s.mtime_ns))
             .bind(u.stamp.map(|s| s.size))
             .bind(u.stamp.map(|s| s.render_key.clone()))
-            .bind(phrases);
+            .bind(phrases)
+            .bind(u.seq);
     });
     q.push(
         " ON CONFLICT (slug) DO UPDATE SET \

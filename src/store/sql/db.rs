@@ -16,9 +16,9 @@
 //! `sql(TEXT).bind(x).fetch_all(&pool)` or `.execute(&mut *tx)`.
 
 use crate::store::rows::{
-    ArticleRow, ClaimedRow, CountsRow, DigestArticleRow, IndexRow, OutboxErrorRow, PhraseRow,
-    QueuedRow, RunRow, StateCountRow, SubscriberRow, TopicArticleRow, TopicCountRow,
-    TopicOccurrenceRow, WebCopyRow,
+    ArchiveRow, ArticleRow, ClaimedRow, CountsRow, DigestArticleRow, IndexRow, OutboxErrorRow,
+    PhraseRow, QueuedRow, RunRow, StateCountRow, SubscriberRow, TopicArticleRow, TopicCountRow,
+    TopicOccurrenceRow, TopicSlugRow, TopicTotalRow, WebCopyRow, WithdrawnRow,
 };
 use sqlx::query::Query;
 use sqlx::query_builder::Separated;
@@ -59,6 +59,10 @@ pub trait SqlDb:
     + Reads<StateCountRow>
     + Reads<OutboxErrorRow>
     + Reads<WebCopyRow>
+    + Reads<ArchiveRow>
+    + Reads<TopicSlugRow>
+    + Reads<TopicTotalRow>
+    + Reads<WithdrawnRow>
 {
     /// Rows a statement changed: sqlx gives each driver's result its own
     /// type, with no common trait.

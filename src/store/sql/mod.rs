@@ -4,7 +4,8 @@
 //! `$1` parameters included); where the dialects differ, the code asks the
 //! `Backend` (a list condition and its bind, a batched write, the claim
 //! lock). Files follow the store's concerns: `articles` (what ingest
-//! writes and the feeds read), `topics`, `leases` (leases and the store
+//! writes and the feeds read), `archives` (the feeds' archive pages and
+//! tombstones), `topics`, `leases` (leases and the store
 //! revision), `subscribers` (subscribers, tokens, transactional mail) and
 //! `digests` (runs and their outbox); `plan` sorts one ingest's changes
 //! into named rows, `db` says once what sqlx must provide.
@@ -14,6 +15,7 @@
 //! `SubscriberStore` and `DigestStore` are implemented whole in their
 //! files.
 
+mod archives;
 mod articles;
 mod db;
 mod digests;
@@ -28,13 +30,15 @@ pub use subscribers::{ImportCommon, key, topics_json};
 
 use super::backend::Backend;
 use super::{
-    ArticleChange, IndexEntry, PublishedPhrases, Store, StoreError, TopicData, TopicSummary,
+    ArchiveEntry, ArticleChange, IndexEntry, PublishedPhrases, Store, StoreError, TopicData,
+    TopicSummary, Withdrawn,
 };
 use crate::domain::StoredArticle;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use db::sql;
 use sqlx::{Database, Pool};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The store on a database of backend `B` (`sqlx::Sqlite` or
@@ -141,6 +145,29 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn phrase_data(&self, since: DateTime<Utc>) -> Result<Vec<PublishedPhrases>, StoreError> {
         self.phrases_since(since).await
+    }
+
+    async fn archive_entries(&self) -> Result<Vec<ArchiveEntry>, StoreError> {
+        self.site_archive().await
+    }
+
+    async fn topic_slugs(
+        &self,
+        topics: Option<&[String]>,
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
+        self.topic_slug_lists(topics).await
+    }
+
+    async fn archive_counts(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError> {
+        self.archive_totals().await
+    }
+
+    async fn articles_by_slug(&self, slugs: &[&str]) -> Result<Vec<StoredArticle>, StoreError> {
+        self.bodies(slugs).await
+    }
+
+    async fn withdrawn_since(&self, since: DateTime<Utc>) -> Result<Vec<Withdrawn>, StoreError> {
+        self.withdrawals(since).await
     }
 
     async fn article(&self, slug: &str) -> Result<Option<StoredArticle>, StoreError> {

@@ -18,6 +18,9 @@ pub struct Upsert<'a> {
     /// When the ingest saw it.
     pub at: DateTime<Utc>,
     pub phrases: &'a ArticlePhrases,
+    /// Its place in the order articles were first stored, for a slug new to
+    /// the store (an existing row keeps its own); see `Plan::number`.
+    pub seq: i64,
 }
 
 /// An unchanged article whose file stamp or phrases moved.
@@ -104,6 +107,7 @@ impl<'a> Plan<'a> {
                         stamp: stamp.as_ref(),
                         at: *at,
                         phrases,
+                        seq: 0,
                     });
                     plan.topic_sets.push(TopicSet {
                         slug,
@@ -142,6 +146,22 @@ impl<'a> Plan<'a> {
             }
         }
         plan
+    }
+
+    /// Numbers the upserts after `last`, the highest number stored, oldest
+    /// first in the feeds' own order (newest first by publication, ties by
+    /// slug), reversed: a cold ingest numbers its articles as the feeds
+    /// list them, and later ingests only add numbers at the end.
+    pub fn number(&mut self, last: i64) {
+        let mut order: Vec<usize> = (0..self.upserts.len()).collect();
+        let key = |i: usize| {
+            let a = self.upserts[i].article;
+            (a.published.timestamp(), std::cmp::Reverse(a.slug.as_str()))
+        };
+        order.sort_by_key(|&i| key(i));
+        for (n, i) in (last + 1..).zip(order) {
+            self.upserts[i].seq = n;
+        }
     }
 
     /// The topics whose feeds may have changed: those the articles had

@@ -1,0 +1,112 @@
+//! What the feeds' archive pages and tombstones read: every article's place
+//! in the order articles were first stored (`seq`), without bodies; the
+//! bodies of the few pages a build renders; recent withdrawals.
+
+use super::SqlStore;
+use super::db::{sql, sql_built};
+use crate::domain::StoredArticle;
+use crate::store::backend::Backend;
+use crate::store::rows::{
+    ARCHIVE_COLUMNS, ARTICLE_COLUMNS, ArchiveRow, ArticleRow, TopicSlugRow, TopicTotalRow,
+    WithdrawnRow, articles, ts,
+};
+use crate::store::{ArchiveEntry, StoreError, Withdrawn};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// Slugs per statement that reads bodies.
+const BODY_ROWS: usize = 1000;
+
+impl<B: Backend> SqlStore<B> {
+    pub(super) async fn site_archive(&self) -> Result<Vec<ArchiveEntry>, StoreError> {
+        let rows: Vec<ArchiveRow> = sql_built::<B>(format!(
+            "SELECT {ARCHIVE_COLUMNS} FROM articles a ORDER BY a.seq, a.slug"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(ArchiveEntry::from).collect())
+    }
+
+    pub(super) async fn topic_slug_lists(
+        &self,
+        topics: Option<&[String]>,
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
+        let which = match topics {
+            Some(_) => format!("WHERE {}", B::in_list("topic_id", 1)),
+            None => String::new(),
+        };
+        let q = sql_built::<B>(format!(
+            "SELECT topic_id, slug FROM article_topics {which} ORDER BY topic_id"
+        ));
+        let q = match topics {
+            Some(ids) => {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                B::bind_texts(q, &ids)?
+            }
+            None => q,
+        };
+        let rows: Vec<TopicSlugRow> = q.fetch_all(&self.pool).await?;
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in rows {
+            out.entry(r.topic_id).or_default().push(r.slug);
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn archive_totals(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError> {
+        let site: i64 = sql::<B>("SELECT COUNT(*) FROM articles")
+            .scalar(&self.pool)
+            .await?;
+        let rows: Vec<TopicTotalRow> = sql::<B>(
+            "SELECT topic_id, COUNT(*) AS n FROM article_topics GROUP BY topic_id ORDER BY topic_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let n = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok((
+            n(site),
+            rows.into_iter().map(|r| (r.topic_id, n(r.n))).collect(),
+        ))
+    }
+
+    pub(super) async fn bodies(&self, slugs: &[&str]) -> Result<Vec<StoredArticle>, StoreError> {
+        let mut out = Vec::with_capacity(slugs.len());
+        for chunk in slugs.chunks(BODY_ROWS) {
+            let q = sql_built::<B>(format!(
+                "SELECT {ARTICLE_COLUMNS} FROM articles WHERE status = 'published' AND {}",
+                B::in_list("slug", 1)
+            ));
+            let rows: Vec<ArticleRow> = B::bind_texts(q, chunk)?.fetch_all(&self.pool).await?;
+            out.extend(articles(rows)?);
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn withdrawals(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Withdrawn>, StoreError> {
+        let rows: Vec<WithdrawnRow> = sql::<B>(
+            "SELECT a.slug, a.guid, a.withdrawn_ts, t.topic_id FROM articles a \
+             LEFT JOIN article_topics t ON t.slug = a.slug \
+             WHERE a.status = 'withdrawn' AND a.withdrawn_ts >= $1 \
+             ORDER BY a.withdrawn_ts DESC, a.slug, t.topic_id",
+        )
+        .bind(since.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<Withdrawn> = Vec::new();
+        for r in rows {
+            match out.last_mut() {
+                Some(w) if w.slug == r.slug => w.topics.extend(r.topic_id),
+                _ => out.push(Withdrawn {
+                    slug: r.slug,
+                    guid: r.guid,
+                    at: ts(r.withdrawn_ts)?,
+                    topics: r.topic_id.into_iter().collect(),
+                }),
+            }
+        }
+        Ok(out)
+    }
+}

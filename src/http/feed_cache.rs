@@ -26,8 +26,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// The most bytes (plain and compressed) the cache keeps.
 pub const BUDGET: usize = 160 * 1024 * 1024;
 
-/// `Cache-Control` of archive pages: once full, they never change.
-const ARCHIVE_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of archive pages: a full page changes only when one of
+/// its own articles is edited or withdrawn, so a day, not the feeds' few
+/// minutes (and not `immutable`, so an edit is seen the next day).
+const ARCHIVE_CACHE_CONTROL: &str = "public, max-age=86400";
 
 /// The version of a file: a file rewritten in place changes its
 /// modification time or its length.

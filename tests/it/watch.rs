@@ -68,10 +68,28 @@ async fn saved_renamed_and_deleted_files_reach_the_served_feeds_and_the_hub() {
         site.content_dir().join("renamed.md"),
     )
     .unwrap();
+    // (The old slug's withdrawal leaves a tombstone naming it: entries are
+    // what count.)
+    let entry_links = |b: &str| -> Vec<String> {
+        feed_rs::parser::parse(b.as_bytes())
+            .map(|f| {
+                f.entries
+                    .iter()
+                    .flat_map(|e| e.links.iter().map(|l| l.href.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let feed = served_until(&app, "/feeds/atom.xml", |b| {
-        b.contains("/articles/renamed") && !b.contains("/articles/saved")
+        let links = entry_links(b);
+        links.iter().any(|l| l.ends_with("/articles/renamed"))
+            && !links.iter().any(|l| l.ends_with("/articles/saved"))
     })
     .await;
+    assert!(
+        feed.contains("at:deleted-entry") && feed.contains("/articles/saved"),
+        "the old slug's tombstone: {feed}"
+    );
     assert!(feed.contains("Title first"), "{feed}");
 
     // Deleted: out of the site feed and the topic feed.

@@ -263,32 +263,20 @@ async fn read_items(
                 .or_insert_with(|| Arc::new(ItemView::from(a)));
         }
     }
-    // Bodies for what shows them (site pages, the documents' tails);
-    // summaries alone for what only topic pages show.
-    let mut full: BTreeSet<&str> = BTreeSet::new();
-    let mut slim_only: BTreeSet<&str> = BTreeSet::new();
-    for (p, a) in pending.iter().zip(plans) {
-        full.extend(a.tail.iter().map(String::as_str));
-        let pages = a.render.iter().flat_map(|(_, s)| s).map(String::as_str);
-        match p.topic {
-            None => full.extend(pages),
-            Some(_) => slim_only.extend(pages),
-        }
-    }
-    full.retain(|s| !items.contains_key(*s));
-    slim_only.retain(|s| !items.contains_key(*s) && !full.contains(s));
-    let mut read = if full.is_empty() {
+    let missing: BTreeSet<&str> = plans
+        .iter()
+        .flat_map(|a| a.render.iter().flat_map(|(_, s)| s).chain(&a.tail))
+        .map(String::as_str)
+        .filter(|s| !items.contains_key(*s))
+        .collect();
+    let read = if missing.is_empty() {
         Vec::new()
-    } else if full.len() > READ_ALL_ABOVE {
+    } else if missing.len() > READ_ALL_ABOVE {
         store.published_articles(None).await?
     } else {
-        let slugs: Vec<&str> = full.into_iter().collect();
+        let slugs: Vec<&str> = missing.into_iter().collect();
         store.articles_by_slug(&slugs).await?
     };
-    if !slim_only.is_empty() && read.len() <= READ_ALL_ABOVE {
-        let slugs: Vec<&str> = slim_only.into_iter().collect();
-        read.extend(store.article_summaries(&slugs).await?);
-    }
     for a in &read {
         items
             .entry(a.article.slug.to_string())

@@ -243,8 +243,6 @@ pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
     async fn archive_counts(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError>;
     /// These articles, those of them that are published, in no set order.
     async fn articles_by_slug(&self, slugs: &[&str]) -> Result<Vec<StoredArticle>, StoreError>;
-    /// As `articles_by_slug`, with `content_html` left empty.
-    async fn article_summaries(&self, slugs: &[&str]) -> Result<Vec<StoredArticle>, StoreError>;
     /// Articles withdrawn at or after `since`, newest withdrawal first.
     async fn withdrawn_since(&self, since: DateTime<Utc>) -> Result<Vec<Withdrawn>, StoreError>;
     /// One published article.

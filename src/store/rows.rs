@@ -50,11 +50,6 @@ pub(super) const ARTICLE_COLUMNS: &str = "slug, guid, source, status, title, sum
     content_html, author_name, author_email, reviewed_by, tags, category, image, url, \
     published_at, source_updated, updated_at";
 
-/// `ARTICLE_COLUMNS` without the body: for pages that show summaries.
-pub(super) const SUMMARY_COLUMNS: &str = "slug, guid, source, status, title, summary, \
-    '' AS content_html, author_name, author_email, reviewed_by, tags, category, image, url, \
-    published_at, source_updated, updated_at";
-
 #[derive(sqlx::FromRow)]
 pub struct ArticleRow {
     slug: String,

@@ -7,8 +7,8 @@ use super::db::{sql, sql_built};
 use crate::domain::StoredArticle;
 use crate::store::backend::Backend;
 use crate::store::rows::{
-    ARCHIVE_COLUMNS, ARTICLE_COLUMNS, ArchiveRow, ArticleRow, SUMMARY_COLUMNS, TopicSlugRow,
-    TopicTotalRow, WithdrawnRow, articles, ts,
+    ARCHIVE_COLUMNS, ARTICLE_COLUMNS, ArchiveRow, ArticleRow, TopicSlugRow, TopicTotalRow,
+    WithdrawnRow, articles, ts,
 };
 use crate::store::{ArchiveEntry, StoreError, Withdrawn};
 use chrono::{DateTime, Utc};
@@ -70,24 +70,10 @@ impl<B: Backend> SqlStore<B> {
     }
 
     pub(super) async fn bodies(&self, slugs: &[&str]) -> Result<Vec<StoredArticle>, StoreError> {
-        self.articles_in(ARTICLE_COLUMNS, slugs).await
-    }
-
-    /// As `bodies`, with an empty `content_html`: a topic's archive pages
-    /// show summaries, and the bodies are most of an article's bytes.
-    pub(super) async fn summaries(&self, slugs: &[&str]) -> Result<Vec<StoredArticle>, StoreError> {
-        self.articles_in(SUMMARY_COLUMNS, slugs).await
-    }
-
-    async fn articles_in(
-        &self,
-        columns: &str,
-        slugs: &[&str],
-    ) -> Result<Vec<StoredArticle>, StoreError> {
         let mut out = Vec::with_capacity(slugs.len());
         for chunk in slugs.chunks(BODY_ROWS) {
             let q = sql_built::<B>(format!(
-                "SELECT {columns} FROM articles WHERE status = 'published' AND {}",
+                "SELECT {ARTICLE_COLUMNS} FROM articles WHERE status = 'published' AND {}",
                 B::in_list("slug", 1)
             ));
             let rows: Vec<ArticleRow> = B::bind_texts(q, chunk)?.fetch_all(&self.pool).await?;

@@ -166,10 +166,6 @@ impl<B: Backend> Store for SqlStore<B> {
         self.bodies(slugs).await
     }
 
-    async fn article_summaries(&self, slugs: &[&str]) -> Result<Vec<StoredArticle>, StoreError> {
-        self.summaries(slugs).await
-    }
-
     async fn withdrawn_since(&self, since: DateTime<Utc>) -> Result<Vec<Withdrawn>, StoreError> {
         self.withdrawals(since).await
     }

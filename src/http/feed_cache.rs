@@ -273,7 +273,7 @@ impl FeedCache {
         let modified =
             UNIX_EPOCH + Duration::from_secs((version.modified_ns / 1_000_000_000) as u64);
         let name = path.rsplit('/').next().unwrap_or(path);
-        let archive = path.split('/').any(|s| s == "archive");
+        let archive = crate::feeds::archive::is_page(path);
         CachedFeed {
             version,
             identity: Bytes::from(bytes),

@@ -108,6 +108,14 @@ impl World {
         )
     }
 
+    /// The topic ids of `entries`, in order.
+    fn entry_ids(&self, entries: &[Entry]) -> Vec<&str> {
+        entries
+            .iter()
+            .map(|e| self.topics[e.topic as usize].id.as_str())
+            .collect()
+    }
+
     fn ids(&self, list: &[(u32, u32)]) -> Vec<(String, u32)> {
         list.iter()
             .map(|(t, n)| (self.topics[*t as usize].id.clone(), *n))
@@ -179,11 +187,12 @@ fn an_echo_becomes_related_and_an_independent_story_stays_an_entry() {
     // Microneedling is a rare topic; exosomes are new.
     w.article(44.0, &["microneedling"]);
     let e = w.entries(&Params::default());
-    let ids: Vec<&str> = e
-        .iter()
-        .map(|e| w.topics[e.topic as usize].id.as_str())
-        .collect();
-    assert_eq!(ids, ["exosomes"], "{:?}", w.run(&Params::default()));
+    assert_eq!(
+        w.entry_ids(&e),
+        ["exosomes"],
+        "{:?}",
+        w.run(&Params::default())
+    );
     assert_eq!(w.ids(&e[0].related), [("microneedling".to_owned(), 4)]);
 
     // Now microneedling trends on articles of its own, too.
@@ -224,11 +233,12 @@ fn a_story_is_one_entry_when_ownership_splits_its_articles_with_its_echo() {
     }
     w.article(44.0, &["exosomes"]);
     let e = w.entries(&Params::default());
-    let ids: Vec<&str> = e
-        .iter()
-        .map(|e| w.topics[e.topic as usize].id.as_str())
-        .collect();
-    assert_eq!(ids, ["exosomes"], "{:?}", w.run(&Params::default()));
+    assert_eq!(
+        w.entry_ids(&e),
+        ["exosomes"],
+        "{:?}",
+        w.run(&Params::default())
+    );
     assert_eq!(w.ids(&e[0].related), [("microneedling".to_owned(), 6)]);
     assert_eq!(e[0].articles.len(), 6, "every piece listed, once");
 }

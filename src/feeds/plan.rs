@@ -84,7 +84,7 @@ pub(super) async fn plan(
     }
     // (id, label, articles) of every topic: for labels, for the folders a
     // full build clears, and for the OPML index.
-    let mut all_topics = if topic_ids.is_none() || trending {
+    let all_topics = if topic_ids.is_none() || trending {
         Some(store.topics().await?)
     } else {
         None
@@ -158,11 +158,44 @@ pub(super) async fn plan(
         .map(|p| archive::plan(config, &p.path, &p.title, &p.entries))
         .collect();
     let items = read_items(store, &pending, &archive_plans).await?;
+    let heads_moved = add_views(
+        &mut plan,
+        config,
+        pending,
+        archive_plans,
+        &items,
+        &withdrawn,
+    );
+    if trending {
+        plan.views.push(trending_view(store, config, now).await?);
+    }
+    // A gone topic also leaves the index.
+    if trending || heads_moved || !plan.remove.is_empty() {
+        let all = match all_topics {
+            Some(all) => all,
+            None => store.topics().await?,
+        };
+        plan.opml = Some(index_opml(store, config, &all).await?);
+    }
+    Ok(plan)
+}
+
+/// Adds each feed's subscription document and the archive pages to render
+/// to `plan`; whether an archive's newest page moved (the OPML index
+/// lists the heads).
+fn add_views(
+    plan: &mut Plan,
+    config: &Config,
+    pending: Vec<Pending>,
+    archive_plans: Vec<ArchivePlan>,
+    items: &HashMap<String, Arc<ItemView>>,
+    withdrawn: &[Withdrawn],
+) -> bool {
     let mut heads_moved = false;
     let mut slims: HashMap<String, Arc<ItemView>> = HashMap::new();
     for (p, a) in pending.into_iter().zip(archive_plans) {
         heads_moved |= a.newest_moved;
-        let current: Vec<Arc<ItemView>> = p.current.iter().map(|s| item(&items, s)).collect();
+        let current: Vec<Arc<ItemView>> = p.current.iter().map(|s| item(items, s)).collect();
         let mut view = feed_view(
             config,
             &p.path,
@@ -192,7 +225,7 @@ pub(super) async fn plan(
         archive::decorate(
             &mut view,
             a.newest,
-            archive::tombstones(&withdrawn, p.topic.as_deref()),
+            archive::tombstones(withdrawn, p.topic.as_deref()),
         );
         plan.views.push(view);
         for (n, slugs) in a.render {
@@ -202,7 +235,7 @@ pub(super) async fn plan(
                 .iter()
                 .filter_map(|s| match p.topic {
                     None => items.get(s.as_str()).cloned(),
-                    Some(_) => slim(&mut slims, &items, s),
+                    Some(_) => slim(&mut slims, items, s),
                 })
                 .collect();
             let mut page = page_view(
@@ -219,32 +252,29 @@ pub(super) async fn plan(
         plan.remove_files.extend(a.stale);
         plan.manifests.push(a.manifest);
     }
-    if trending {
-        plan.views.push(trending_view(store, config, now).await?);
-    }
-    // A gone topic also leaves the index.
-    if trending || heads_moved || !plan.remove.is_empty() {
-        if all_topics.is_none() {
-            all_topics = Some(store.topics().await?);
-        }
-        let (site, per_topic) = if archives {
-            store.archive_counts().await?
-        } else {
-            (0, BTreeMap::new())
-        };
-        let size = config.feeds.archive_page_size;
-        let heads = opml::Heads {
-            site: archive::full_pages(site, size),
-            topics: per_topic
-                .into_iter()
-                .map(|(id, n)| (id, archive::full_pages(n, size)))
-                .collect(),
-        };
-        plan.opml = all_topics
-            .as_deref()
-            .map(|all| opml::render(config, all, &heads));
-    }
-    Ok(plan)
+    heads_moved
+}
+
+/// `index.opml`: every topic's feeds and each archive's newest page.
+async fn index_opml(
+    store: &dyn Store,
+    config: &Config,
+    all: &[TopicSummary],
+) -> Result<Vec<u8>, StoreError> {
+    let (site, per_topic) = if config.feeds.archive_page_size > 0 {
+        store.archive_counts().await?
+    } else {
+        (0, BTreeMap::new())
+    };
+    let size = config.feeds.archive_page_size;
+    let heads = opml::Heads {
+        site: archive::full_pages(site, size),
+        topics: per_topic
+            .into_iter()
+            .map(|(id, n)| (id, archive::full_pages(n, size)))
+            .collect(),
+    };
+    Ok(opml::render(config, all, &heads))
 }
 
 /// The items of the articles a plan shows, by slug: the subscription

@@ -49,6 +49,12 @@ impl From<SubscribeError> for PageError {
     }
 }
 
+impl From<crate::templates::TemplateError> for PageError {
+    fn from(e: crate::templates::TemplateError) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 impl From<crate::store::StoreError> for PageError {
     fn from(e: crate::store::StoreError) -> Self {
         Self::Unexpected(e.into())

@@ -174,7 +174,7 @@ async fn render_index(state: &AppState) -> Result<String, PageError> {
         .with("subscribe_url", "/subscribe")
         .with("topic_choices", &choices)
         .render(state)
-        .map_err(|e| PageError::Unexpected(e.into()))
+        .map_err(PageError::from)
 }
 
 /// `GET /articles/{slug}`, rendered once per store change.
@@ -194,7 +194,7 @@ pub async fn article(
             Page::new("pages/article.html")
                 .with("article", &article_view(&state.config, &stored))
                 .render(&state)
-                .map_err(|e| PageError::Unexpected(e.into()))
+                .map_err(PageError::from)
         })
         .await?;
     Ok(Html(page.html()).into_response())

@@ -18,8 +18,9 @@ struct IngestOutput<'a> {
 /// Ingests, then writes the feeds its changes touched, as the daemon does
 /// (the main feeds, the changed articles' topics; the trending feed and the
 /// OPML index when a change can move trending: an article published within
-/// the trending windows and baseline, or a withdrawal). A feeds folder without the main feed yet
-/// (one of its files) gets every feed. Exit 1 when a file was rejected, so a script notices.
+/// the trending windows and baseline, or a withdrawal). A feeds folder
+/// without the main feed yet (one of its files) gets every feed. Exit 1
+/// when a file was rejected, so a script notices.
 pub(super) async fn ingest(
     config: &Config,
     clock: Arc<dyn Clock>,

@@ -31,6 +31,11 @@ pub trait Backend: SqlDb<Connection: Migrate> + Send + Sync {
     /// digest outbox rows): empty, or `FOR UPDATE SKIP LOCKED` with its
     /// leading space where several instances claim at once.
     const CLAIM_LOCK: &'static str;
+    /// How a transaction that writes begins. On SQLite it takes the write
+    /// lock at once (`BEGIN IMMEDIATE`): a transaction that read first and
+    /// then wrote after another connection committed (a lease renewal, say)
+    /// would fail with "database is locked" without waiting its turn.
+    const BEGIN_WRITE: &'static str;
 
     /// The migrations this build knows.
     fn migrator() -> &'static Migrator;

@@ -64,6 +64,7 @@ impl SqlDb for Postgres {
 
 impl Backend for Postgres {
     const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
+    const BEGIN_WRITE: &'static str = "BEGIN";
 
     fn migrator() -> &'static Migrator {
         &MIGRATOR

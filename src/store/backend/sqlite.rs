@@ -63,6 +63,7 @@ fn json<T: Serialize + ?Sized>(items: &T, what: &str) -> Result<String, StoreErr
 impl Backend for Sqlite {
     // SQLite has one writer at a time: a claim's UPDATE is exclusive.
     const CLAIM_LOCK: &'static str = "";
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
     fn migrator() -> &'static Migrator {
         &MIGRATOR

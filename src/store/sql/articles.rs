@@ -29,7 +29,7 @@ impl<B: Backend> SqlStore<B> {
             return Ok(Vec::new());
         }
         let mut plan = Plan::new(changes);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
         if !plan.upserts.is_empty() {
             let last: Option<i64> = sql::<B>("SELECT MAX(seq) FROM articles")
                 .scalar(&mut *tx)

@@ -65,7 +65,7 @@ impl<B: Backend> DigestStore for SqlStore<B> {
         new: &NewRun<'_>,
         now: DateTime<Utc>,
     ) -> Result<(DigestRun, bool), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
         let inserted: Option<i64> = sql::<B>(
             "INSERT INTO digest_runs (schedule, fire_ts, since_ts, frequency, state, created_ts, \
                subject, web_html) \
@@ -176,7 +176,7 @@ impl<B: Backend> DigestStore for SqlStore<B> {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
         let ids: Vec<i64> = sql_built::<B>(format!(
             "UPDATE digest_outbox SET state = 'sending', claimed_ts = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM digest_outbox \
@@ -211,7 +211,7 @@ impl<B: Backend> DigestStore for SqlStore<B> {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
         B::insert_manage_tokens(&mut *tx, tokens, now, expires).await?;
         // Links in digests older than their expiry no longer work: drop them.
         sql::<B>(
@@ -230,7 +230,7 @@ impl<B: Backend> DigestStore for SqlStore<B> {
         outcomes: &[OutboxOutcome],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
         let now = now.timestamp();
         for outcome in outcomes {
             let w = OutboxWrite::new(outcome, now);

@@ -52,7 +52,7 @@ impl<B: Backend> SubscriberStore for SqlStore<B> {
         new: &NewSubscriber,
         now: DateTime<Utc>,
     ) -> Result<(Subscriber, bool), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
         let inserted = sql::<B>(
             "INSERT INTO subscribers (email, email_key, status, topics, frequency, created_ts, \
                consent_ts, consent_source, consent_client, confirmed_ts, updated_ts) \
@@ -208,7 +208,7 @@ impl<B: Backend> SubscriberStore for SqlStore<B> {
         };
         let keys: Vec<String> = rows.iter().map(|r| key(r.email.as_str())).collect();
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
         let refused: Vec<String> = B::bind_texts(
             sql_built::<B>(format!(
                 "SELECT email FROM subscribers WHERE status IN ('unsubscribed', 'bounced') \

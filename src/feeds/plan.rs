@@ -47,7 +47,8 @@ struct Pending {
     topic: Option<String>,
     title: String,
     description: String,
-    current: Vec<StoredArticle>,
+    /// The subscription document's articles, newest first.
+    current: Vec<String>,
     entries: Vec<ArchiveEntry>,
 }
 
@@ -117,23 +118,45 @@ pub(super) async fn plan(
         None => BTreeMap::new(),
     };
     let mut pending: Vec<Pending> = Vec::new();
+    // Articles read whole already, whose items need no second read.
+    let mut seed: Vec<StoredArticle> = Vec::new();
     if main {
+        let current = store.published_articles(Some(config.feeds.limit)).await?;
         pending.push(Pending {
             path: String::new(),
             topic: None,
             title: config.site.title.clone(),
             description: site_description(config),
-            current: store.published_articles(Some(config.feeds.limit)).await?,
+            current: slugs_of(&current),
             entries: site_entries,
         });
+        seed.extend(current);
     }
+    let known_label = |id: &str| {
+        all_topics
+            .as_ref()
+            .and_then(|all| all.iter().find(|t| t.id == id).map(|t| t.label.clone()))
+    };
     for id in &wanted {
-        let label = match &all_topics {
-            Some(all) => all.iter().find(|t| t.id == *id).map(|t| t.label.clone()),
-            None => store.topic_label(id).await?,
-        }
-        .unwrap_or_else(|| id.clone());
-        let current = store.topic_articles(id, config.feeds.limit).await?;
+        // With the topic's archive entries in hand, its newest articles
+        // are among them: no query per topic.
+        let (label, current, entries) = match topic_entries.remove(id) {
+            Some((label, entries)) => {
+                let current = archive::newest_published(&entries, config.feeds.limit);
+                (known_label(id).unwrap_or(label), current, entries)
+            }
+            None => {
+                let label = match known_label(id) {
+                    Some(l) => Some(l),
+                    None => store.topic_label(id).await?,
+                }
+                .unwrap_or_else(|| id.clone());
+                let current = store.topic_articles(id, config.feeds.limit).await?;
+                let slugs = slugs_of(&current);
+                seed.extend(current);
+                (label, slugs, Vec::new())
+            }
+        };
         if current.is_empty() {
             plan.remove.push(id.clone());
             continue;
@@ -144,7 +167,7 @@ pub(super) async fn plan(
             title: topic_title(config, &label),
             description: format!("{} articles about {label}", config.site.title),
             current,
-            entries: topic_entries.remove(id).unwrap_or_default(),
+            entries,
         });
     }
     if let (None, Some(all)) = (&topic_ids, &all_topics) {
@@ -157,7 +180,7 @@ pub(super) async fn plan(
         .iter()
         .map(|p| archive::plan(config, &p.path, &p.title, &p.entries))
         .collect();
-    let items = read_items(store, &pending, &archive_plans).await?;
+    let items = read_items(store, seed, &pending, &archive_plans).await?;
     let heads_moved = add_views(
         &mut plan,
         config,
@@ -195,7 +218,13 @@ fn add_views(
     let mut slims: HashMap<String, Arc<ItemView>> = HashMap::new();
     for (p, a) in pending.into_iter().zip(archive_plans) {
         heads_moved |= a.newest_moved;
-        let current: Vec<Arc<ItemView>> = p.current.iter().map(|s| item(items, s)).collect();
+        // An article withdrawn since its place was read has no item: the
+        // next build leaves it out for good.
+        let current: Vec<Arc<ItemView>> = p
+            .current
+            .iter()
+            .filter_map(|s| items.get(s.as_str()).cloned())
+            .collect();
         let mut view = feed_view(
             config,
             &p.path,
@@ -277,25 +306,29 @@ async fn index_opml(
     Ok(opml::render(config, all, &heads))
 }
 
-/// The items of the articles a plan shows, by slug: the subscription
-/// documents' own, and the bodies of archive pages to render and of tails,
-/// read in one go.
+/// The items of the articles a plan shows, by slug: those of `seed`
+/// (articles read whole already), and the bodies of the subscription
+/// documents, the archive pages to render and the tails, read in one go.
 async fn read_items(
     store: &dyn Store,
+    seed: Vec<StoredArticle>,
     pending: &[Pending],
     plans: &[ArchivePlan],
 ) -> Result<HashMap<String, Arc<ItemView>>, StoreError> {
     let mut items: HashMap<String, Arc<ItemView>> = HashMap::new();
-    for p in pending {
-        for a in &p.current {
-            items
-                .entry(a.article.slug.to_string())
-                .or_insert_with(|| Arc::new(ItemView::from(a)));
-        }
+    for a in &seed {
+        items
+            .entry(a.article.slug.to_string())
+            .or_insert_with(|| Arc::new(ItemView::from(a)));
     }
-    let missing: BTreeSet<&str> = plans
+    let missing: BTreeSet<&str> = pending
         .iter()
-        .flat_map(|a| a.render.iter().flat_map(|(_, s)| s).chain(&a.tail))
+        .flat_map(|p| &p.current)
+        .chain(
+            plans
+                .iter()
+                .flat_map(|a| a.render.iter().flat_map(|(_, s)| s).chain(&a.tail)),
+        )
         .map(String::as_str)
         .filter(|s| !items.contains_key(*s))
         .collect();
@@ -313,6 +346,13 @@ async fn read_items(
             .or_insert_with(|| Arc::new(ItemView::from(a)));
     }
     Ok(items)
+}
+
+fn slugs_of(articles: &[StoredArticle]) -> Vec<String> {
+    articles
+        .iter()
+        .map(|a| a.article.slug.to_string())
+        .collect()
 }
 
 /// The summary-only item of `slug`, made once per build.
@@ -342,13 +382,6 @@ fn slim(
     });
     slims.insert(slug.to_owned(), i.clone());
     Some(i)
-}
-
-fn item(items: &HashMap<String, Arc<ItemView>>, a: &StoredArticle) -> Arc<ItemView> {
-    items
-        .get(a.article.slug.as_str())
-        .cloned()
-        .unwrap_or_else(|| Arc::new(ItemView::from(a)))
 }
 
 fn topic_title(config: &Config, label: &str) -> String {

@@ -174,15 +174,24 @@ impl Reader {
                 .filter(|s| s.published)
                 .filter_map(|s| Some((s.source.file()?, s)))
                 .collect();
-            let reads: Vec<FileRead> = files
-                .par_iter()
+            let same: Vec<bool> = files
+                .iter()
                 .map(|f| {
-                    let same = stored.get(f.rel.as_str()).is_some_and(|e| {
+                    stored.get(f.rel.as_str()).is_some_and(|e| {
                         e.source_mtime_ns == Some(f.stamp.mtime_ns)
                             && e.source_size == Some(f.stamp.size)
                             && e.render_key.as_deref() == Some(f.stamp.render_key.as_str())
-                    });
-                    if same {
+                    })
+                })
+                .collect();
+            reader
+                .matcher
+                .prepare_for(same.iter().filter(|s| !**s).count());
+            let reads: Vec<FileRead> = files
+                .par_iter()
+                .zip(&same)
+                .map(|(f, same)| {
+                    if *same {
                         FileRead::Unchanged
                     } else {
                         read_file(

@@ -461,7 +461,8 @@ pub struct WebCopyRow {
 }
 
 /// The columns `ArchiveRow` reads, of `articles` aliased `a`.
-pub(super) const ARCHIVE_COLUMNS: &str = "a.slug, a.status, a.content_hash, a.updated_ts";
+pub(super) const ARCHIVE_COLUMNS: &str =
+    "a.slug, a.status, a.content_hash, a.updated_ts, a.published_ts";
 
 #[derive(sqlx::FromRow)]
 pub struct ArchiveRow {
@@ -469,6 +470,7 @@ pub struct ArchiveRow {
     status: String,
     content_hash: String,
     updated_ts: i64,
+    published_ts: i64,
 }
 
 impl From<ArchiveRow> for ArchiveEntry {
@@ -478,6 +480,7 @@ impl From<ArchiveRow> for ArchiveEntry {
             published: r.status == "published",
             content_hash: r.content_hash,
             updated_ts: r.updated_ts,
+            published_ts: r.published_ts,
         }
     }
 }
@@ -486,6 +489,7 @@ impl From<ArchiveRow> for ArchiveEntry {
 pub struct TopicSlugRow {
     pub topic_id: String,
     pub slug: String,
+    pub label: String,
 }
 
 #[derive(sqlx::FromRow)]

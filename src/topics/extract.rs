@@ -13,9 +13,10 @@
 use super::vocabulary::{TopicKind, Vocabulary, normalize};
 use crate::domain::topic::{ArticlePhrases, LEAD, TITLE, TopicRef};
 use crate::domain::{Article, Slug};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
 
 /// Body mentions that make an article about a topic.
 pub const BODY_MENTIONS: usize = 2;
@@ -26,13 +27,24 @@ enum Target {
     Excluded,
 }
 
+/// Above this many articles to read, `prepare_for` builds the full DFAs.
+const DFA_ABOVE: usize = 200;
+
 /// A compiled vocabulary.
 pub struct Matcher {
     vocabulary: Vocabulary,
+    /// Contiguous NFAs: cheap to build (a command that reads one changed
+    /// article builds nothing else), a little slower to search.
     insensitive: AhoCorasick,
     insensitive_targets: Vec<Target>,
     sensitive: AhoCorasick,
     sensitive_targets: Vec<Target>,
+    /// The same patterns as full DFAs, the fastest to search, built by
+    /// `prepare_for` when many articles are to be read; None when a DFA
+    /// could not be built (the NFAs serve).
+    dfa: OnceLock<Option<(AhoCorasick, AhoCorasick)>>,
+    /// Both pattern lists, kept to build the DFAs from.
+    patterns: (Vec<String>, Vec<String>),
     /// Normalized alias, id or label -> topic index, for tags.
     by_name: HashMap<String, usize>,
     /// Tags (as slugs) that are no topic at all (`topics.ignore_tags`).
@@ -53,16 +65,15 @@ fn plurals(alias: &str) -> Vec<String> {
 }
 
 fn build(
-    patterns: &[(String, Target)],
+    patterns: &[String],
     insensitive: bool,
+    kind: AhoCorasickKind,
 ) -> Result<AhoCorasick, aho_corasick::BuildError> {
-    // A full DFA: built once per vocabulary, then the fastest to search
-    // with, and every article's whole text goes through it.
     AhoCorasickBuilder::new()
         .match_kind(MatchKind::LeftmostLongest)
         .ascii_case_insensitive(insensitive)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(patterns.iter().map(|(p, _)| p.as_str()))
+        .kind(Some(kind))
+        .build(patterns)
 }
 
 fn is_word_char(c: Option<char>) -> bool {
@@ -101,16 +112,34 @@ impl Matcher {
                 sens.push((x.clone(), Target::Excluded));
             }
         }
+        let (ins, insensitive_targets): (Vec<String>, Vec<Target>) = ins.into_iter().unzip();
+        let (sens, sensitive_targets): (Vec<String>, Vec<Target>) = sens.into_iter().unzip();
+        let nfa = AhoCorasickKind::ContiguousNFA;
         Ok(Self {
-            insensitive: build(&ins, true)?,
-            insensitive_targets: ins.into_iter().map(|(_, t)| t).collect(),
-            sensitive: build(&sens, false)?,
-            sensitive_targets: sens.into_iter().map(|(_, t)| t).collect(),
+            insensitive: build(&ins, true, nfa)?,
+            insensitive_targets,
+            sensitive: build(&sens, false, nfa)?,
+            sensitive_targets,
+            dfa: OnceLock::new(),
+            patterns: (ins, sens),
             vocabulary,
             by_name,
             ignored: HashSet::new(),
             phrases: true,
         })
+    }
+
+    /// Readies the matcher for reading `articles` articles: above a few
+    /// hundred, the full DFAs (built once, then kept) pay for their build
+    /// time; a command that reads one changed article skips it.
+    pub fn prepare_for(&self, articles: usize) {
+        if articles > DFA_ABOVE {
+            self.dfa.get_or_init(|| {
+                let dfa = AhoCorasickKind::DFA;
+                let (ins, sens) = &self.patterns;
+                build(ins, true, dfa).ok().zip(build(sens, false, dfa).ok())
+            });
+        }
     }
 
     /// Whether `analyze` collects salient phrases (for candidates).
@@ -163,9 +192,13 @@ impl Matcher {
     /// Mentions as (start, end, topic index), byte offsets in `text`.
     pub fn mention_spans(&self, text: &str) -> Vec<(usize, usize, usize)> {
         let mut spans: Vec<(usize, usize, Target)> = Vec::new();
+        let (insensitive, sensitive) = match self.dfa.get() {
+            Some(Some((i, s))) => (i, s),
+            _ => (&self.insensitive, &self.sensitive),
+        };
         for (ac, targets) in [
-            (&self.insensitive, &self.insensitive_targets),
-            (&self.sensitive, &self.sensitive_targets),
+            (insensitive, &self.insensitive_targets),
+            (sensitive, &self.sensitive_targets),
         ] {
             for m in ac.find_iter(text) {
                 let before = text[..m.start()].chars().next_back();

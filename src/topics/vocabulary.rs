@@ -112,11 +112,27 @@ impl VocabularyError {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
+    Lines::new(text).of(offset)
+}
+
+/// Line numbers of byte offsets in one text, found by binary search over
+/// its line starts (a vocabulary file asks for one per alias).
+struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { starts }
+    }
+
+    /// The 1-based line holding byte `offset`.
+    fn of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|s| *s <= offset)
+    }
 }
 
 /// Where a definition is: "file:line".
@@ -162,9 +178,10 @@ fn read_file(text: &str, name: &str, problems: &mut Vec<String>) -> Vec<Defined>
             return Vec::new();
         }
     };
+    let lines = Lines::new(text);
     let at = |offset: usize| At {
         file: name.to_owned(),
-        line: line_of(text, offset),
+        line: lines.of(offset),
     };
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut out = Vec::with_capacity(raw.topic.len());

@@ -31,7 +31,7 @@ pub use subscribers::{ImportCommon, key, topics_json};
 use super::backend::Backend;
 use super::{
     ArchiveEntry, ArticleChange, IndexEntry, PublishedPhrases, Store, StoreError, TopicData,
-    TopicSummary, Withdrawn,
+    TopicMembers, TopicSummary, Withdrawn,
 };
 use crate::domain::StoredArticle;
 use anyhow::Context as _;
@@ -154,7 +154,7 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn topic_slugs(
         &self,
         topics: Option<&[String]>,
-    ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
+    ) -> Result<BTreeMap<String, TopicMembers>, StoreError> {
         self.topic_slug_lists(topics).await
     }
 

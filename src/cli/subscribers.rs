@@ -75,6 +75,7 @@ async fn add(
     if !confirmed {
         // Send the confirmation now rather than wait for the daemon.
         let mailer = crate::mail::Mailer::from_config(&config.mail)?;
+        crate::bounces::verp::prepare(store, &mailer, &config.bounces).await?;
         let r =
             crate::subscribers::queue::deliver_due(store, &mailer, &config.delivery, clock).await?;
         println!(

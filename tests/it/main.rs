@@ -1,6 +1,7 @@
 //! One integration-test binary: the modules share `helpers`.
 
 mod archives;
+mod bounces;
 mod browser;
 mod cli;
 mod digests;

@@ -439,6 +439,28 @@ mod tests {
     }
 
     #[test]
+    fn the_envelope_sender_is_the_one_given_or_from() {
+        let verp = "bounces+1-2-00ff@dewline.example";
+        let m = build(&from(), &mail(), None, Some(verp)).unwrap();
+        assert_eq!(
+            m.envelope().from().map(ToString::to_string).as_deref(),
+            Some(verp)
+        );
+        assert_eq!(m.envelope().to()[0].to_string(), "reader@inbox.example");
+        let text = text(&m);
+        assert!(
+            text.contains("From: \"The Dewline\" <digest@dewline.example>"),
+            "{text}"
+        );
+        let plain = build(&from(), &mail(), None, None).unwrap();
+        assert_eq!(
+            plain.envelope().from().map(ToString::to_string).as_deref(),
+            Some("digest@dewline.example")
+        );
+        assert!(build(&from(), &mail(), None, Some("no at sign")).is_err());
+    }
+
+    #[test]
     fn list_headers_are_optional() {
         let mut mail = mail();
         mail.list_unsubscribe = None;

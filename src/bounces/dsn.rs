@@ -233,9 +233,9 @@ pub fn text_status(text: &str, always: bool) -> Option<Dsn> {
     })
 }
 
-/// Whether `message` looks like a bounce written as prose: from a mailer
-/// daemon or postmaster, or with a bounce's subject.
-pub fn looks_like_text_bounce(message: &Message<'_>) -> bool {
+/// Whether `message` comes from a mailer daemon or postmaster (bounces
+/// written as prose do; people's auto-replies do not).
+pub fn from_mailer_daemon(message: &Message<'_>) -> bool {
     let from = message
         .from()
         .and_then(|a| a.first())
@@ -248,7 +248,7 @@ pub fn looks_like_text_bounce(message: &Message<'_>) -> bool {
             .to_ascii_lowercase()
         })
         .unwrap_or_default();
-    let daemon = [
+    [
         "mailer-daemon",
         "mailer_daemon",
         "mail-daemon",
@@ -256,9 +256,13 @@ pub fn looks_like_text_bounce(message: &Message<'_>) -> bool {
         "mail delivery",
     ]
     .iter()
-    .any(|d| from.contains(d));
+    .any(|d| from.contains(d))
+}
+
+/// Whether `message` has the subject of a bounce.
+pub fn bounce_subject(message: &Message<'_>) -> bool {
     let subject = message.subject().unwrap_or_default().to_ascii_lowercase();
-    let bounce_subject = [
+    [
         "undeliver",
         "undelivered",
         "delivery status notification",
@@ -273,8 +277,7 @@ pub fn looks_like_text_bounce(message: &Message<'_>) -> bool {
         "nondeliverable",
     ]
     .iter()
-    .any(|s| subject.contains(s));
-    daemon || bounce_subject
+    .any(|s| subject.contains(s))
 }
 
 /// The prose of a message: its text parts, or its HTML without tags.

@@ -77,13 +77,21 @@ pub fn classify(raw: &[u8]) -> (Classified, Vec<String>) {
     if let Some(report) = dsn::report(&message) {
         return (from_dsn(report), hints);
     }
+    // Mailer daemons mark their prose bounces `Auto-Submitted` too: they
+    // are read before auto-replies are set aside; a bounce's subject alone
+    // is trusted only after.
+    let prose = || match dsn::text_status(&dsn::body_text(&message), true) {
+        Some(report) => from_dsn(report),
+        None => Classified::Ignored("an empty bounce".into()),
+    };
+    if dsn::from_mailer_daemon(&message) {
+        return (prose(), hints);
+    }
     if let Some(why) = auto_reply(&message) {
         return (Classified::Ignored(format!("an auto-reply ({why})")), hints);
     }
-    if dsn::looks_like_text_bounce(&message)
-        && let Some(report) = dsn::text_status(&dsn::body_text(&message), true)
-    {
-        return (from_dsn(report), hints);
+    if dsn::bounce_subject(&message) {
+        return (prose(), hints);
     }
     (
         Classified::Ignored("neither a bounce nor a complaint".into()),

@@ -140,6 +140,19 @@ fn text_bounces_without_codes_read_their_words() {
         ),
         "{c:?}"
     );
+    // Old Exim marks its prose bounces as auto-replies: still a bounce.
+    let exim = permanent.replace("Subject:", "Auto-Submitted: auto-replied\nSubject:");
+    let (c, _) = classify(exim.as_bytes());
+    assert!(
+        matches!(
+            &c,
+            Classified::Bounce {
+                kind: BounceKind::Hard,
+                ..
+            }
+        ),
+        "{c:?}"
+    );
     // The same words from a person are not a bounce.
     let person = "From: Jane <jane@inbox.example>\nTo: x@y\nSubject: re: your digest\n\n\
         My old address does not exist any more.\n";

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Largest message accepted (reports are small; the original message may
 /// be attached).
-pub const MAX_MESSAGE: usize = 25 * 1024 * 1024;
+pub const MAX_MESSAGE: usize = 10 * 1024 * 1024;
 /// Longest command or text line read.
 const MAX_LINE: usize = 64 * 1024;
 /// Recipients of one message.

@@ -58,7 +58,8 @@ impl Verp {
     }
 
     /// The store's key (made on first use), on the configured base address
-    /// or `bounces@<domain of mail.from>`.
+    /// or `bounces@<domain of mail.from>` (`mail.from` itself when
+    /// `bounces.verp` is off).
     pub async fn load(
         store: &dyn Store,
         config: &BouncesConfig,
@@ -71,6 +72,8 @@ impl Verp {
         let secret = store.bounce_key(&hex::encode(fresh)).await?;
         let base = match &config.return_path {
             Some(address) => address.clone(),
+            // Without VERP and without a return path: `From`, as before.
+            None if !config.verp => from.clone(),
             None => lettre::Address::new("bounces", from.domain()).map_err(|e| {
                 StoreError::Other(anyhow::anyhow!(
                     "bounces@{}: not an address ({e}); set bounces.return_path",

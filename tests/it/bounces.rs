@@ -493,3 +493,18 @@ async fn a_report_the_store_cannot_record_is_kept_for_a_retry() {
         (1, SubscriberStatus::Confirmed)
     );
 }
+
+#[tokio::test]
+async fn a_listen_address_in_use_stops_start_up_naming_the_key() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let site = TestSite::new(&format!("[bounces]\nlisten = \"127.0.0.1:{port}\"\n")).await;
+    let e = match feedletter::App::build(site.config.clone(), Arc::new(site.clock.clone())).await {
+        Ok(_) => panic!("started on a port in use"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        e.contains("bounces.listen") && e.contains(&port.to_string()),
+        "{e}"
+    );
+}

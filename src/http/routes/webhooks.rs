@@ -7,6 +7,7 @@
 
 use crate::bounces::{Inbox, Origin, Outcome, providers, webhook_auth};
 use crate::http::AppState;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -27,8 +28,6 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     r
 }
 
-use axum::Json;
-
 pub async fn receive(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -36,13 +35,10 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let config = &state.config.bounces;
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let now = state.clock.now().timestamp();
-    let not_set = || refuse(StatusCode::NOT_FOUND, "this webhook is not configured");
-    let unauthorised = || refuse(StatusCode::UNAUTHORIZED, "authentication failed");
+    // Authenticated before anything else is done for the request.
+    if let Err((status, why)) = authenticate(&state, &provider, query.as_deref(), &headers, &body) {
+        return refuse(status, why);
+    }
     let inbox = match Inbox::new(state.store.clone(), &state.config, state.clock.clone()).await {
         Ok(i) => i,
         Err(e) => {
@@ -51,60 +47,10 @@ pub async fn receive(
         }
     };
     let batch = match provider.as_str() {
-        "ses" => {
-            let Some(secret) = &config.webhook_secret else {
-                return not_set();
-            };
-            if !webhook_auth::shared_secret(auth, query.as_deref(), secret) {
-                return unauthorised();
-            }
-            providers::ses(&body, inbox.verp())
-        }
-        "postmark" => {
-            let Some(secret) = &config.webhook_secret else {
-                return not_set();
-            };
-            if !webhook_auth::basic(auth, secret) {
-                return unauthorised();
-            }
-            providers::postmark(&body)
-        }
-        "sendgrid" => {
-            match (&config.sendgrid_public_key, &config.webhook_secret) {
-                (Some(key), _) => {
-                    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-                    let signed = match (
-                        h("x-twilio-email-event-webhook-signature"),
-                        h("x-twilio-email-event-webhook-timestamp"),
-                    ) {
-                        (Some(sig), Some(ts)) => webhook_auth::sendgrid(key, ts, &body, sig, now),
-                        _ => false,
-                    };
-                    if !signed {
-                        return refuse(StatusCode::FORBIDDEN, "signature does not verify");
-                    }
-                }
-                (None, Some(secret)) => {
-                    if !webhook_auth::basic(auth, secret) {
-                        return unauthorised();
-                    }
-                }
-                (None, None) => return not_set(),
-            }
-            providers::sendgrid(&body)
-        }
-        "mailgun" => {
-            let Some(key) = &config.mailgun_signing_key else {
-                return not_set();
-            };
-            let signed = providers::mailgun_signature(&body).is_ok_and(|s| {
-                webhook_auth::mailgun(key, &s.timestamp, &s.token, &s.signature, now)
-            });
-            if !signed {
-                return refuse(StatusCode::FORBIDDEN, "signature does not verify");
-            }
-            providers::mailgun(&body)
-        }
+        "ses" => providers::ses(&body, inbox.verp()),
+        "postmark" => providers::postmark(&body),
+        "sendgrid" => providers::sendgrid(&body),
+        "mailgun" => providers::mailgun(&body),
         _ => return refuse(StatusCode::NOT_FOUND, "unknown provider"),
     };
     let batch = match batch {
@@ -157,4 +103,71 @@ pub async fn receive(
         Json(json!({ "recorded": recorded, "ignored": ignored })),
     )
         .into_response()
+}
+
+/// Whether the post comes from `provider`, as it documents proving it:
+/// the status and reason to refuse it with when not (404 for a provider
+/// without a configured secret or an unknown one, 401 or 403).
+fn authenticate(
+    state: &AppState,
+    provider: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), (StatusCode, &'static str)> {
+    let config = &state.config.bounces;
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let now = state.clock.now().timestamp();
+    let not_set = || (StatusCode::NOT_FOUND, "this webhook is not configured");
+    let check = |ok: bool, status: StatusCode, message: &'static str| {
+        if ok { Ok(()) } else { Err((status, message)) }
+    };
+    let unauthorised = StatusCode::UNAUTHORIZED;
+    match provider {
+        "ses" => {
+            let secret = config.webhook_secret.as_deref().ok_or_else(not_set)?;
+            check(
+                webhook_auth::shared_secret(auth, query, secret),
+                unauthorised,
+                "authentication failed",
+            )
+        }
+        "postmark" => {
+            let secret = config.webhook_secret.as_deref().ok_or_else(not_set)?;
+            check(
+                webhook_auth::basic(auth, secret),
+                unauthorised,
+                "authentication failed",
+            )
+        }
+        "sendgrid" => match (&config.sendgrid_public_key, &config.webhook_secret) {
+            (Some(key), _) => {
+                let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+                let signed = match (
+                    h("x-twilio-email-event-webhook-signature"),
+                    h("x-twilio-email-event-webhook-timestamp"),
+                ) {
+                    (Some(sig), Some(ts)) => webhook_auth::sendgrid(key, ts, body, sig, now),
+                    _ => false,
+                };
+                check(signed, StatusCode::FORBIDDEN, "signature does not verify")
+            }
+            (None, Some(secret)) => check(
+                webhook_auth::basic(auth, secret),
+                unauthorised,
+                "authentication failed",
+            ),
+            (None, None) => Err(not_set()),
+        },
+        "mailgun" => {
+            let key = config.mailgun_signing_key.as_deref().ok_or_else(not_set)?;
+            let signed = providers::mailgun_signature(body).is_ok_and(|s| {
+                webhook_auth::mailgun(key, &s.timestamp, &s.token, &s.signature, now)
+            });
+            check(signed, StatusCode::FORBIDDEN, "signature does not verify")
+        }
+        _ => Err((StatusCode::NOT_FOUND, "unknown provider")),
+    }
 }

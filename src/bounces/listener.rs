@@ -170,7 +170,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'_, R, W> {
                         self.reply("503 5.5.1 MAIL first").await?;
                     } else if envelope.to.len() >= MAX_RECIPIENTS {
                         self.reply("452 4.5.3 too many recipients").await?;
-                    } else if let Some(to) = path(arg, "TO:").filter(|t| !t.is_empty()) {
+                    } else if let Some(to) = path(arg, "TO:").filter(|t| is_mailbox(t)) {
                         envelope.to.push(to);
                         self.reply("250 2.1.5 ok").await?;
                     } else {
@@ -295,6 +295,14 @@ async fn read_line<R: AsyncRead + Unpin>(
             return Ok(Some(whole));
         }
     }
+}
+
+/// A recipient: `local@domain`, or the bare `postmaster` (RFC 5321).
+fn is_mailbox(address: &str) -> bool {
+    address
+        .rsplit_once('@')
+        .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
+        || address.eq_ignore_ascii_case("postmaster")
 }
 
 /// The address of `FROM:<a>` or `TO:<a>` (parameters after it ignored);

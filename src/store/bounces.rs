@@ -20,6 +20,7 @@ pub enum BounceKind {
 }
 
 impl BounceKind {
+    /// As stored in `bounce_events.kind`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Hard => "hard",

@@ -508,3 +508,64 @@ async fn a_listen_address_in_use_stops_start_up_naming_the_key() {
         "{e}"
     );
 }
+
+/// Says `command` and reads the whole reply.
+async fn say(
+    w: &mut tokio::net::tcp::OwnedWriteHalf,
+    r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    command: &str,
+) -> String {
+    w.write_all(format!("{command}\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    loop {
+        let mut l = String::new();
+        r.read_line(&mut l).await.unwrap();
+        reply.push_str(&l);
+        if l.len() < 4 || l.as_bytes()[3] == b' ' {
+            return reply;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_listener_speaks_smtp_in_order_and_says_no_to_what_it_cannot_take() {
+    let site = TestSite::new(LISTEN).await;
+    let daemon = Daemon::start(&site).await;
+    let stream = tokio::net::TcpStream::connect(daemon.bounces.unwrap())
+        .await
+        .unwrap();
+    let (r, mut w) = stream.into_split();
+    let mut r = BufReader::new(r);
+    let mut line = String::new();
+    r.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("220"), "{line}");
+    for (command, want) in [
+        ("RCPT TO:<a@b.example>", "503"),
+        ("HELO relay.test", "250"),
+        ("DATA", "503"),
+        ("MAIL FROM:<> SIZE=2000 BODY=8BITMIME", "250"),
+        ("RCPT TO:bad syntax", "501"),
+        ("RCPT TO:<fbl@dewline.test> NOTIFY=NEVER", "250"),
+        ("STARTTLS", "502"),
+        ("NOOP", "250"),
+        ("RSET", "250"),
+    ] {
+        let reply = say(&mut w, &mut r, command).await;
+        assert!(reply.starts_with(want), "{command}: {reply}");
+    }
+    let ehlo = say(&mut w, &mut r, "EHLO relay.test").await;
+    assert!(ehlo.contains("SIZE 10485760"), "{ehlo}");
+    // Larger than SIZE: read to its end, then refused for good.
+    for command in ["MAIL FROM:<>", "RCPT TO:<fbl@dewline.test>", "DATA"] {
+        say(&mut w, &mut r, command).await;
+    }
+    let chunk = format!("{}\r\n", "x".repeat(998));
+    for _ in 0..(11 * 1024 * 1024 / chunk.len()) {
+        w.write_all(chunk.as_bytes()).await.unwrap();
+    }
+    assert!(say(&mut w, &mut r, ".").await.starts_with("552"));
+    assert!(say(&mut w, &mut r, "QUIT").await.starts_with("221"));
+    daemon.stop().await;
+}

@@ -28,6 +28,8 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     r
 }
 
+/// `POST /webhooks/{provider}`: authenticates, reads the provider's JSON
+/// and records each event.
 pub async fn receive(
     State(state): State<AppState>,
     Path(provider): Path<String>,

@@ -242,6 +242,31 @@ async fn postmark_posts_need_basic_auth() {
     let dee = reload(&h.site, &people[0]).await;
     assert_eq!(dee.bounce_count, 1);
 
+    // Or a custom header set with the webhook.
+    let again = json!({"RecordType": "Bounce", "ID": 7, "Type": "HardBounce",
+        "Email": "dee@inbox.example", "Details": "smtp;550 5.1.1 unknown"});
+    assert_eq!(
+        answer(
+            h.post(path)
+                .header("X-Feedletter-Secret", "nope")
+                .json(&again)
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        answer(
+            h.post(path)
+                .header("X-Feedletter-Secret", SECRET)
+                .json(&again)
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(reload(&h.site, &people[0]).await.bounce_count, 2);
+
     let auto = json!({"RecordType": "Bounce", "ID": 5, "Type": "AutoResponder",
         "Email": "eli@inbox.example", "Details": "I am away"});
     let (_, got) = answer(

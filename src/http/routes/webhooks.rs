@@ -7,12 +7,17 @@
 
 use crate::bounces::{Inbox, Origin, Outcome, providers, webhook_auth};
 use crate::http::AppState;
+use crate::subscribers::tokens::constant_time_eq;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+/// The custom header that may carry the shared secret (Postmark lets a
+/// webhook send headers of one's choosing).
+pub const SECRET_HEADER: &str = "x-feedletter-secret";
 
 /// Largest webhook post: SendGrid batches events, SES may include headers.
 pub const WEBHOOK_LIMIT: usize = 4 * 1024 * 1024;
@@ -137,9 +142,15 @@ fn authenticate(
             )
         }
         "postmark" => {
+            // Postmark puts basic auth credentials in the webhook URL, or
+            // sends custom headers set with the webhook.
             let secret = config.webhook_secret.as_deref().ok_or_else(not_set)?;
+            let header = headers
+                .get(SECRET_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| constant_time_eq(v.trim().as_bytes(), secret.as_bytes()));
             check(
-                webhook_auth::basic(auth, secret),
+                header || webhook_auth::basic(auth, secret),
                 unauthorised,
                 "authentication failed",
             )

@@ -330,11 +330,13 @@ async fn auto_replies_delays_and_foreign_or_forged_tokens_change_nothing() {
         assert!(reply.starts_with("250"), "{name}: {reply}");
     }
     // A token with its MAC changed, one of another store's key, no token.
-    let (base, mac) = to.rsplit_once('-').unwrap();
+    let (base, rest) = to.rsplit_once('-').unwrap();
+    let (mac, domain) = rest.split_once('@').unwrap();
     let flipped: String = mac
         .chars()
         .map(|c| if c == '0' { '1' } else { '0' })
         .collect();
+    let flipped = format!("{flipped}@{domain}");
     let other = Verp::new(
         &"9".repeat(64),
         &"bounces@dewline.test".parse().unwrap(),

@@ -56,3 +56,17 @@ pub fn count_mail(kind: &str, result: &'static str, reason: &'static str) {
     metrics::counter!("feedletter_mails_total", "kind" => kind.to_owned(), "result" => result, "reason" => reason)
         .increment(1);
 }
+
+/// Bounce and complaint reports by source (`smtp`, `maildir`,
+/// `webhook:<provider>`), kind (`hard`, `soft`, `complaint`) and result
+/// (`recorded`, `duplicate`, `unknown`).
+pub fn count_bounce(source: &str, kind: &'static str, effect: &crate::store::BounceEffect) {
+    use crate::store::BounceEffect;
+    let result = match effect {
+        BounceEffect::Recorded { .. } => "recorded",
+        BounceEffect::Duplicate => "duplicate",
+        BounceEffect::UnknownSubscriber => "unknown",
+    };
+    metrics::counter!("feedletter_bounces_total", "source" => source.to_owned(), "kind" => kind, "result" => result)
+        .increment(1);
+}

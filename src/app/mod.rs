@@ -8,6 +8,7 @@
 //! claiming; work in progress finishes first.
 
 mod background;
+mod bounces;
 mod digest_job;
 mod ingest_job;
 mod watch;
@@ -31,6 +32,8 @@ pub struct App {
     state: AppState,
     lease: Lease,
     background: Background,
+    /// The bounce listener and folder (`[bounces]`).
+    inbound: bounces::Inbound,
     /// Cancelled when the daemon is asked to stop.
     shutdown: CancellationToken,
 }
@@ -63,6 +66,10 @@ impl App {
             .await
             .with_context(|| format!("http.bind: cannot listen on {}", config.http.bind))?;
         let mailer = crate::mail::Mailer::from_config(&config.mail).context("mail")?;
+        crate::bounces::verp::prepare(store.as_ref(), &mailer, &config.bounces)
+            .await
+            .context("the VERP key")?;
+        let inbound = bounces::Inbound::build(&config, &store, &clock).await?;
         let mut state = AppState::new(Arc::new(config), store, Arc::new(tera), clock);
         state.websub = crate::feeds::websub::Publisher::start(&state.config);
         // Several instances may share the store: the one holding the lease
@@ -79,12 +86,18 @@ impl App {
             state,
             lease,
             background,
+            inbound,
             shutdown,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Where the bounce listener (`bounces.listen`) accepts mail, if set.
+    pub fn bounce_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inbound.addr()
     }
 
     pub fn store(&self) -> Arc<dyn Store> {
@@ -111,6 +124,7 @@ impl App {
             state,
             lease,
             background,
+            inbound,
             shutdown: stop,
         } = self;
         // A single instance takes the lease here, before its first run, and
@@ -146,6 +160,7 @@ impl App {
                     .revalidate_until(REVALIDATE_FEEDS, stop.clone()),
             ),
         ];
+        loops.extend(inbound.start(&state.config, &stop));
         if let Some(watcher) = watcher {
             loops.push(tokio::spawn(
                 background.clone().wake_ingest_until_stopped(watcher),

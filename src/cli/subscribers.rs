@@ -75,6 +75,7 @@ async fn add(
     if !confirmed {
         // Send the confirmation now rather than wait for the daemon.
         let mailer = crate::mail::Mailer::from_config(&config.mail)?;
+        crate::bounces::verp::prepare(store, &mailer, &config.bounces).await?;
         let r =
             crate::subscribers::queue::deliver_due(store, &mailer, &config.delivery, clock).await?;
         println!(
@@ -153,8 +154,14 @@ async fn list(
             } else {
                 s.topics.join(",")
             };
+            // Why and when a bounce or complaint report changed the status.
+            let why = match (&s.status_reason, s.status_at) {
+                (Some(reason), Some(at)) => format!("  [{}: {reason}]", at.to_rfc3339()),
+                (Some(reason), None) => format!("  [{reason}]"),
+                _ => String::new(),
+            };
             println!(
-                "{:<40} {:<13} {:<7} {}",
+                "{:<40} {:<13} {:<7} {}{why}",
                 s.email.as_str(),
                 s.status.as_str(),
                 s.frequency.as_str(),

@@ -6,6 +6,7 @@
 //! serde reads from the file where that differs (its `Default` is the
 //! section's defaults, the one place they are written), and the checks.
 
+mod bounces;
 mod content;
 mod delivery;
 mod digest;
@@ -22,6 +23,7 @@ mod topics;
 mod websub;
 
 pub use crate::domain::subscriber::Frequency;
+pub use bounces::{BouncesConfig, MAILGUN_KEY_VAR, WEBHOOK_SECRET_VAR};
 pub use content::ContentConfig;
 pub use delivery::DeliveryConfig;
 pub use digest::DigestConfig;
@@ -70,6 +72,7 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub websub: Option<WebSubConfig>,
     pub digests: Vec<DigestConfig>,
+    pub bounces: BouncesConfig,
 }
 
 /// The whole file as written, one field a section.
@@ -91,6 +94,7 @@ struct RawConfig {
     schedule: schedule::RawSchedule,
     websub: Option<websub::RawWebSub>,
     digest: Vec<digest::RawDigest>,
+    bounces: bounces::RawBounces,
 }
 
 impl Config {
@@ -133,6 +137,7 @@ impl Config {
         match raw.build(&root, path, &mut problems) {
             Some(mut config) if problems.is_empty() => {
                 config.http.admin_token = env::admin_token(env);
+                config.bounces = config.bounces.with_secrets(env);
                 Ok(config)
             }
             _ => Err(ConfigError {
@@ -160,6 +165,7 @@ impl RawConfig {
         let schedule = self.schedule.build(p);
         let websub = self.websub.map(|w| w.build(p));
         let digests = digest::build_all(self.digest, site.as_ref().map(|s| s.timezone), p);
+        let bounces = self.bounces.build(root, p);
         Some(Config {
             path: Some(path.to_path_buf()),
             site: site?,
@@ -176,6 +182,7 @@ impl RawConfig {
                 None => None,
             },
             digests: digests?,
+            bounces: bounces?,
         })
     }
 }

@@ -279,3 +279,67 @@ fn the_content_folder_is_watched_unless_turned_off() {
         assert!(e.to_string().contains("content.debounce"), "{bad}: {e}");
     }
 }
+
+#[test]
+fn bounces_section_defaults_keys_and_secrets() {
+    let c = load(MINIMAL, &[]).unwrap();
+    assert!(c.bounces.listen.is_none() && c.bounces.maildir.is_none());
+    assert!(c.bounces.verp);
+    assert_eq!(c.bounces.soft_limit, 3);
+    assert!(c.bounces.webhook_secret.is_none());
+    let text = format!(
+        "{MINIMAL}\n[bounces]\nlisten = \"127.0.0.1:2525\"\nmaildir = \"mail/bounces\"\n\
+         return_path = \"returns@mail.dewline.example\"\nsoft_limit = 5\n"
+    );
+    let c = load(
+        &text,
+        &[
+            ("FEEDLETTER_WEBHOOK_SECRET", "s3cret"),
+            ("FEEDLETTER_MAILGUN_SIGNING_KEY", "mg"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.bounces.listen, Some("127.0.0.1:2525".parse().unwrap()));
+    assert_eq!(
+        c.bounces.maildir.as_deref(),
+        Some(Path::new("/srv/dew/mail/bounces"))
+    );
+    assert_eq!(
+        c.bounces
+            .return_path
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("returns@mail.dewline.example")
+    );
+    assert_eq!(c.bounces.soft_limit, 5);
+    assert_eq!(c.bounces.webhook_secret.as_deref(), Some("s3cret"));
+    assert_eq!(c.bounces.mailgun_signing_key.as_deref(), Some("mg"));
+    assert!(!format!("{:?}", c.bounces).contains("s3cret"));
+}
+
+#[test]
+fn bad_bounces_keys_are_named() {
+    for (body, key) in [
+        ("listen = \"localhost\"", "bounces.listen"),
+        ("return_path = \"not an address\"", "bounces.return_path"),
+        (
+            "return_path = \"bounces+x@dewline.example\"",
+            "bounces.return_path",
+        ),
+        (
+            "sendgrid_public_key = \"AAAA\"",
+            "bounces.sendgrid_public_key",
+        ),
+        (
+            "sendgrid_public_key = \"%%%\"",
+            "bounces.sendgrid_public_key",
+        ),
+        ("soft_limt = 2", "bounces.soft_limt"),
+    ] {
+        let e = load(&format!("{MINIMAL}\n[bounces]\n{body}\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(key), "{body}: {e}");
+    }
+}

@@ -108,6 +108,9 @@ impl Deliverer {
         stop: &CancellationToken,
     ) -> Result<Report, DigestError> {
         let schedule = digest::schedule(&self.config, &run.schedule)?.clone();
+        // Each message's envelope sender is its VERP address.
+        crate::bounces::verp::prepare(self.store.as_ref(), &self.mailer, &self.config.bounces)
+            .await?;
         let mut report = Report {
             run_id: run.id,
             ..Report::default()

@@ -269,6 +269,10 @@ fn message(context: &RunContext, row: &Claimed, rendered: &Rendered, token: &str
         list_unsubscribe: Some(format!("{base}/unsubscribe/{token}")),
         list_id: Some(context.list_id.clone()),
         extra_headers: Vec::new(),
+        bounce: Some(crate::bounces::verp::BounceRef {
+            subscriber: row.subscriber_id,
+            run: Some(context.run.id),
+        }),
     }
 }
 

@@ -118,6 +118,7 @@ pub async fn write(
         list_unsubscribe: Some(format!("{}/unsubscribe/preview", config.site.base())),
         list_id: None,
         extra_headers: Vec::new(),
+        bounce: None,
     })?;
 
     let out = request

@@ -180,6 +180,12 @@ pub struct Subscriber {
     pub confirmed_client: Option<String>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
     pub bounce_count: u32,
+    /// Temporary failures reported for good (`bounces.soft_limit`).
+    pub soft_bounce_count: u32,
+    /// Why a bounce or complaint report made the subscriber `bounced` or
+    /// `unsubscribed`, and when (`status_at`).
+    pub status_reason: Option<String>,
+    pub status_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
 }
 

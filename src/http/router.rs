@@ -2,7 +2,7 @@
 
 use super::page::render_pages;
 use super::routes::admin::{articles, jobs, subscribers};
-use super::routes::{admin, feeds, health, manage, pages, subscribe};
+use super::routes::{admin, feeds, health, manage, pages, subscribe, webhooks};
 use super::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -55,6 +55,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/preferences/{token}",
             get(manage::preferences_get).post(manage::preferences_post),
+        )
+        .route(
+            "/webhooks/{provider}",
+            post(webhooks::receive).layer(DefaultBodyLimit::max(webhooks::WEBHOOK_LIMIT)),
         )
         .nest("/api/v1", api)
         .fallback(pages::not_found)

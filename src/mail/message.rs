@@ -74,6 +74,10 @@ pub struct OutgoingMail {
     /// For example `The Dewline digest <weekly.dewline.example>`.
     pub list_id: Option<String>,
     pub extra_headers: Vec<(String, String)>,
+    /// Whose message this is: with VERP set up, its envelope sender is
+    /// that subscriber's VERP address, so a later bounce finds them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounce: Option<crate::bounces::verp::BounceRef>,
 }
 
 impl OutgoingMail {
@@ -263,18 +267,29 @@ fn extra_header(name: &str, value: &str) -> Result<HeaderValue, MailError> {
     Ok(HeaderValue::new(name, value.to_owned()))
 }
 
-/// Builds the complete message, DKIM-signed when `dkim` is given.
+/// Builds the complete message, DKIM-signed when `dkim` is given, with
+/// `envelope_from` as the envelope sender (MAIL FROM) when given.
 pub(crate) fn build(
     from: &Mailbox,
     mail: &OutgoingMail,
     dkim: Option<&DkimConfig>,
+    envelope_from: Option<&str>,
 ) -> Result<Message, MailError> {
     let to: lettre::Address = mail
         .to
         .as_str()
         .parse()
         .map_err(|e| invalid(format!("recipient `{}`: {e}", mail.to)))?;
-    let mut builder = Message::builder()
+    let mut builder = Message::builder();
+    if let Some(sender) = envelope_from {
+        let sender: lettre::Address = sender
+            .parse()
+            .map_err(|e| invalid(format!("envelope sender `{sender}`: {e}")))?;
+        let envelope = lettre::address::Envelope::new(Some(sender), vec![to.clone()])
+            .map_err(|e| invalid(format!("envelope: {e}")))?;
+        builder = builder.envelope(envelope);
+    }
+    let mut builder = builder
         .from(from.clone())
         .to(Mailbox::new(None, to))
         .subject(one_line_subject(&mail.subject))
@@ -382,6 +397,7 @@ mod tests {
             list_unsubscribe: Some("https://dewline.example/unsubscribe/tok123".into()),
             list_id: Some("The Dewline digest <weekly.dewline.example>".into()),
             extra_headers: vec![("X-Feedletter-Digest".into(), "weekly".into())],
+            bounce: None,
         }
     }
 
@@ -402,7 +418,7 @@ mod tests {
 
     #[test]
     fn headers_are_set() {
-        let m = text(&build(&from(), &mail(), None).unwrap());
+        let m = text(&build(&from(), &mail(), None, None).unwrap());
         for line in [
             "From: \"The Dewline\" <digest@dewline.example>\r\n",
             "To: reader@inbox.example\r\n",
@@ -423,11 +439,33 @@ mod tests {
     }
 
     #[test]
+    fn the_envelope_sender_is_the_one_given_or_from() {
+        let verp = "bounces+1-2-00ff@dewline.example";
+        let m = build(&from(), &mail(), None, Some(verp)).unwrap();
+        assert_eq!(
+            m.envelope().from().map(ToString::to_string).as_deref(),
+            Some(verp)
+        );
+        assert_eq!(m.envelope().to()[0].to_string(), "reader@inbox.example");
+        let text = text(&m);
+        assert!(
+            text.contains("From: \"The Dewline\" <digest@dewline.example>"),
+            "{text}"
+        );
+        let plain = build(&from(), &mail(), None, None).unwrap();
+        assert_eq!(
+            plain.envelope().from().map(ToString::to_string).as_deref(),
+            Some("digest@dewline.example")
+        );
+        assert!(build(&from(), &mail(), None, Some("no at sign")).is_err());
+    }
+
+    #[test]
     fn list_headers_are_optional() {
         let mut mail = mail();
         mail.list_unsubscribe = None;
         mail.list_id = None;
-        let m = text(&build(&from(), &mail, None).unwrap());
+        let m = text(&build(&from(), &mail, None, None).unwrap());
         assert!(!m.contains("List-"), "{m}");
     }
 
@@ -435,7 +473,7 @@ mod tests {
     fn message_id_brackets_are_tolerated() {
         let mut mail = mail();
         mail.message_id = "<x1@dewline.example>".into();
-        let m = text(&build(&from(), &mail, None).unwrap());
+        let m = text(&build(&from(), &mail, None, None).unwrap());
         assert!(m.contains("Message-ID: <x1@dewline.example>\r\n"), "{m}");
     }
 
@@ -443,7 +481,7 @@ mod tests {
     fn subject_line_breaks_become_spaces() {
         let mut mail = mail();
         mail.subject = "Week 47\r\nBcc: victim@example.com".into();
-        let m = text(&build(&from(), &mail, None).unwrap());
+        let m = text(&build(&from(), &mail, None, None).unwrap());
         assert!(
             m.contains("Subject: Week 47 Bcc: victim@example.com\r\n"),
             "{m}"
@@ -483,7 +521,7 @@ mod tests {
         for (change, want) in cases {
             let mut m = mail();
             change(&mut m);
-            let err = build(&from(), &m, None).unwrap_err().to_string();
+            let err = build(&from(), &m, None, None).unwrap_err().to_string();
             assert!(err.contains(want), "{m:?}: `{err}` lacks `{want}`");
         }
     }
@@ -529,7 +567,7 @@ mod tests {
         std::fs::write(&path, ED25519_SEED).unwrap();
         let dkim = dkim_config("s1", "dewline.example", &path).unwrap();
         // Unfold continuation lines so each header is one line.
-        let m = text(&build(&from(), &mail(), Some(&dkim)).unwrap()).replace("\r\n ", " ");
+        let m = text(&build(&from(), &mail(), Some(&dkim), None).unwrap()).replace("\r\n ", " ");
         let sig = m
             .split("\r\n")
             .find(|l| l.starts_with("DKIM-Signature:"))

@@ -29,6 +29,9 @@ struct Inner {
     dkim: Option<DkimConfig>,
     /// For `Session`s: SMTP connections of their own (the digest workers).
     direct: Option<Direct>,
+    /// VERP envelope senders, once the store's key is known
+    /// (`bounces::verp::prepare`).
+    verp: std::sync::OnceLock<crate::bounces::verp::Verp>,
 }
 
 /// Where a `Session` connects, and how.
@@ -122,6 +125,7 @@ impl Mailer {
                 transport,
                 dkim,
                 direct,
+                verp: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -141,9 +145,32 @@ impl Mailer {
         OutgoingMail::new_message_id(self.from_domain())
     }
 
+    /// Sends every later message about a subscriber from its own VERP
+    /// address. Set once; a second call changes nothing.
+    pub fn set_verp(&self, verp: crate::bounces::verp::Verp) {
+        let _ = self.inner.verp.set(verp);
+    }
+
+    /// The VERP addresses in use, once set.
+    pub fn verp(&self) -> Option<&crate::bounces::verp::Verp> {
+        self.inner.verp.get()
+    }
+
+    /// The envelope sender of `mail`: its VERP address when it names a
+    /// subscriber and VERP is set up, else None (the `From` address).
+    pub fn envelope_from(&self, mail: &OutgoingMail) -> Option<String> {
+        Some(self.verp()?.address(mail.bounce?))
+    }
+
     /// The complete, signed message; `.formatted()` gives its bytes.
     pub fn build(&self, mail: &OutgoingMail) -> Result<Message, MailError> {
-        message::build(&self.inner.from, mail, self.inner.dkim.as_ref())
+        let envelope_from = self.envelope_from(mail);
+        message::build(
+            &self.inner.from,
+            mail,
+            self.inner.dkim.as_ref(),
+            envelope_from.as_deref(),
+        )
     }
 
     /// Builds and sends one message. A message that cannot be built is a

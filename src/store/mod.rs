@@ -21,6 +21,7 @@
 //!   `mail_kind.rs` is the one enum the store keeps as text.
 
 mod backend;
+pub mod bounces;
 pub mod digests;
 mod mail_kind;
 mod rows;
@@ -28,6 +29,7 @@ mod sql;
 pub mod subscribers;
 
 pub use backend::Backend;
+pub use bounces::{BounceEffect, BounceKind, BounceReport, BounceStore};
 pub use digests::{
     Claimed, DigestArticle, DigestRun, DigestStore, NewRun, OutboxError, OutboxOutcome, RunCounts,
 };
@@ -206,7 +208,7 @@ pub enum ArticleChange {
 }
 
 #[async_trait::async_trait]
-pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
+pub trait Store: SubscriberStore + DigestStore + BounceStore + Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Answers when the store is reachable.

@@ -149,7 +149,7 @@ impl TryFrom<IndexRow> for IndexEntry {
 /// The columns `SubscriberRow` reads.
 pub(super) const SUBSCRIBER_COLUMNS: &str = "id, email, status, topics, frequency, created_ts, \
     consent_ts, consent_source, consent_client, confirmed_ts, confirmed_client, \
-    unsubscribed_ts, bounce_count, updated_ts";
+    unsubscribed_ts, bounce_count, soft_bounce_count, status_reason, status_ts, updated_ts";
 
 #[derive(sqlx::FromRow)]
 pub struct SubscriberRow {
@@ -166,6 +166,9 @@ pub struct SubscriberRow {
     confirmed_client: Option<String>,
     unsubscribed_ts: Option<i64>,
     bounce_count: i64,
+    soft_bounce_count: i64,
+    status_reason: Option<String>,
+    status_ts: Option<i64>,
     updated_ts: i64,
 }
 
@@ -190,6 +193,9 @@ impl TryFrom<SubscriberRow> for Subscriber {
             confirmed_client: r.confirmed_client,
             unsubscribed_at: opt_ts(r.unsubscribed_ts)?,
             bounce_count: count(r.bounce_count),
+            soft_bounce_count: count(r.soft_bounce_count),
+            status_reason: r.status_reason,
+            status_at: opt_ts(r.status_ts)?,
             updated_at: ts(r.updated_ts)?,
         })
     }

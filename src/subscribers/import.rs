@@ -271,7 +271,9 @@ pub enum ExportFormat {
     Json,
 }
 
-pub const EXPORT_COLUMNS: [&str; 13] = [
+/// Columns added later go at the end, so that scripts reading by position
+/// keep working.
+pub const EXPORT_COLUMNS: [&str; 16] = [
     "email",
     "status",
     "topics",
@@ -285,6 +287,9 @@ pub const EXPORT_COLUMNS: [&str; 13] = [
     "unsubscribed_at",
     "bounce_count",
     "updated_at",
+    "soft_bounce_count",
+    "status_reason",
+    "status_at",
 ];
 
 fn export_record(s: &Subscriber) -> Vec<String> {
@@ -304,5 +309,8 @@ fn export_record(s: &Subscriber) -> Vec<String> {
         t(s.unsubscribed_at),
         s.bounce_count.to_string(),
         s.updated_at.to_rfc3339(),
+        s.soft_bounce_count.to_string(),
+        s.status_reason.clone().unwrap_or_default(),
+        t(s.status_at),
     ]
 }

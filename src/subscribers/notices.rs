@@ -79,6 +79,10 @@ impl Subscriptions {
             list_unsubscribe,
             list_id: None,
             extra_headers: Vec::new(),
+            bounce: Some(crate::bounces::verp::BounceRef {
+                subscriber: s.id,
+                run: None,
+            }),
         };
         let json = serde_json::to_string(&mail).map_err(anyhow::Error::from)?;
         self.store

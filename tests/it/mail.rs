@@ -59,6 +59,7 @@ fn outgoing(mailer: &Mailer, to: &str) -> OutgoingMail {
         list_unsubscribe: Some(UNSUBSCRIBE.into()),
         list_id: Some(LIST_ID.into()),
         extra_headers: vec![("X-Feedletter-Digest".into(), "weekly".into())],
+        bounce: None,
     }
 }
 

@@ -1,6 +1,9 @@
 //! One integration-test binary: the modules share `helpers`.
 
 mod archives;
+mod bounce_loop;
+mod bounce_webhooks;
+mod bounces;
 mod browser;
 mod cli;
 mod digests;

@@ -7,3 +7,4 @@ pub mod health;
 pub mod manage;
 pub mod pages;
 pub mod subscribe;
+pub mod webhooks;

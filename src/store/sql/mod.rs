@@ -17,6 +17,7 @@
 
 mod archives;
 mod articles;
+mod bounces;
 mod db;
 mod digests;
 mod leases;

@@ -31,7 +31,11 @@ pub fn topics_json(topics: &[String]) -> Result<String, StoreError> {
 /// limit the subscriber becomes `bounced`. Shared by transactional mail and
 /// digests.
 pub(super) const COUNT_BOUNCE: &str = "UPDATE subscribers SET bounce_count = bounce_count + 1, \
-    updated_ts = $1, status = CASE WHEN bounce_count + 1 >= $3 THEN 'bounced' ELSE status END \
+    updated_ts = $1, \
+    status_reason = CASE WHEN bounce_count + 1 >= $3 AND status <> 'bounced' \
+      THEN 'refused at send time (5xx reply)' ELSE status_reason END, \
+    status_ts = CASE WHEN bounce_count + 1 >= $3 AND status <> 'bounced' THEN $1 ELSE status_ts END, \
+    status = CASE WHEN bounce_count + 1 >= $3 THEN 'bounced' ELSE status END \
     WHERE id = $2";
 
 /// What every row of one import batch is stored with.
@@ -107,7 +111,11 @@ impl<B: Backend> SubscriberStore for SqlStore<B> {
             "UPDATE subscribers SET status = $1, topics = $2, frequency = $3, consent_ts = $4, \
                consent_source = $5, consent_client = $6, confirmed_ts = $7, \
                confirmed_client = $8, unsubscribed_ts = $9, bounce_count = $10, \
-               updated_ts = $11 WHERE id = $12",
+               updated_ts = $11, \
+               status_reason = CASE WHEN $1 IN ('pending', 'confirmed') THEN NULL \
+                 ELSE status_reason END, \
+               status_ts = CASE WHEN $1 IN ('pending', 'confirmed') THEN NULL ELSE status_ts END \
+             WHERE id = $12",
         )
         .bind(s.status.as_str())
         .bind(topics_json(&s.topics)?)

@@ -15,6 +15,7 @@ mod watch;
 pub use background::Background;
 
 use crate::config::Config;
+use crate::delivery::instance::Instance;
 use crate::domain::Clock;
 use crate::http::{AppState, router};
 use crate::scheduler::Timing;
@@ -31,6 +32,7 @@ pub struct App {
     state: AppState,
     lease: Lease,
     background: Background,
+    instance: Instance,
     /// Cancelled when the daemon is asked to stop.
     shutdown: CancellationToken,
 }
@@ -73,12 +75,24 @@ impl App {
             state.config.schedule.lease,
         );
         let shutdown = CancellationToken::new();
-        let background = Background::new(&state, &mailer, lease.watch(), shutdown.clone());
+        // This process in `instances`: the digest rows it claims name it,
+        // and its heartbeat tells the others it is alive.
+        let instance = Instance::register(state.store.clone(), state.clock.clone(), "daemon")
+            .await
+            .context("registering this process in the store")?;
+        let background = Background::new(
+            &state,
+            &mailer,
+            lease.watch(),
+            instance.clone(),
+            shutdown.clone(),
+        );
         Ok(Self {
             listener,
             state,
             lease,
             background,
+            instance,
             shutdown,
         })
     }
@@ -111,6 +125,7 @@ impl App {
             state,
             lease,
             background,
+            instance,
             shutdown: stop,
         } = self;
         // A single instance takes the lease here, before its first run, and
@@ -120,6 +135,12 @@ impl App {
         let leader = lease.watch();
         let lease_stop = CancellationToken::new();
         let leasing = tokio::spawn(lease.run(lease_stop.clone()));
+        // The heartbeat outlives the delivery passes: it stops after them.
+        let beating = tokio::spawn(
+            instance
+                .clone()
+                .beat_until(state.config.delivery.heartbeat, lease_stop.clone()),
+        );
         let watcher = background.watch_content();
         background.ingest().await;
         release_freed_memory();
@@ -172,6 +193,8 @@ impl App {
         }
         lease_stop.cancel();
         let _ = leasing.await;
+        let _ = beating.await;
+        instance.deregister().await;
         served.context("serving HTTP")
     }
 }

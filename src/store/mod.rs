@@ -22,6 +22,7 @@
 
 mod backend;
 pub mod digests;
+pub mod instances;
 mod mail_kind;
 mod rows;
 mod sql;
@@ -31,6 +32,7 @@ pub use backend::Backend;
 pub use digests::{
     Claimed, DigestArticle, DigestRun, DigestStore, NewRun, OutboxError, OutboxOutcome, RunCounts,
 };
+pub use instances::{Held, InstanceRecord, InstanceStore, Recovered, Recovery};
 pub use mail_kind::MailKind;
 pub use sql::SqlStore;
 pub use subscribers::{ImportBatch, ImportRow, NewSubscriber, QueuedMail, SubscriberStore};
@@ -194,7 +196,7 @@ pub enum ArticleChange {
 }
 
 #[async_trait::async_trait]
-pub trait Store: SubscriberStore + DigestStore + Send + Sync + 'static {
+pub trait Store: SubscriberStore + DigestStore + InstanceStore + Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Answers when the store is reachable.

@@ -6,6 +6,7 @@ use crate::helpers::{BASE_URL, TestSite, sample_now};
 use crate::smtp_server::TestSmtp;
 use chrono::{DateTime, Utc};
 use feedletter::Clock as _;
+use feedletter::delivery::instance::Instance;
 use feedletter::delivery::{Deliverer, Options};
 use feedletter::domain::{Frequency, SubscriberEmail, SubscriberStatus};
 use feedletter::store::ImportRow;
@@ -20,7 +21,9 @@ const DIGESTS: &str = r#"
 retry_initial = "1s"
 retry_max = "2s"
 give_up_after = "1h"
-claim_timeout = "3s"
+claim_timeout = "1m"
+heartbeat = "1s"
+dead_after = "3s"
 
 [[digest]]
 name = "weekly"
@@ -91,13 +94,16 @@ fn emails(prefix: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
-fn deliverer(site: &TestSite) -> Deliverer {
+pub(crate) async fn deliverer(site: &TestSite) -> Deliverer {
     Deliverer {
         store: site.store.clone(),
         mailer: feedletter::mail::Mailer::from_config(&site.config.mail).unwrap(),
         config: Arc::new(site.config.clone()),
         tera: Arc::new(feedletter::templates::load(&site.config.site.templates_dir).unwrap()),
         clock: Arc::new(site.clock.clone()),
+        instance: Instance::register(site.store.clone(), Arc::new(site.clock.clone()), "test")
+            .await
+            .unwrap(),
     }
 }
 
@@ -152,7 +158,7 @@ async fn a_weekly_run_mails_each_weekly_subscriber_once_with_list_headers_and_wo
     add(&site, &weekly, &[], Frequency::Weekly).await;
     add(&site, &daily, &[], Frequency::Daily).await;
 
-    let d = deliverer(&site);
+    let d = deliverer(&site).await;
     let fire = feedletter::digest::fire_at(schedule(&site, "weekly"), sample_now()).unwrap();
     assert_eq!(fire, monday());
     let report = d
@@ -294,6 +300,7 @@ async fn each_digest_is_dkim_signed_over_the_list_headers() {
     let site = site(&smtp, &dkim).await;
     add(&site, &emails("signed", 3), &[], Frequency::Weekly).await;
     let report = deliverer(&site)
+        .await
         .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
         .unwrap();
@@ -316,7 +323,7 @@ async fn a_451_is_retried_and_delivered_once_a_550_fails_at_once_and_counts_a_bo
     smtp.reject_rcpt("r1@inbox.example", 451);
     smtp.reject_rcpt("r2@inbox.example", 550);
 
-    let d = deliverer(&site);
+    let d = deliverer(&site).await;
     let first = d
         .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
@@ -385,7 +392,7 @@ async fn nothing_new_means_no_mail_recorded_as_skipped() {
         Frequency::Weekly,
     )
     .await;
-    let d = deliverer(&site);
+    let d = deliverer(&site).await;
     let first = d
         .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
@@ -503,13 +510,12 @@ async fn sigterm_stops_cleanly_a_kill_loses_nothing_and_send_again_resumes() {
     let killed = site.store.run_counts(run.id).await.unwrap();
     assert!(killed.pending + killed.sending > 0, "{killed:?}");
 
-    // Rows the killed process held come back once claim_timeout has passed
-    // since their claim (a_claim_left_by_a_dead_sender_... shows when): here,
-    // on the store's own times, as a sender starting later would find them.
-    let later = Utc::now() + chrono::Duration::seconds(1);
-    let released = site.store.release_stale(run.id, later).await.unwrap();
-    assert_eq!(released, killed.sending, "{killed:?}");
+    // Sent again at once: the rows the killed process held are pending
+    // again within seconds (it ran on this machine and has certainly
+    // ended), not after claim_timeout, and the send reports all 400.
+    let restarted = std::time::Instant::now();
     let out = feedletter_cmd(&site).args(send).output().unwrap();
+    let took = restarted.elapsed();
     assert!(
         out.status.success(),
         "{}",
@@ -517,6 +523,8 @@ async fn sigterm_stops_cleanly_a_kill_loses_nothing_and_send_again_resumes() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("400 sent"), "{stdout}");
+    assert!(!stdout.contains("held by"), "{stdout}");
+    assert!(took < Duration::from_secs(30), "the rest took {took:?}");
     let done = site.store.run_counts(run.id).await.unwrap();
     assert_eq!((done.sent, done.pending, done.sending), (400, 0, 0));
 
@@ -540,13 +548,14 @@ async fn sigterm_stops_cleanly_a_kill_loses_nothing_and_send_again_resumes() {
     assert!(status.contains("sent 400"), "{status}");
 }
 
-/// `claim_timeout` is 3 s here; the clock is the site's, moved by hand.
+/// `dead_after` is 3 s here and `mail.smtp.timeout` 2 s; the clock is the
+/// site's, moved by hand.
 #[tokio::test]
-async fn a_claim_left_by_a_dead_sender_is_released_only_once_claim_timeout_has_passed() {
+async fn a_dead_senders_unstarted_rows_come_back_after_dead_after_its_started_ones_later() {
     let smtp = TestSmtp::start();
     let site = site(&smtp, "").await;
     add(&site, &emails("held", 10), &[], Frequency::Weekly).await;
-    let d = deliverer(&site);
+    let d = deliverer(&site).await;
     // The run, created by a sender stopped before it claimed anything.
     let stopped = CancellationToken::new();
     stopped.cancel();
@@ -561,29 +570,78 @@ async fn a_claim_left_by_a_dead_sender_is_released_only_once_claim_timeout_has_p
     );
     let run = d.store.digest_run(created.run_id).await.unwrap().unwrap();
 
-    // A sender that died holding four rows, claimed now.
-    let held = d.store.claim(run.id, site.clock.now(), 4).await.unwrap();
+    // Another sender claims four rows and starts two (hands them to its
+    // transport), then falls silent: its heartbeat stops at t0.
+    let t0 = site.clock.now();
+    let store = &site.store;
+    store
+        .register_instance("other-host:7:abcd", "digest send", None, t0)
+        .await
+        .unwrap();
+    let held = store
+        .claim(run.id, "other-host:7:abcd", t0, 4)
+        .await
+        .unwrap();
     assert_eq!(held.len(), 4);
+    let started = store
+        .record("other-host:7:abcd", &[], &[held[0].id, held[1].id], t0)
+        .await
+        .unwrap();
+    assert_eq!(started.len(), 2);
 
-    // Exactly claim_timeout later, the claims still stand: the others go.
-    site.clock.advance(chrono::Duration::seconds(3));
+    // Two seconds later it is not dead yet: its rows stand, the others go,
+    // and the pass reports who holds the rest.
+    site.clock.advance(chrono::Duration::seconds(2));
     let first = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
     assert_eq!((first.recovered, first.sent), (0, 6), "{first:?}");
     assert_eq!(first.counts.sending, 4);
+    assert_eq!(first.held.len(), 1, "{first:?}");
+    assert_eq!(first.held[0].rows, 4);
+    assert!(first.held[0].alive);
     assert!(!d.store.digest_run(run.id).await.unwrap().unwrap().done);
 
-    // A second past it, they are pending again and sent.
-    site.clock.advance(chrono::Duration::seconds(1));
+    // Its heartbeat is 4 s old: dead. The two it never started go now.
+    site.clock.advance(chrono::Duration::seconds(2));
     let second = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
-    assert_eq!((second.recovered, second.sent), (4, 4), "{second:?}");
-    assert!(second.counts.finished());
+    assert_eq!((second.recovered, second.sent), (2, 2), "{second:?}");
+    assert_eq!(second.counts.sending, 2);
+    assert!(!second.held[0].alive, "{second:?}");
+    // Declared dead, it can start nothing more, even if it was only
+    // stalled: the store refuses, and its heartbeat tells it so.
+    assert!(
+        store
+            .record("other-host:7:abcd", &[], &[held[2].id], site.clock.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .heartbeat("other-host:7:abcd", site.clock.now())
+            .await
+            .unwrap()
+    );
+
+    // The two it had started wait for the SMTP timeout past dead_after
+    // (a stalled sender could still finish them), then go too.
+    site.clock.advance(chrono::Duration::seconds(2));
+    let third = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
+    assert_eq!((third.recovered, third.sent), (2, 2), "{third:?}");
+    assert!(third.counts.finished(), "{third:?}");
+    assert!(third.held.is_empty());
     assert!(d.store.digest_run(run.id).await.unwrap().unwrap().done);
     let to = recipients(&smtp.received());
     assert_eq!(to.len(), 10);
     assert!(to.values().all(|n| *n == 1), "{to:?}");
-    for h in held {
-        assert_eq!(to.get(h.email.as_str()), Some(&1));
-    }
+    // Holding nothing any more, the dead sender is forgotten.
+    let ids: Vec<String> = store
+        .instances()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert!(!ids.iter().any(|i| i == "other-host:7:abcd"), "{ids:?}");
 }
 
 #[tokio::test]
@@ -705,10 +763,15 @@ async fn check_names_a_broken_subject_and_a_claim_timeout_shorter_than_the_smtp_
 
     std::fs::write(
         &path,
-        text.replace("claim_timeout = \"3s\"", "claim_timeout = \"1s\""),
+        text.replace("claim_timeout = \"1m\"", "claim_timeout = \"1s\"")
+            .replace("dead_after = \"3s\"", "dead_after = \"2s\""),
     )
     .unwrap();
     let out = feedletter_cmd(&site).arg("check").output().unwrap();
     let problems = String::from_utf8_lossy(&out.stdout);
     assert!(problems.contains("delivery.claim_timeout"), "{problems}");
+    assert!(
+        problems.contains("delivery.dead_after: '2s' must be at least three heartbeats"),
+        "{problems}"
+    );
 }

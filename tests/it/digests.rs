@@ -55,7 +55,7 @@ fn smtp_toml(smtp: &TestSmtp, extra_mail: &str) -> String {
 }
 
 /// The sample publication, ingested at `sample_now()`, mailing to `smtp`.
-async fn site(smtp: &TestSmtp, extra_mail: &str) -> TestSite {
+pub(crate) async fn site(smtp: &TestSmtp, extra_mail: &str) -> TestSite {
     let site = TestSite::new(&format!("{}{DIGESTS}", smtp_toml(smtp, extra_mail))).await;
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
     for entry in std::fs::read_dir(src).unwrap() {
@@ -66,7 +66,7 @@ async fn site(smtp: &TestSmtp, extra_mail: &str) -> TestSite {
     site
 }
 
-async fn add(site: &TestSite, emails: &[String], topics: &[&str], frequency: Frequency) {
+pub(crate) async fn add(site: &TestSite, emails: &[String], topics: &[&str], frequency: Frequency) {
     let rows: Vec<ImportRow> = emails
         .iter()
         .map(|e| ImportRow {
@@ -88,7 +88,7 @@ async fn add(site: &TestSite, emails: &[String], topics: &[&str], frequency: Fre
     }
 }
 
-fn emails(prefix: &str, n: usize) -> Vec<String> {
+pub(crate) fn emails(prefix: &str, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| format!("{prefix}{i}@inbox.example"))
         .collect()
@@ -139,7 +139,7 @@ fn raw_header(data: &[u8], name: &str) -> Option<String> {
         .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-fn recipients(got: &[crate::smtp_server::Received]) -> BTreeMap<String, usize> {
+pub(crate) fn recipients(got: &[crate::smtp_server::Received]) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for r in got {
         for to in &r.to {
@@ -440,7 +440,7 @@ async fn nothing_new_means_no_mail_recorded_as_skipped() {
     assert_eq!(smtp.received().len(), 2);
 }
 
-fn feedletter_cmd(site: &TestSite) -> Command {
+pub(crate) fn feedletter_cmd(site: &TestSite) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_feedletter"));
     c.arg("--config")
         .arg(site.dir.path().join("feedletter.toml"))
@@ -450,14 +450,14 @@ fn feedletter_cmd(site: &TestSite) -> Command {
     c
 }
 
-const AT: &str = "2026-11-25T12:00:00+05:30";
+pub(crate) const AT: &str = "2026-11-25T12:00:00+05:30";
 
-async fn wait_received(smtp: &TestSmtp, n: usize) {
+pub(crate) async fn wait_received(smtp: &TestSmtp, n: usize) {
     let got = smtp.wait_for(n, Duration::from_secs(60)).await;
     assert!(got.len() >= n, "only {} messages arrived", got.len());
 }
 
-fn signal(child: &std::process::Child, sig: &str) {
+pub(crate) fn signal(child: &std::process::Child, sig: &str) {
     let ok = Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status()

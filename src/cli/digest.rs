@@ -190,6 +190,25 @@ async fn status(store: &dyn Store, run: Option<i64>) -> anyhow::Result<()> {
         c.skipped,
         c.total()
     );
+    if c.sending > 0 {
+        // Who holds the rows being sent: a live process, or one that
+        // stopped and whose rows the next sender puts back.
+        for h in store.held(run.id, "").await? {
+            let holder = h.holder.as_deref().unwrap_or("an older feedletter");
+            let beat = h
+                .heartbeat
+                .map_or_else(|| "none".to_owned(), |t| t.to_rfc3339());
+            println!(
+                "  {} sending by {holder} ({}, last heartbeat {beat})",
+                h.started + h.unstarted,
+                if h.dead {
+                    "declared dead"
+                } else {
+                    "registered"
+                }
+            );
+        }
+    }
     let errors = store.last_errors(run.id, 10).await?;
     if !errors.is_empty() {
         println!("last errors:");

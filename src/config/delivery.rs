@@ -19,9 +19,12 @@ pub struct DeliveryConfig {
     /// How often a sending process renews its row in `instances`.
     pub heartbeat: Duration,
     /// A process whose heartbeat is older than this is declared dead: the
-    /// rows it had claimed but not started go back to pending at once, the
-    /// few it had handed to the transport `mail.smtp.timeout` later.
+    /// rows it had claimed but not started go back to pending at once.
     pub dead_after: Duration,
+    /// The few rows a dead process had handed to the transport go back
+    /// this much later: a process that was only frozen and wakes within it
+    /// records them itself rather than see them sent twice.
+    pub in_flight_grace: Duration,
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,6 +37,7 @@ pub(super) struct RawDelivery {
     sweep: String,
     heartbeat: String,
     dead_after: String,
+    in_flight_grace: String,
 }
 
 impl Default for RawDelivery {
@@ -46,6 +50,7 @@ impl Default for RawDelivery {
             sweep: "30s".into(),
             heartbeat: "2s".into(),
             dead_after: "10s".into(),
+            in_flight_grace: "10s".into(),
         }
     }
 }
@@ -68,6 +73,7 @@ impl RawDelivery {
         }
         let heartbeat = p.duration("delivery.heartbeat", &self.heartbeat);
         let dead_after = p.duration("delivery.dead_after", &self.dead_after);
+        let in_flight_grace = p.duration("delivery.in_flight_grace", &self.in_flight_grace);
         if heartbeat.is_some_and(|h| h < Duration::from_secs(1)) {
             p.push(
                 "delivery.heartbeat",
@@ -106,6 +112,7 @@ impl RawDelivery {
             sweep: sweep?,
             heartbeat: heartbeat?,
             dead_after: dead_after?,
+            in_flight_grace: in_flight_grace?,
         })
     }
 }

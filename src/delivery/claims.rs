@@ -323,7 +323,7 @@ impl<'a> Pass<'a> {
             () = self.stop.cancelled() => self.stopping = true,
         }
         if !held.is_empty() {
-            self.report.recovered += recovery::recover(self.deliverer).await?.rows();
+            self.report.recovered += self.deliverer.recover().await?;
         }
         self.drained = false;
         Ok(Idle::ClaimAgain)

@@ -17,8 +17,8 @@
 //! ones as soon as its heartbeat is `delivery.dead_after` old (nothing of
 //! them can have gone out, and the store refuses the dead process any
 //! further start, so it cannot send them either); the at most `pool_size`
-//! started ones `mail.smtp.timeout` later, when a process that was only
-//! stalled has had time to finish them and record them. On the same machine
+//! started ones `delivery.in_flight_grace` later, so that a process that
+//! was only frozen and wakes up within it records them itself. On the same machine
 //! a process that has certainly ended (no such pid and start time) needs
 //! no wait at all. Those started rows are the only ones that can go out
 //! twice. All writes of a pass go through its one claim loop, so SQLite
@@ -161,9 +161,17 @@ impl Deliverer {
     }
 
     /// Renews this process's heartbeat and puts back the rows of dead
-    /// ones (see `recovery`). Returns how many rows went back.
+    /// ones (see `recovery`). Returns how many rows went back. A failure
+    /// is logged, not fatal: this pass can still send its own rows, and
+    /// the next look recovers what this one could not.
     async fn recover(&self) -> Result<u64, DigestError> {
-        Ok(recovery::recover(self).await?.rows())
+        match recovery::recover(self).await {
+            Ok(r) => Ok(r.rows()),
+            Err(e) => {
+                tracing::warn!(error = %e, "recovering the rows of stopped senders failed; tried again at the next look");
+                Ok(0)
+            }
+        }
     }
 
     /// Senders at once: one per pooled SMTP connection.

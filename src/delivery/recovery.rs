@@ -9,9 +9,10 @@
 //!   can have left, and the store refuses the dead process any further
 //!   start, so even a process that was only stalled cannot send them now;
 //! - its started rows (at most `pool_size`) go back once its heartbeat is
-//!   also `mail.smtp.timeout` older, so that a stalled process that wakes
-//!   up can still finish and record the messages it had on the wire; for
-//!   a process that has certainly ended there is nothing to wait for.
+//!   also `delivery.in_flight_grace` older, so that a process that was
+//!   only frozen and wakes up within it can still finish and record the
+//!   messages it had on the wire; for a process that has certainly ended
+//!   there is nothing to wait for.
 //!   Their messages may have been accepted before the crash: these, and
 //!   only these, can arrive twice;
 //! - any row claimed longer than `delivery.claim_timeout` ago goes back
@@ -29,7 +30,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
     pub dead_after: Duration,
-    /// `dead_after` plus `mail.smtp.timeout`.
+    /// `dead_after` plus `in_flight_grace`.
     pub started_after: Duration,
     pub claim_timeout: Duration,
 }
@@ -42,7 +43,7 @@ impl Rules {
         let dead_after = d(config.delivery.dead_after, Duration::seconds(10));
         Self {
             dead_after,
-            started_after: dead_after + d(config.mail.smtp.timeout, Duration::seconds(30)),
+            started_after: dead_after + d(config.delivery.in_flight_grace, Duration::seconds(10)),
             claim_timeout: d(config.delivery.claim_timeout, Duration::minutes(10)),
         }
     }

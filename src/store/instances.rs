@@ -32,7 +32,7 @@ pub struct Recovery<'a> {
     pub dead_before: DateTime<Utc>,
     /// The rows a dead process had handed to the transport go back once
     /// its heartbeat is older than this (`dead_after` plus
-    /// `mail.smtp.timeout`).
+    /// `in_flight_grace`).
     pub started_before: DateTime<Utc>,
     /// Any row claimed before this goes back, whoever holds it
     /// (`claim_timeout`): rows of a version before `instances`, which

@@ -24,6 +24,7 @@ give_up_after = "1h"
 claim_timeout = "1m"
 heartbeat = "1s"
 dead_after = "3s"
+in_flight_grace = "2s"
 
 [[digest]]
 name = "weekly"
@@ -548,7 +549,7 @@ async fn sigterm_stops_cleanly_a_kill_loses_nothing_and_send_again_resumes() {
     assert!(status.contains("sent 400"), "{status}");
 }
 
-/// `dead_after` is 3 s here and `mail.smtp.timeout` 2 s; the clock is the
+/// `dead_after` is 3 s here and `in_flight_grace` 2 s; the clock is the
 /// site's, moved by hand.
 #[tokio::test]
 async fn a_dead_senders_unstarted_rows_come_back_after_dead_after_its_started_ones_later() {
@@ -622,8 +623,8 @@ async fn a_dead_senders_unstarted_rows_come_back_after_dead_after_its_started_on
             .unwrap()
     );
 
-    // The two it had started wait for the SMTP timeout past dead_after
-    // (a stalled sender could still finish them), then go too.
+    // The two it had started wait for in_flight_grace past dead_after (a
+    // frozen sender that wakes could still finish them), then go too.
     site.clock.advance(chrono::Duration::seconds(2));
     let third = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
     assert_eq!((third.recovered, third.sent), (2, 2), "{third:?}");

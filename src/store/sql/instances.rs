@@ -18,6 +18,18 @@ const RELEASE_STARTED: &str = "UPDATE digest_outbox SET state = 'pending', claim
      claimed_by = NULL, started_ts = NULL, \
      last_error = 'its sender stopped while sending; sent again, so it may arrive twice'";
 
+/// `set` on the rows `cond` picks (over `digest_outbox o`), skipping rows
+/// another transaction holds locked on PostgreSQL: a sender frozen in the
+/// middle of a transaction must not stall the recovery of everyone else's
+/// rows (its own come back once the server ends its transaction, see
+/// `idle_in_transaction_session_timeout` in `backend/postgres.rs`).
+fn on_rows<B: Backend>(set: &str, cond: &str) -> String {
+    format!(
+        "{set} WHERE id IN (SELECT o.id FROM digest_outbox o WHERE {cond}{lock})",
+        lock = B::CLAIM_LOCK
+    )
+}
+
 #[async_trait::async_trait]
 impl<B: Backend> InstanceStore for SqlStore<B> {
     async fn register_instance(
@@ -96,23 +108,33 @@ impl<B: Backend> InstanceStore for SqlStore<B> {
         let mut out = Recovered::default();
         if !gone.is_empty() {
             let q = sql_built::<B>(format!(
-                "UPDATE instances SET dead_ts = $1 WHERE dead_ts IS NULL AND {} RETURNING id",
-                B::in_list("id", 2)
+                "UPDATE instances SET dead_ts = $1 WHERE id IN (SELECT id FROM instances \
+                 WHERE dead_ts IS NULL AND {} ORDER BY id{lock}) RETURNING id",
+                B::in_list("id", 2),
+                lock = B::CLAIM_LOCK
             ));
             out.declared_dead = B::bind_texts(q.bind(now), &gone)?.scalars(&mut *tx).await?;
             // The process has ended: nothing it started can still be under
             // way, so its started rows need no grace.
-            let q = sql_built::<B>(format!(
-                "{RELEASE_STARTED} WHERE state = 'sending' AND started_ts IS NOT NULL AND {}",
-                B::in_list("claimed_by", 1)
+            let q = sql_built::<B>(on_rows::<B>(
+                RELEASE_STARTED,
+                &format!(
+                    "o.state = 'sending' AND o.started_ts IS NOT NULL AND {}",
+                    B::in_list("o.claimed_by", 1)
+                ),
             ));
             out.started += B::bind_texts(q, &gone)?.execute(&mut *tx).await?;
         }
+        // Rows another transaction holds (a heartbeat being written, a
+        // second recovery) are skipped, never waited for: recoveries that
+        // run at once cannot deadlock, and the next one takes what this
+        // one skipped.
         out.declared_dead.extend(
-            sql::<B>(
-                "UPDATE instances SET dead_ts = $1 WHERE dead_ts IS NULL AND heartbeat_ts < $2 \
-                 RETURNING id",
-            )
+            sql_built::<B>(format!(
+                "UPDATE instances SET dead_ts = $1 WHERE id IN (SELECT id FROM instances \
+                 WHERE dead_ts IS NULL AND heartbeat_ts < $2 ORDER BY id{lock}) RETURNING id",
+                lock = B::CLAIM_LOCK
+            ))
             .bind(now)
             .bind(r.dead_before.timestamp())
             .scalars::<String>(&mut *tx)
@@ -120,35 +142,39 @@ impl<B: Backend> InstanceStore for SqlStore<B> {
         );
         // A holder that is not a live registered process: declared dead
         // now or before, or exited cleanly with the rows still claimed.
-        out.unstarted = sql_built::<B>(format!(
-            "{RELEASE_UNSTARTED} WHERE state = 'sending' AND claimed_by IS NOT NULL \
-             AND started_ts IS NULL AND NOT EXISTS (SELECT 1 FROM instances i \
-             WHERE i.id = digest_outbox.claimed_by AND i.dead_ts IS NULL)"
+        out.unstarted = sql_built::<B>(on_rows::<B>(
+            RELEASE_UNSTARTED,
+            "o.state = 'sending' AND o.claimed_by IS NOT NULL AND o.started_ts IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM instances i \
+             WHERE i.id = o.claimed_by AND i.dead_ts IS NULL)",
         ))
         .execute(&mut *tx)
         .await?;
-        out.started += sql_built::<B>(format!(
-            "{RELEASE_STARTED} WHERE state = 'sending' AND claimed_by IS NOT NULL \
-             AND started_ts IS NOT NULL AND NOT EXISTS (SELECT 1 FROM instances i \
-             WHERE i.id = digest_outbox.claimed_by \
-             AND (i.dead_ts IS NULL OR i.heartbeat_ts >= $1))"
+        out.started += sql_built::<B>(on_rows::<B>(
+            RELEASE_STARTED,
+            "o.state = 'sending' AND o.claimed_by IS NOT NULL AND o.started_ts IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = o.claimed_by \
+             AND (i.dead_ts IS NULL OR i.heartbeat_ts >= $1))",
         ))
         .bind(r.started_before.timestamp())
         .execute(&mut *tx)
         .await?;
-        out.stale = sql_built::<B>(format!(
-            "{RELEASE_STARTED} WHERE state = 'sending' AND claimed_ts < $1"
+        out.stale = sql_built::<B>(on_rows::<B>(
+            RELEASE_STARTED,
+            "o.state = 'sending' AND o.claimed_ts < $1",
         ))
         .bind(r.stale_before.timestamp())
         .execute(&mut *tx)
         .await?;
         // A dead process that holds nothing any more is forgotten; if it
         // was only stalled, its next heartbeat finds no row and it stops.
-        sql::<B>(
-            "DELETE FROM instances WHERE dead_ts IS NOT NULL AND NOT EXISTS \
+        sql_built::<B>(format!(
+            "DELETE FROM instances WHERE id IN (SELECT i.id FROM instances i \
+             WHERE i.dead_ts IS NOT NULL AND NOT EXISTS \
              (SELECT 1 FROM digest_outbox o WHERE o.state = 'sending' \
-              AND o.claimed_by = instances.id)",
-        )
+              AND o.claimed_by = i.id) ORDER BY i.id{lock})",
+            lock = B::CLAIM_LOCK
+        ))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

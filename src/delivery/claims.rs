@@ -207,20 +207,22 @@ impl<'a> Pass<'a> {
         } else {
             self.workers.saturating_sub(self.busy)
         };
-        let next: Vec<Work> = self.queue.drain(..free.min(self.queue.len())).collect();
-        if results.is_empty() && next.is_empty() {
+        let ids: Vec<i64> = self.queue.iter().take(free).map(|w| w.row.id).collect();
+        if results.is_empty() && ids.is_empty() {
             return Ok(());
         }
         let outcomes: Vec<OutboxOutcome> = results
             .iter()
             .map(|d| d.attempt.to_store(d.id, d.subscriber))
             .collect();
-        let ids: Vec<i64> = next.iter().map(|w| w.row.id).collect();
         let started = self
             .deliverer
             .store
             .record(&self.holder, &outcomes, &ids, self.deliverer.clock.now())
             .await?;
+        // Only now off the queue: after a failed write they are still
+        // there, and go back to pending at the end of the pass.
+        let next: Vec<Work> = self.queue.drain(..ids.len()).collect();
         let tried = results.iter().filter(|d| d.attempt.was_tried()).count();
         for done in results {
             self.report.tally(&done.attempt);

@@ -309,3 +309,62 @@ async fn a_dead_senders_unstarted_rows_come_back_after_dead_after_its_started_on
         .collect();
     assert!(!ids.iter().any(|i| i == "other-host:7:abcd"), "{ids:?}");
 }
+
+/// Any instance, not only `digest send` run again: a daemon started after
+/// the kill sends the rest at its first sweep.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_daemon_sends_what_a_killed_digest_send_left_within_seconds() {
+    let smtp = TestSmtp::start();
+    let site = site(&smtp, "").await;
+    let config_path = site.dir.path().join("feedletter.toml");
+    let text = std::fs::read_to_string(&config_path)
+        .unwrap()
+        .replace("rate_per_second = 0", "rate_per_second = 100");
+    std::fs::write(&config_path, text).unwrap();
+    add(&site, &emails("d", 300), &[], Frequency::Weekly).await;
+    let send = ["digest", "send", "--schedule", "weekly", "--at", AT];
+    let child = feedletter_cmd(&site).args(send).spawn().unwrap();
+    wait_received(&smtp, 50).await;
+    signal(&child, "-KILL");
+    let _ = child.wait_with_output().unwrap();
+    let run = site
+        .store
+        .latest_run(Some("weekly"))
+        .await
+        .unwrap()
+        .unwrap();
+    let killed = site.store.run_counts(run.id).await.unwrap();
+    assert!(killed.sending > 0, "{killed:?}");
+
+    let started = Instant::now();
+    let app = site.spawn().await;
+    let deadline = started + Duration::from_secs(30);
+    while !site.store.digest_run(run.id).await.unwrap().unwrap().done {
+        assert!(
+            Instant::now() < deadline,
+            "not done 30 s after the daemon started: {:?}",
+            site.store.run_counts(run.id).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+    let done = site.store.run_counts(run.id).await.unwrap();
+    assert_eq!((done.sent, done.pending, done.sending), (300, 0, 0));
+    // This run's messages only: the daemon also catches up today's fire
+    // of the weekly schedule, a run of its own.
+    let ours = format!("digest.{}.", run.id);
+    let of_run: Vec<_> = smtp
+        .received()
+        .into_iter()
+        .filter(|m| {
+            m.parsed()
+                .message_id()
+                .is_some_and(|id| id.starts_with(&ours))
+        })
+        .collect();
+    let to = recipients(&of_run);
+    assert_eq!(to.len(), 300);
+    let extra: usize = to.values().map(|n| n - 1).sum();
+    assert!(extra <= 4, "{extra} duplicates, more than pool_size");
+}

@@ -75,7 +75,7 @@ pub async fn recover(d: &Deliverer) -> Result<Recovered, StoreError> {
         })
         .await?;
     for id in &recovered.declared_dead {
-        tracing::warn!(instance = %id, "a sending process stopped renewing its heartbeat: declared dead");
+        tracing::warn!(instance = %id, "a sending process has ended or stopped renewing its heartbeat: declared dead");
     }
     if recovered.rows() > 0 {
         tracing::warn!(

@@ -197,6 +197,12 @@ fn main() -> Result<()> {
             config: Arc::new(config.clone()),
             tera: Arc::new(feedletter::templates::load(&config.site.templates_dir)?),
             clock: Arc::new(clock.clone()),
+            instance: feedletter::delivery::instance::Instance::register(
+                store.clone(),
+                Arc::new(clock.clone()),
+                "digest send",
+            )
+            .await?,
         };
         let schedule = feedletter::digest::schedule(&config, "weekly")?.clone();
         let fire = feedletter::digest::fire_at(&schedule, now)?;

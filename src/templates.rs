@@ -71,6 +71,15 @@ const BUILTIN: &[(&str, &str)] = &[
         "pages/unsubscribe.html",
         include_str!("../templates/pages/unsubscribe.html"),
     ),
+    (
+        "pages/confirm.html",
+        include_str!("../templates/pages/confirm.html"),
+    ),
+    // Not HTML, so not escaped; served as it renders at /static/site.css.
+    (
+        "pages/site.css",
+        include_str!("../templates/pages/site.css"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

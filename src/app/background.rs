@@ -6,6 +6,7 @@ use super::digest_job::{Delivery, DigestJob};
 use super::ingest_job::{IngestJob, Trigger};
 use super::watch::{Changes, start as start_watching, wake_ingest_until_stopped};
 use crate::delivery::Deliverer;
+use crate::delivery::instance::Instance;
 use crate::http::AppState;
 use crate::mail::Mailer;
 use crate::scheduler::Job;
@@ -49,6 +50,7 @@ impl Background {
         state: &AppState,
         mailer: &Mailer,
         leader: watch::Receiver<bool>,
+        instance: Instance,
         stop: CancellationToken,
     ) -> Self {
         let deliverer = Deliverer {
@@ -57,6 +59,7 @@ impl Background {
             config: state.config.clone(),
             tera: state.tera.clone(),
             clock: state.clock.clone(),
+            instance,
         };
         let delivery = Delivery::new(deliverer, stop.clone());
         let digests = state

@@ -16,6 +16,7 @@ mod watch;
 pub use background::Background;
 
 use crate::config::Config;
+use crate::delivery::instance::Instance;
 use crate::domain::Clock;
 use crate::http::{AppState, router};
 use crate::scheduler::Timing;
@@ -34,6 +35,7 @@ pub struct App {
     background: Background,
     /// The bounce listener and folder (`[bounces]`).
     inbound: bounces::Inbound,
+    instance: Instance,
     /// Cancelled when the daemon is asked to stop.
     shutdown: CancellationToken,
 }
@@ -80,13 +82,25 @@ impl App {
             state.config.schedule.lease,
         );
         let shutdown = CancellationToken::new();
-        let background = Background::new(&state, &mailer, lease.watch(), shutdown.clone());
+        // This process in `instances`: the digest rows it claims name it,
+        // and its heartbeat tells the others it is alive.
+        let instance = Instance::register(state.store.clone(), state.clock.clone(), "daemon")
+            .await
+            .context("registering this process in the store")?;
+        let background = Background::new(
+            &state,
+            &mailer,
+            lease.watch(),
+            instance.clone(),
+            shutdown.clone(),
+        );
         Ok(Self {
             listener,
             state,
             lease,
             background,
             inbound,
+            instance,
             shutdown,
         })
     }
@@ -125,6 +139,7 @@ impl App {
             lease,
             background,
             inbound,
+            instance,
             shutdown: stop,
         } = self;
         // A single instance takes the lease here, before its first run, and
@@ -134,6 +149,12 @@ impl App {
         let leader = lease.watch();
         let lease_stop = CancellationToken::new();
         let leasing = tokio::spawn(lease.run(lease_stop.clone()));
+        // The heartbeat outlives the delivery passes: it stops after them.
+        let beating = tokio::spawn(
+            instance
+                .clone()
+                .beat_until(state.config.delivery.heartbeat, lease_stop.clone()),
+        );
         let watcher = background.watch_content();
         background.ingest().await;
         release_freed_memory();
@@ -187,6 +208,8 @@ impl App {
         }
         lease_stop.cancel();
         let _ = leasing.await;
+        let _ = beating.await;
+        instance.deregister().await;
         served.context("serving HTTP")
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{DigestCommand, Progress, parse_at, progress_bar};
 use crate::config::{Config, DigestConfig};
+use crate::delivery::instance::Instance;
 use crate::delivery::{Deliverer, Options, Report};
 use crate::digest::preview::{self, Preview};
 use crate::domain::Clock;
@@ -9,6 +10,7 @@ use crate::store::Store;
 use chrono::{DateTime, Utc};
 use std::process::ExitCode;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 pub(super) async fn digest(
     cmd: DigestCommand,
@@ -68,7 +70,7 @@ async fn deliver(
     fire: DateTime<Utc>,
 ) -> anyhow::Result<Report> {
     let mailer = crate::mail::Mailer::from_config(&config.mail)?;
-    let stop = tokio_util::sync::CancellationToken::new();
+    let stop = CancellationToken::new();
     let signal = super::shutdown_signal();
     let stopping = stop.clone();
     tokio::spawn(async move {
@@ -76,12 +78,22 @@ async fn deliver(
         stopping.cancel();
     });
     let progress = progress_bar(0, Progress::Mails);
+    // Registered for the whole send: the rows it claims name it, and its
+    // heartbeat tells other senders it is alive.
+    let instance = Instance::register(store.clone(), clock.clone(), "digest send").await?;
+    let beating = CancellationToken::new();
+    let heartbeat = tokio::spawn(
+        instance
+            .clone()
+            .beat_until(config.delivery.heartbeat, beating.clone()),
+    );
     let deliverer = Deliverer {
         store,
         mailer,
         config: Arc::new(config),
         tera,
         clock,
+        instance: instance.clone(),
     };
     let options = Options {
         wait_for_retries: std::time::Duration::from_secs(60),
@@ -91,6 +103,9 @@ async fn deliver(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
+    beating.cancel();
+    let _ = heartbeat.await;
+    instance.deregister().await;
     Ok(report?)
 }
 
@@ -113,6 +128,32 @@ fn print_sent(report: &Report, schedule: &DigestConfig, fire: DateTime<Utc>) {
         println!(
             "retries left: the next is due at {next}; the daemon, or `digest send` again, takes them"
         );
+    }
+    for h in &report.held {
+        let holder = h.holder.as_deref().unwrap_or("an older feedletter");
+        if h.alive {
+            println!(
+                "{} held by {holder}, which is alive and sending them; if it stops, they are pending again by {}",
+                messages(h.rows),
+                h.free_by
+            );
+        } else {
+            println!(
+                "{} held by {holder}, which stopped (last heartbeat {}): pending again by {}; the daemon, or `digest send` again, sends them",
+                messages(h.rows),
+                h.last_heartbeat
+                    .map_or_else(|| "unknown".to_owned(), |t| t.to_string()),
+                h.free_by
+            );
+        }
+    }
+}
+
+fn messages(n: u64) -> String {
+    if n == 1 {
+        "1 message is".to_owned()
+    } else {
+        format!("{n} messages are")
     }
 }
 
@@ -149,6 +190,25 @@ async fn status(store: &dyn Store, run: Option<i64>) -> anyhow::Result<()> {
         c.skipped,
         c.total()
     );
+    if c.sending > 0 {
+        // Who holds the rows being sent: a live process, or one that
+        // stopped and whose rows the next sender puts back.
+        for h in store.held(run.id, "").await? {
+            let holder = h.holder.as_deref().unwrap_or("an older feedletter");
+            let beat = h
+                .heartbeat
+                .map_or_else(|| "none".to_owned(), |t| t.to_rfc3339());
+            println!(
+                "  {} sending by {holder} ({}, last heartbeat {beat})",
+                h.started + h.unstarted,
+                if h.dead {
+                    "declared dead"
+                } else {
+                    "registered"
+                }
+            );
+        }
+    }
     let errors = store.last_errors(run.id, 10).await?;
     if !errors.is_empty() {
         println!("last errors:");

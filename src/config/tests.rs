@@ -165,6 +165,14 @@ fn every_default_is_the_documented_one() {
     assert_eq!(d.retry_max, Duration::from_secs(3600));
     assert_eq!(d.give_up_after, Duration::from_secs(86400));
     assert_eq!(d.claim_timeout, Duration::from_secs(600));
+    assert_eq!(
+        (d.heartbeat, d.dead_after, d.in_flight_grace),
+        (
+            Duration::from_secs(2),
+            Duration::from_secs(10),
+            Duration::from_secs(10)
+        )
+    );
     assert_eq!(c.schedule.catch_up, Duration::from_secs(12 * 3600));
     assert!(c.websub.is_none() && c.digests.is_empty());
 }

@@ -1,15 +1,18 @@
-//! The claim loop of one pass: claims due rows a window at a time, hands
-//! them to the workers, records their results (the only writer of the
-//! pass, so SQLite never sees two at once), waits for retries that come due
-//! soon, and stops claiming when asked.
+//! The claim loop of one pass: claims due rows a window at a time, starts
+//! them one per free worker (the start is written with the results that
+//! freed the workers, in one transaction) and hands them over, records
+//! their results (the only writer of the pass, so SQLite never sees two at
+//! once), waits for retries that come due soon and for rows other
+//! processes hold, and stops claiming when asked.
 
 use super::worker::{Done, Work, Workers};
-use super::{Deliverer, LINK_DAYS, Options, Report};
+use super::{Deliverer, LINK_DAYS, Options, Report, recovery};
 use crate::digest::DigestError;
 use crate::domain::SubscriberStatus;
 use crate::store::{Claimed, DigestRun, OutboxOutcome, StoreError};
 use crate::subscribers::tokens;
 use chrono::{DateTime, Duration, Utc};
+use std::collections::VecDeque;
 use tokio_util::sync::CancellationToken;
 
 /// Rows claimed in one go.
@@ -66,11 +69,23 @@ pub struct Pass<'a> {
     stop: CancellationToken,
     window: Window,
     report: &'a mut Report,
-    /// Rows handed to the workers whose results are not yet recorded.
-    in_flight: usize,
+    /// The id the pass claims under: this process's when it began.
+    holder: String,
+    /// Workers, hence rows started at most at once.
+    workers: usize,
+    /// Rows claimed and not yet started, in claim order.
+    queue: VecDeque<Work>,
+    /// Rows started and handed to the workers whose results are not yet
+    /// recorded: at most `workers`.
+    busy: usize,
     /// Nothing is due right now.
     drained: bool,
     stopping: bool,
+    /// The store refused a start: this process was declared dead and its
+    /// claims released; the pass ends.
+    lost: bool,
+    /// When waiting for retries and for rows held elsewhere ends.
+    patience: Option<std::time::Instant>,
 }
 
 /// What to do once nothing is in flight.
@@ -87,7 +102,7 @@ impl<'a> Pass<'a> {
         run: &'a DigestRun,
         options: &'a Options,
         stop: &CancellationToken,
-        window: Window,
+        (window, workers): (Window, usize),
         report: &'a mut Report,
     ) -> Self {
         Self {
@@ -97,18 +112,41 @@ impl<'a> Pass<'a> {
             stop: stop.clone(),
             window,
             report,
-            in_flight: 0,
+            holder: deliverer.instance.id(),
+            workers,
+            queue: VecDeque::new(),
+            busy: 0,
             drained: false,
             stopping: stop.is_cancelled(),
+            lost: false,
+            patience: None,
         }
     }
 
     /// Until no row is due within `options.wait_for_retries`, or a stop and
-    /// the rows in flight are done.
+    /// the rows in flight are done. Rows claimed and not started go back
+    /// to pending at the end, also when the pass fails.
     pub async fn run(mut self, workers: &mut Workers) -> Result<(), DigestError> {
+        let result = self.drive(workers).await;
+        let left: Vec<i64> = self.queue.drain(..).map(|w| w.row.id).collect();
+        if !left.is_empty() {
+            match self.deliverer.store.release(&self.holder, &left).await {
+                Ok(n) => self.report.released += n,
+                Err(e) => tracing::warn!(
+                    run = self.run.id,
+                    error = %e,
+                    "claimed rows not put back; they go back once this process is gone"
+                ),
+            }
+        }
+        result
+    }
+
+    async fn drive(&mut self, workers: &mut Workers) -> Result<(), DigestError> {
         loop {
-            self.claim(workers).await?;
-            if self.in_flight == 0 {
+            self.claim().await?;
+            self.start(workers, Vec::new()).await?;
+            if self.busy == 0 {
                 match self.idle().await? {
                     Idle::ClaimAgain => continue,
                     Idle::Done => return Ok(()),
@@ -118,31 +156,104 @@ impl<'a> Pass<'a> {
             tokio::select! {
                 results = workers.results() => {
                     let Some(results) = results else { return Ok(()) };
-                    self.record(results).await?;
+                    self.record(workers, results).await?;
                 }
                 () = stop.cancelled(), if !self.stopping => self.begin_stopping(),
             }
         }
     }
 
-    /// Claims rows up to the window and hands them to the workers.
-    async fn claim(&mut self, workers: &Workers) -> Result<(), DigestError> {
+    /// Claims rows up to the window.
+    async fn claim(&mut self) -> Result<(), DigestError> {
+        if self.deliverer.instance.id() != self.holder {
+            self.lose();
+        }
         let store = &self.deliverer.store;
-        while !self.stopping && !self.drained && self.in_flight < self.window.refill_below {
+        while !self.stopping
+            && !self.lost
+            && !self.drained
+            && self.in_flight() < self.window.refill_below
+        {
             let now = self.deliverer.clock.now();
             let rows = store
-                .claim(self.run.id, now, self.window.want(self.in_flight))
+                .claim(
+                    self.run.id,
+                    &self.holder,
+                    now,
+                    self.window.want(self.in_flight()),
+                )
                 .await?;
             if rows.is_empty() {
                 self.drained = true;
                 break;
             }
-            for work in self.with_tokens(rows, now).await? {
-                self.in_flight += 1;
+            self.queue.extend(self.with_tokens(rows, now).await?);
+        }
+        Ok(())
+    }
+
+    /// Claimed rows not yet recorded.
+    fn in_flight(&self) -> usize {
+        self.queue.len() + self.busy
+    }
+
+    /// Records `results` (their workers are free again), starts as many
+    /// queued rows as there are free workers, in one transaction, and
+    /// hands the started rows over.
+    async fn start(&mut self, workers: &Workers, results: Vec<Done>) -> Result<(), DigestError> {
+        self.busy -= results.len();
+        let free = if self.stopping || self.lost {
+            0
+        } else {
+            self.workers.saturating_sub(self.busy)
+        };
+        let ids: Vec<i64> = self.queue.iter().take(free).map(|w| w.row.id).collect();
+        if results.is_empty() && ids.is_empty() {
+            return Ok(());
+        }
+        let outcomes: Vec<OutboxOutcome> = results
+            .iter()
+            .map(|d| d.attempt.to_store(d.id, d.subscriber))
+            .collect();
+        let started = self
+            .deliverer
+            .store
+            .record(&self.holder, &outcomes, &ids, self.deliverer.clock.now())
+            .await?;
+        // Only now off the queue: after a failed write they are still
+        // there, and go back to pending at the end of the pass.
+        let next: Vec<Work> = self.queue.drain(..ids.len()).collect();
+        let tried = results.iter().filter(|d| d.attempt.was_tried()).count();
+        for done in results {
+            self.report.tally(&done.attempt);
+            done.stored();
+        }
+        if let Some(bar) = &self.options.progress {
+            bar.inc(tried as u64);
+        }
+        for work in next {
+            if started.contains(&work.row.id) {
+                self.busy += 1;
                 workers.hand(work)?;
+            } else {
+                self.lose();
             }
         }
         Ok(())
+    }
+
+    /// The store refused to start a row of ours: this process was declared
+    /// dead, and whatever it held was released for others to send.
+    fn lose(&mut self) {
+        if !self.lost {
+            tracing::warn!(
+                run = self.run.id,
+                holder = %self.holder,
+                "this pass lost its claims (its process was declared dead); it ends here"
+            );
+        }
+        self.lost = true;
+        self.queue.clear();
     }
 
     /// Fresh link tokens for the rows that will be mailed, stored (hashed)
@@ -173,54 +284,62 @@ impl<'a> Pass<'a> {
     }
 
     /// Nothing in flight: waits for a retry due within
-    /// `options.wait_for_retries`, or ends the pass.
+    /// `options.wait_for_retries`, and for rows other processes hold (put
+    /// back to pending if their holder stops), looking again every second;
+    /// or ends the pass, with the held rows in the report.
     async fn idle(&mut self) -> Result<Idle, DigestError> {
-        if self.stopping {
+        if self.stopping || self.lost {
             return Ok(Idle::Done);
         }
-        let Some(due) = self.deliverer.store.next_due(self.run.id).await? else {
-            return Ok(Idle::Done);
+        let held = recovery::held(self.deliverer, self.run.id).await?;
+        let due = self.deliverer.store.next_due(self.run.id).await?;
+        let now = self.deliverer.clock.now();
+        let retry = due.map(|d| (d - now).to_std().unwrap_or_default());
+        let wait = if held.is_empty() {
+            match retry {
+                Some(wait) if wait <= self.options.wait_for_retries => wait,
+                _ => {
+                    self.report.next_retry = due;
+                    return Ok(Idle::Done);
+                }
+            }
+        } else {
+            // Held rows come back within `dead_after` (plus the SMTP
+            // timeout for started ones) if their holder stopped: look again
+            // every second, for as long as retries would be waited for.
+            let patience = *self
+                .patience
+                .get_or_insert_with(|| std::time::Instant::now() + self.options.wait_for_retries);
+            if std::time::Instant::now() >= patience {
+                self.report.next_retry = due;
+                self.report.held = held;
+                return Ok(Idle::Done);
+            }
+            retry.map_or(std::time::Duration::from_secs(1), |w| {
+                w.min(std::time::Duration::from_secs(1))
+            })
         };
-        let wait = (due - self.deliverer.clock.now())
-            .to_std()
-            .unwrap_or_default();
-        if wait > self.options.wait_for_retries {
-            self.report.next_retry = Some(due);
-            return Ok(Idle::Done);
-        }
         tokio::select! {
             // A little past the due time: the store compares whole seconds.
             () = tokio::time::sleep(wait + std::time::Duration::from_millis(50)) => {}
             () = self.stop.cancelled() => self.stopping = true,
         }
+        if !held.is_empty() {
+            self.report.recovered += self.deliverer.recover().await?;
+        }
         self.drained = false;
         Ok(Idle::ClaimAgain)
     }
 
-    /// Stores a batch of results, then lets their workers go on.
-    async fn record(&mut self, results: Vec<Done>) -> Result<(), DigestError> {
-        let outcomes: Vec<OutboxOutcome> = results
-            .iter()
-            .map(|d| d.attempt.to_store(d.id, d.subscriber))
-            .collect();
-        self.deliverer
-            .store
-            .record(&outcomes, self.deliverer.clock.now())
-            .await?;
-        let tried = results.iter().filter(|d| d.attempt.was_tried()).count();
-        for done in results {
-            self.report.tally(&done.attempt);
-            done.stored();
-        }
-        self.in_flight -= outcomes.len();
-        if let Some(bar) = &self.options.progress {
-            bar.inc(tried as u64);
-        }
-        Ok(())
+    /// Stores a batch of results, starts the next rows, then lets the
+    /// workers go on.
+    async fn record(&mut self, workers: &Workers, results: Vec<Done>) -> Result<(), DigestError> {
+        self.start(workers, results).await
     }
 
-    /// No new rows are claimed; the workers put back the rows they have
-    /// not started (`Attempt::Unsent`) and finish the ones they have.
+    /// No new rows are claimed or started; the workers put back the rows
+    /// they have not begun (`Attempt::Unsent`) and finish the ones they
+    /// have; the queue goes back at the end of the pass.
     fn begin_stopping(&mut self) {
         self.stopping = true;
         tracing::info!(

@@ -2,22 +2,39 @@
 //! subscriber's digest (rendering once per distinct composition), send
 //! through the pooled transport, record the result.
 //!
-//! Crash safety: a row is marked `sending` before its message is handed to
-//! the transport and `sent` right after the transport accepts it. Each of
-//! the `pool_size` workers waits until its result is written before it takes
-//! another row, so at any instant at most `pool_size` messages have been
-//! sent but not recorded. After a kill, rows left `sending` go back to
-//! pending once `delivery.claim_timeout` has passed, and only those few can
-//! go out twice. All writes go through the pass's one claim loop, so SQLite
+//! Crash safety. Every sending process registers in the store and renews
+//! a heartbeat (`instance`); the rows it claims name it. A claimed row is
+//! marked *started* (`started_ts`) in the same transaction that records the
+//! previous result of the worker that takes it, just before its message is
+//! composed and handed to the transport, and `sent` right after the
+//! transport accepts it. Each of the `pool_size` workers holds one started
+//! row at a time and waits until its result is written before it takes
+//! another, so at any instant at most `pool_size` rows are started and not
+//! recorded: the only messages whose fate a crash can leave in doubt.
+//!
+//! When a process dies (`recovery`), any other process, or the same one
+//! restarted, puts its rows back to pending: the claimed but never started
+//! ones as soon as its heartbeat is `delivery.dead_after` old (nothing of
+//! them can have gone out, and the store refuses the dead process any
+//! further start, so it cannot send them either); the at most `pool_size`
+//! started ones `delivery.in_flight_grace` later, so that a process that
+//! was only frozen and wakes up within it records them itself. On the same machine
+//! a process that has certainly ended (no such pid and start time) needs
+//! no wait at all. Those started rows are the only ones that can go out
+//! twice. All writes of a pass go through its one claim loop, so SQLite
 //! never sees two writers at once.
 //!
-//! The parts: `claims` (the loop that claims, hands out and records),
-//! `worker` (one row's message, sent), `pacer` (`mail.rate_per_second`),
-//! `attempt` (what a row came to).
+//! The parts: `claims` (the loop that claims, starts, hands out and
+//! records), `worker` (one row's message, sent), `pacer`
+//! (`mail.rate_per_second`), `attempt` (what a row came to), `instance`
+//! (this process's registration and heartbeat), `recovery` (a dead one's
+//! rows).
 
 pub mod attempt;
 mod claims;
+pub mod instance;
 mod pacer;
+pub mod recovery;
 mod worker;
 
 use crate::config::{Config, DigestConfig, MailTransportKind};
@@ -25,7 +42,7 @@ use crate::digest::{self, DigestError};
 use crate::domain::Clock;
 use crate::mail::Mailer;
 use crate::store::{DigestRun, RunCounts, Store};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use claims::{Pass, Window};
 use serde::Serialize;
 use std::sync::Arc;
@@ -43,6 +60,8 @@ pub struct Deliverer {
     pub config: Arc<Config>,
     pub tera: Arc<tera::Tera>,
     pub clock: Arc<dyn Clock>,
+    /// This process, as the rows it claims name it.
+    pub instance: instance::Instance,
 }
 
 /// How long to wait for retries before returning, and where to report.
@@ -64,8 +83,11 @@ pub struct Report {
     pub retried: u64,
     /// Claimed but not sent because of a stop; pending again.
     pub released: u64,
-    /// Rows of a dead process put back to pending at the start.
+    /// Rows of a dead process put back to pending by this pass.
     pub recovered: u64,
+    /// Rows of the run other processes still hold at the end, by holder,
+    /// and when they go back to pending if their holder has stopped.
+    pub held: Vec<recovery::HeldRows>,
     /// The run's rows by state at the end.
     pub counts: RunCounts,
     pub next_retry: Option<DateTime<Utc>>,
@@ -115,8 +137,8 @@ impl Deliverer {
             run_id: run.id,
             ..Report::default()
         };
+        report.recovered = self.recover().await?;
         let now = self.clock.now();
-        report.recovered = self.recover(run, now).await?;
         let counts = self.store.run_counts(run.id).await?;
         if let Some(bar) = &options.progress {
             bar.set_length(counts.total());
@@ -133,7 +155,7 @@ impl Deliverer {
         let workers = self.worker_count();
         let mut pool = Workers::start(Arc::new(context), workers);
         let window = Window::new(self.config.mail.rate_per_second, workers);
-        let passed = Pass::new(self, run, options, stop, window, &mut report)
+        let passed = Pass::new(self, run, options, stop, (window, workers), &mut report)
             .run(&mut pool)
             .await;
         pool.finish(passed.is_err()).await;
@@ -141,20 +163,18 @@ impl Deliverer {
         self.conclude(run, report).await
     }
 
-    /// Rows left `sending` for longer than `delivery.claim_timeout` (their
-    /// process died) go back to pending.
-    async fn recover(&self, run: &DigestRun, now: DateTime<Utc>) -> Result<u64, DigestError> {
-        let timeout =
-            Duration::from_std(self.config.delivery.claim_timeout).unwrap_or(Duration::minutes(10));
-        let recovered = self.store.release_stale(run.id, now - timeout).await?;
-        if recovered > 0 {
-            tracing::warn!(
-                run = run.id,
-                rows = recovered,
-                "rows left sending by a stopped process are pending again"
-            );
+    /// Renews this process's heartbeat and puts back the rows of dead
+    /// ones (see `recovery`). Returns how many rows went back. A failure
+    /// is logged, not fatal: this pass can still send its own rows, and
+    /// the next look recovers what this one could not.
+    async fn recover(&self) -> Result<u64, DigestError> {
+        match recovery::recover(self).await {
+            Ok(r) => Ok(r.rows()),
+            Err(e) => {
+                tracing::warn!(error = %e, "recovering the rows of stopped senders failed; tried again at the next look");
+                Ok(0)
+            }
         }
-        Ok(recovered)
     }
 
     /// Senders at once: one per pooled SMTP connection.

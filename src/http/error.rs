@@ -14,6 +14,7 @@ use serde_json::json;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
     Subscribe,
+    Confirm,
     Unsubscribe,
     Preferences,
 }
@@ -108,6 +109,11 @@ fn expired(form: Form) -> Page {
             status,
             "Please try again",
             "This form had expired. Open the unsubscribe link from the mail again.",
+        ),
+        Form::Confirm => Page::message(
+            status,
+            "Please try again",
+            "This form had expired. Open the confirmation link from the mail again and press the button.",
         ),
         Form::Preferences => Page::message(
             status,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod feed_cache;
 pub mod guard;
+pub mod headers;
 pub mod input;
 pub mod page;
 pub mod page_cache;

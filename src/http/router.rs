@@ -1,5 +1,6 @@
 //! Every route of the daemon (listed in the README) and the layers around them.
 
+use super::headers::SecurityHeadersLayer;
 use super::page::render_pages;
 use super::routes::admin::{articles, jobs, subscribers};
 use super::routes::{admin, feeds, health, manage, pages, subscribe, webhooks};
@@ -47,7 +48,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/subscribe", post(subscribe::subscribe))
-        .route("/confirm/{token}", get(manage::confirm))
+        .route(
+            "/confirm/{token}",
+            get(manage::confirm_page).post(manage::confirm_post),
+        )
         .route(
             "/unsubscribe/{token}",
             get(manage::unsubscribe_page).post(manage::unsubscribe_post),
@@ -83,5 +87,8 @@ pub fn router(state: AppState) -> Router {
         .route("/feeds/{*path}", get(feeds::serve))
         // The landing page, every visitor's first request, likewise.
         .route("/", get(pages::index))
+        .route("/static/site.css", get(pages::stylesheet))
+        // Outermost: every answer gets them, whichever route or layer made it.
+        .layer(SecurityHeadersLayer)
         .with_state(state)
 }

@@ -137,20 +137,19 @@ pub trait DigestStore: Send + Sync {
     /// Runs not yet finished, oldest first.
     async fn unfinished_runs(&self) -> Result<Vec<DigestRun>, StoreError>;
     async fn web_copy(&self, run_id: i64) -> Result<Option<(String, String)>, StoreError>;
-    /// Rows left `sending` since before `claimed_before` (their process
-    /// died) go back to pending. Returns how many.
-    async fn release_stale(
-        &self,
-        run_id: i64,
-        claimed_before: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
-    /// Marks up to `limit` due pending rows `sending` and returns them.
+    /// Marks up to `limit` due pending rows `sending`, held by `holder`,
+    /// and returns them. Nothing when `holder` is not a live registered
+    /// process (it was declared dead).
     async fn claim(
         &self,
         run_id: i64,
+        holder: &str,
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError>;
+    /// Puts rows `holder` claimed but never handed to the transport back
+    /// to pending (a stop). Returns how many.
+    async fn release(&self, holder: &str, ids: &[i64]) -> Result<u64, StoreError>;
     /// Manage-link token hashes for many subscribers, in one transaction.
     async fn add_manage_tokens(
         &self,
@@ -158,12 +157,19 @@ pub trait DigestStore: Send + Sync {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// Writes outcomes in one transaction.
+    /// Writes the outcomes of rows `holder` holds and marks the rows of
+    /// `start` as handed to the transport (`started_ts`), in one
+    /// transaction. Returns the ids of `start` it marked: the others are
+    /// no longer `holder`'s (it was declared dead and they were released),
+    /// and must not be sent. An outcome of a row no longer held is
+    /// dropped.
     async fn record(
         &self,
+        holder: &str,
         outcomes: &[OutboxOutcome],
+        start: &[i64],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Vec<i64>, StoreError>;
     async fn run_counts(&self, run_id: i64) -> Result<RunCounts, StoreError>;
     /// When the earliest pending row of the run is due.
     async fn next_due(&self, run_id: i64) -> Result<Option<DateTime<Utc>>, StoreError>;

@@ -23,6 +23,7 @@
 mod backend;
 pub mod bounces;
 pub mod digests;
+pub mod instances;
 mod mail_kind;
 mod rows;
 mod sql;
@@ -33,6 +34,7 @@ pub use bounces::{BounceEffect, BounceKind, BounceReport, BounceStore};
 pub use digests::{
     Claimed, DigestArticle, DigestRun, DigestStore, NewRun, OutboxError, OutboxOutcome, RunCounts,
 };
+pub use instances::{Held, InstanceRecord, InstanceStore, Recovered, Recovery};
 pub use mail_kind::MailKind;
 pub use sql::SqlStore;
 pub use subscribers::{ImportBatch, ImportRow, NewSubscriber, QueuedMail, SubscriberStore};
@@ -208,7 +210,9 @@ pub enum ArticleChange {
 }
 
 #[async_trait::async_trait]
-pub trait Store: SubscriberStore + DigestStore + BounceStore + Send + Sync + 'static {
+pub trait Store:
+    SubscriberStore + DigestStore + BounceStore + InstanceStore + Send + Sync + 'static
+{
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Answers when the store is reachable.

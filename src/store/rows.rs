@@ -6,6 +6,7 @@
 //! generically, so one struct and one conversion serve both.
 
 use super::digests::{Claimed, DigestArticle, DigestRun, OutboxError};
+use super::instances::{Held, InstanceRecord};
 use super::mail_kind::MailKind;
 use super::subscribers::QueuedMail;
 use super::{
@@ -510,4 +511,54 @@ pub struct WithdrawnRow {
     pub guid: String,
     pub withdrawn_ts: i64,
     pub topic_id: Option<String>,
+}
+
+/// A row of `instances`.
+#[derive(sqlx::FromRow)]
+pub struct InstanceRow {
+    id: String,
+    role: String,
+    process: Option<String>,
+    started_ts: i64,
+    heartbeat_ts: i64,
+    dead_ts: Option<i64>,
+}
+
+impl TryFrom<InstanceRow> for InstanceRecord {
+    type Error = StoreError;
+    fn try_from(r: InstanceRow) -> Result<Self, StoreError> {
+        Ok(InstanceRecord {
+            id: r.id,
+            role: r.role,
+            process: r.process,
+            started: ts(r.started_ts)?,
+            heartbeat: ts(r.heartbeat_ts)?,
+            dead: opt_ts(r.dead_ts)?,
+        })
+    }
+}
+
+/// A run's `sending` rows of one holder.
+#[derive(sqlx::FromRow)]
+pub struct HeldRow {
+    holder: Option<String>,
+    heartbeat_ts: Option<i64>,
+    dead_ts: Option<i64>,
+    claimed_ts: Option<i64>,
+    started: i64,
+    unstarted: i64,
+}
+
+impl TryFrom<HeldRow> for Held {
+    type Error = StoreError;
+    fn try_from(r: HeldRow) -> Result<Self, StoreError> {
+        Ok(Held {
+            holder: r.holder,
+            heartbeat: opt_ts(r.heartbeat_ts)?,
+            dead: r.dead_ts.is_some(),
+            claimed: opt_ts(r.claimed_ts)?,
+            started: u64::try_from(r.started).unwrap_or(0),
+            unstarted: u64::try_from(r.unstarted).unwrap_or(0),
+        })
+    }
 }

@@ -258,7 +258,14 @@ impl Subscriptions {
         }
     }
 
-    /// `/confirm/{token}`: None for an unknown, forged or expired token.
+    /// The pending subscription behind a confirmation link, changing
+    /// nothing: what `GET /confirm/{token}` shows above its button. None
+    /// for an unknown, forged, expired or used token.
+    pub async fn to_confirm(&self, token: &str) -> Result<Option<Subscriber>, SubscribeError> {
+        self.subscriber_for(token, TokenPurpose::Confirm).await
+    }
+
+    /// `POST /confirm/{token}`: None for an unknown, forged or expired token.
     pub async fn confirm(
         &self,
         token: &str,

@@ -38,9 +38,11 @@ pub async fn deliver_due(
     loop {
         let now = clock.now();
         // Claimed for as long as a digest row would be: another instance
-        // leaves them alone meanwhile.
+        // leaves it alone meanwhile. One at a time, since each is sent and
+        // removed before the next: a crash then holds back only the
+        // message that was on the wire, not a batch nobody is sending.
         let hold = Duration::from_std(delivery.claim_timeout).unwrap_or(Duration::minutes(10));
-        let due = store.claim_mail(now, now + hold, 100).await?;
+        let due = store.claim_mail(now, now + hold, 1).await?;
         if due.is_empty() {
             return Ok(report);
         }

@@ -98,6 +98,18 @@ async fn widths(driver: &WebDriver) -> WebDriverResult<(i64, i64)> {
     r.convert()
 }
 
+/// The path of the confirmation link in the mail at `eml`.
+fn confirm_link(eml: &Path) -> String {
+    let data = std::fs::read(eml).unwrap();
+    let m = mail_parser::MessageParser::default().parse(&data).unwrap();
+    let text = m.body_text(0).unwrap().into_owned();
+    let at = text
+        .find("/confirm/")
+        .unwrap_or_else(|| panic!("no confirmation link in:\n{text}"));
+    let rest = &text[at..];
+    rest[..rest.find(char::is_whitespace).unwrap_or(rest.len())].to_owned()
+}
+
 /// The first `.eml` file in `dir`, waiting up to 10 s for it.
 async fn wait_for_mail(dir: &Path) -> PathBuf {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -166,6 +178,10 @@ async fn subscribe_page_works_in_headless_chromium() {
 
     let shots = screenshot_dir();
     let home = format!("{}/", app.address);
+    let address = app.address.clone();
+    let background = app.background.clone();
+    let outbox = site.config.mail.outbox_dir.clone();
+    let store = site.store.clone();
     let title = site.config.site.title.clone();
     // Quits the browser after the scenario, also when it panics.
     let ticked = driver
@@ -257,6 +273,55 @@ async fn subscribe_page_works_in_headless_chromium() {
             let (page_width, viewport) = widths(&driver).await?;
             assert!(page_width <= viewport, "{page_width}px in {viewport}px");
 
+            // The confirmation link opens a page with a button and changes
+            // nothing by itself (link scanners open it too); the page is
+            // styled by its stylesheet under the strict policy.
+            background.drain_mail().await.unwrap();
+            let confirm = confirm_link(&wait_for_mail(&outbox).await);
+            driver.goto(&format!("{address}{confirm}")).await?;
+            let h1 = driver.find(By::Tag("h1")).await?;
+            assert_eq!(h1.text().await?, "Confirm your subscription");
+            let margin: String = driver
+                .execute(
+                    "return getComputedStyle(document.body).marginTop;",
+                    Vec::new(),
+                )
+                .await?
+                .convert()?;
+            assert_eq!(margin, "0px", "the stylesheet did not apply");
+            let status = store
+                .subscriber_by_email(EMAIL)
+                .await
+                .unwrap()
+                .unwrap()
+                .status;
+            assert_eq!(
+                status,
+                SubscriberStatus::Pending,
+                "opening the link confirmed"
+            );
+            driver
+                .screenshot(&shots.join("confirm-desktop.png"))
+                .await?;
+            let button = driver
+                .find(By::XPath("//form//button[@type='submit']"))
+                .await?;
+            button.click().await?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(h1) = driver.find(By::Tag("h1")).await
+                    && h1.text().await.ok().as_deref() == Some("You are subscribed")
+                {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "no answer page after confirming; now at {}",
+                    driver.current_url().await?
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+
             Ok::<_, WebDriverError>(ticked)
         })
         .await
@@ -274,7 +339,7 @@ async fn check_store_and_outbox(site: &TestSite, ticked: Option<String>) {
         .await
         .unwrap()
         .expect("the subscriber was stored");
-    assert_eq!(sub.status, SubscriberStatus::Pending);
+    assert_eq!(sub.status, SubscriberStatus::Confirmed);
     assert_eq!(sub.frequency, Frequency::Daily);
     match ticked {
         Some(t) => assert_eq!(sub.topics, vec![t]),

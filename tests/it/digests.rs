@@ -6,6 +6,7 @@ use crate::helpers::{BASE_URL, TestSite, sample_now};
 use crate::smtp_server::TestSmtp;
 use chrono::{DateTime, Utc};
 use feedletter::Clock as _;
+use feedletter::delivery::instance::Instance;
 use feedletter::delivery::{Deliverer, Options};
 use feedletter::domain::{Frequency, SubscriberEmail, SubscriberStatus};
 use feedletter::store::ImportRow;
@@ -20,7 +21,10 @@ const DIGESTS: &str = r#"
 retry_initial = "1s"
 retry_max = "2s"
 give_up_after = "1h"
-claim_timeout = "3s"
+claim_timeout = "1m"
+heartbeat = "1s"
+dead_after = "3s"
+in_flight_grace = "2s"
 
 [[digest]]
 name = "weekly"
@@ -52,7 +56,7 @@ fn smtp_toml(smtp: &TestSmtp, extra_mail: &str) -> String {
 }
 
 /// The sample publication, ingested at `sample_now()`, mailing to `smtp`.
-async fn site(smtp: &TestSmtp, extra_mail: &str) -> TestSite {
+pub(crate) async fn site(smtp: &TestSmtp, extra_mail: &str) -> TestSite {
     let site = TestSite::new(&format!("{}{DIGESTS}", smtp_toml(smtp, extra_mail))).await;
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
     for entry in std::fs::read_dir(src).unwrap() {
@@ -63,7 +67,7 @@ async fn site(smtp: &TestSmtp, extra_mail: &str) -> TestSite {
     site
 }
 
-async fn add(site: &TestSite, emails: &[String], topics: &[&str], frequency: Frequency) {
+pub(crate) async fn add(site: &TestSite, emails: &[String], topics: &[&str], frequency: Frequency) {
     let rows: Vec<ImportRow> = emails
         .iter()
         .map(|e| ImportRow {
@@ -85,38 +89,41 @@ async fn add(site: &TestSite, emails: &[String], topics: &[&str], frequency: Fre
     }
 }
 
-fn emails(prefix: &str, n: usize) -> Vec<String> {
+pub(crate) fn emails(prefix: &str, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| format!("{prefix}{i}@inbox.example"))
         .collect()
 }
 
-fn deliverer(site: &TestSite) -> Deliverer {
+pub(crate) async fn deliverer(site: &TestSite) -> Deliverer {
     Deliverer {
         store: site.store.clone(),
         mailer: feedletter::mail::Mailer::from_config(&site.config.mail).unwrap(),
         config: Arc::new(site.config.clone()),
         tera: Arc::new(feedletter::templates::load(&site.config.site.templates_dir).unwrap()),
         clock: Arc::new(site.clock.clone()),
+        instance: Instance::register(site.store.clone(), Arc::new(site.clock.clone()), "test")
+            .await
+            .unwrap(),
     }
 }
 
-fn schedule<'a>(site: &'a TestSite, name: &str) -> &'a feedletter::config::DigestConfig {
+pub(crate) fn schedule<'a>(site: &'a TestSite, name: &str) -> &'a feedletter::config::DigestConfig {
     feedletter::digest::schedule(&site.config, name).unwrap()
 }
 
 /// Monday 2026-11-23 08:00 in Kolkata: the weekly run `sample_now()` acts on.
-fn monday() -> DateTime<Utc> {
+pub(crate) fn monday() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-23T08:00:00+05:30")
         .unwrap()
         .with_timezone(&Utc)
 }
 
-fn no_stop() -> CancellationToken {
+pub(crate) fn no_stop() -> CancellationToken {
     CancellationToken::new()
 }
 
-fn quick() -> Options {
+pub(crate) fn quick() -> Options {
     Options {
         wait_for_retries: Duration::ZERO,
         progress: None,
@@ -133,7 +140,7 @@ fn raw_header(data: &[u8], name: &str) -> Option<String> {
         .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-fn recipients(got: &[crate::smtp_server::Received]) -> BTreeMap<String, usize> {
+pub(crate) fn recipients(got: &[crate::smtp_server::Received]) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for r in got {
         for to in &r.to {
@@ -152,7 +159,7 @@ async fn a_weekly_run_mails_each_weekly_subscriber_once_with_list_headers_and_wo
     add(&site, &weekly, &[], Frequency::Weekly).await;
     add(&site, &daily, &[], Frequency::Daily).await;
 
-    let d = deliverer(&site);
+    let d = deliverer(&site).await;
     let fire = feedletter::digest::fire_at(schedule(&site, "weekly"), sample_now()).unwrap();
     assert_eq!(fire, monday());
     let report = d
@@ -294,6 +301,7 @@ async fn each_digest_is_dkim_signed_over_the_list_headers() {
     let site = site(&smtp, &dkim).await;
     add(&site, &emails("signed", 3), &[], Frequency::Weekly).await;
     let report = deliverer(&site)
+        .await
         .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
         .unwrap();
@@ -316,7 +324,7 @@ async fn a_451_is_retried_and_delivered_once_a_550_fails_at_once_and_counts_a_bo
     smtp.reject_rcpt("r1@inbox.example", 451);
     smtp.reject_rcpt("r2@inbox.example", 550);
 
-    let d = deliverer(&site);
+    let d = deliverer(&site).await;
     let first = d
         .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
@@ -385,7 +393,7 @@ async fn nothing_new_means_no_mail_recorded_as_skipped() {
         Frequency::Weekly,
     )
     .await;
-    let d = deliverer(&site);
+    let d = deliverer(&site).await;
     let first = d
         .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
         .await
@@ -433,7 +441,7 @@ async fn nothing_new_means_no_mail_recorded_as_skipped() {
     assert_eq!(smtp.received().len(), 2);
 }
 
-fn feedletter_cmd(site: &TestSite) -> Command {
+pub(crate) fn feedletter_cmd(site: &TestSite) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_feedletter"));
     c.arg("--config")
         .arg(site.dir.path().join("feedletter.toml"))
@@ -443,147 +451,19 @@ fn feedletter_cmd(site: &TestSite) -> Command {
     c
 }
 
-const AT: &str = "2026-11-25T12:00:00+05:30";
+pub(crate) const AT: &str = "2026-11-25T12:00:00+05:30";
 
-async fn wait_received(smtp: &TestSmtp, n: usize) {
+pub(crate) async fn wait_received(smtp: &TestSmtp, n: usize) {
     let got = smtp.wait_for(n, Duration::from_secs(60)).await;
     assert!(got.len() >= n, "only {} messages arrived", got.len());
 }
 
-fn signal(child: &std::process::Child, sig: &str) {
+pub(crate) fn signal(child: &std::process::Child, sig: &str) {
     let ok = Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(ok.success());
-}
-
-#[cfg(unix)]
-#[tokio::test]
-async fn sigterm_stops_cleanly_a_kill_loses_nothing_and_send_again_resumes() {
-    let smtp = TestSmtp::start();
-    let site = site(&smtp, "").await;
-    // Paced to 100 a second, so the run takes a few seconds to interrupt.
-    let config_path = site.dir.path().join("feedletter.toml");
-    let text = std::fs::read_to_string(&config_path)
-        .unwrap()
-        .replace("rate_per_second = 0", "rate_per_second = 100");
-    std::fs::write(&config_path, text).unwrap();
-    let list = emails("k", 400);
-    add(&site, &list, &[], Frequency::Weekly).await;
-    let send = ["digest", "send", "--schedule", "weekly", "--at", AT];
-
-    // SIGTERM: stops claiming, finishes what is in flight, exits 0.
-    let child = feedletter_cmd(&site).args(send).spawn().unwrap();
-    wait_received(&smtp, 50).await;
-    signal(&child, "-TERM");
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = site
-        .store
-        .latest_run(Some("weekly"))
-        .await
-        .unwrap()
-        .unwrap();
-    let counts = site.store.run_counts(run.id).await.unwrap();
-    assert_eq!(counts.sending, 0, "nothing left half-sent: {counts:?}");
-    assert!(counts.pending > 0, "it stopped early: {counts:?}");
-    assert_eq!(counts.sent as usize, smtp.received().len());
-
-    // SIGKILL: no chance to clean up.
-    let child = feedletter_cmd(&site).args(send).spawn().unwrap();
-    wait_received(&smtp, counts.sent as usize + 50).await;
-    signal(&child, "-KILL");
-    let _ = child.wait_with_output().unwrap();
-    let killed = site.store.run_counts(run.id).await.unwrap();
-    assert!(killed.pending + killed.sending > 0, "{killed:?}");
-
-    // Rows the killed process held come back once claim_timeout has passed
-    // since their claim (a_claim_left_by_a_dead_sender_... shows when): here,
-    // on the store's own times, as a sender starting later would find them.
-    let later = Utc::now() + chrono::Duration::seconds(1);
-    let released = site.store.release_stale(run.id, later).await.unwrap();
-    assert_eq!(released, killed.sending, "{killed:?}");
-    let out = feedletter_cmd(&site).args(send).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("400 sent"), "{stdout}");
-    let done = site.store.run_counts(run.id).await.unwrap();
-    assert_eq!((done.sent, done.pending, done.sending), (400, 0, 0));
-
-    // Every subscriber has a message; duplicates only within the window
-    // the README documents: the messages in flight at the kill (pool_size).
-    let to = recipients(&smtp.received());
-    assert_eq!(to.len(), 400);
-    let extra: usize = to.values().map(|n| n - 1).sum();
-    assert!(extra <= 4, "{extra} duplicates, more than pool_size");
-
-    // `digest status` shows the run.
-    let out = feedletter_cmd(&site)
-        .args(["digest", "status"])
-        .output()
-        .unwrap();
-    let status = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        status.contains(&format!("run {} of weekly", run.id)),
-        "{status}"
-    );
-    assert!(status.contains("sent 400"), "{status}");
-}
-
-/// `claim_timeout` is 3 s here; the clock is the site's, moved by hand.
-#[tokio::test]
-async fn a_claim_left_by_a_dead_sender_is_released_only_once_claim_timeout_has_passed() {
-    let smtp = TestSmtp::start();
-    let site = site(&smtp, "").await;
-    add(&site, &emails("held", 10), &[], Frequency::Weekly).await;
-    let d = deliverer(&site);
-    // The run, created by a sender stopped before it claimed anything.
-    let stopped = CancellationToken::new();
-    stopped.cancel();
-    let created = d
-        .fire(schedule(&site, "weekly"), monday(), &quick(), &stopped)
-        .await
-        .unwrap();
-    assert_eq!(
-        (created.sent, created.counts.pending),
-        (0, 10),
-        "{created:?}"
-    );
-    let run = d.store.digest_run(created.run_id).await.unwrap().unwrap();
-
-    // A sender that died holding four rows, claimed now.
-    let held = d.store.claim(run.id, site.clock.now(), 4).await.unwrap();
-    assert_eq!(held.len(), 4);
-
-    // Exactly claim_timeout later, the claims still stand: the others go.
-    site.clock.advance(chrono::Duration::seconds(3));
-    let first = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
-    assert_eq!((first.recovered, first.sent), (0, 6), "{first:?}");
-    assert_eq!(first.counts.sending, 4);
-    assert!(!d.store.digest_run(run.id).await.unwrap().unwrap().done);
-
-    // A second past it, they are pending again and sent.
-    site.clock.advance(chrono::Duration::seconds(1));
-    let second = d.deliver(&run, &quick(), &no_stop()).await.unwrap();
-    assert_eq!((second.recovered, second.sent), (4, 4), "{second:?}");
-    assert!(second.counts.finished());
-    assert!(d.store.digest_run(run.id).await.unwrap().unwrap().done);
-    let to = recipients(&smtp.received());
-    assert_eq!(to.len(), 10);
-    assert!(to.values().all(|n| *n == 1), "{to:?}");
-    for h in held {
-        assert_eq!(to.get(h.email.as_str()), Some(&1));
-    }
 }
 
 #[tokio::test]
@@ -705,10 +585,15 @@ async fn check_names_a_broken_subject_and_a_claim_timeout_shorter_than_the_smtp_
 
     std::fs::write(
         &path,
-        text.replace("claim_timeout = \"3s\"", "claim_timeout = \"1s\""),
+        text.replace("claim_timeout = \"1m\"", "claim_timeout = \"1s\"")
+            .replace("dead_after = \"3s\"", "dead_after = \"2s\""),
     )
     .unwrap();
     let out = feedletter_cmd(&site).arg("check").output().unwrap();
     let problems = String::from_utf8_lossy(&out.stdout);
     assert!(problems.contains("delivery.claim_timeout"), "{problems}");
+    assert!(
+        problems.contains("delivery.dead_after: '2s' must be at least three heartbeats"),
+        "{problems}"
+    );
 }

@@ -439,14 +439,21 @@ async fn the_store_gives_the_lease_to_one_holder_and_each_row_to_one_claimer() {
     assert!(created);
     // Rounds in step: the four claims of a round reach the store together.
     let barrier = Arc::new(tokio::sync::Barrier::new(4));
+    for i in 0..4 {
+        store
+            .register_instance(&format!("claimer-{i}"), "test", None, t0)
+            .await
+            .unwrap();
+    }
     let claimers: Vec<_> = (0..4)
-        .map(|_| {
+        .map(|i| {
             let (store, barrier) = (store.clone(), barrier.clone());
             tokio::spawn(async move {
+                let holder = format!("claimer-{i}");
                 let mut mine = Vec::new();
                 for _ in 0..7 {
                     barrier.wait().await;
-                    let got = store.claim(run.id, t0, 25).await.unwrap();
+                    let got = store.claim(run.id, &holder, t0, 25).await.unwrap();
                     mine.extend(got.into_iter().map(|c| c.id));
                 }
                 mine

@@ -15,6 +15,8 @@ mod instances;
 mod mail;
 mod ops;
 mod push;
+mod recovery;
+mod security;
 mod smtp_server;
 mod subscribers;
 mod testdb;

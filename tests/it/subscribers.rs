@@ -57,6 +57,18 @@ async fn form_token(app: &crate::helpers::RunningApp, path: &str) -> (String, St
     (csrf, cookie)
 }
 
+/// Confirms as a person does: the link opens a page whose button posts
+/// the form with its CSRF token.
+async fn confirm_with_button(app: &crate::helpers::RunningApp, path: &str) -> reqwest::Response {
+    let (csrf, cookie) = form_token(app, path).await;
+    app.request(reqwest::Method::POST, path)
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// One pass of the transactional mail queue at the site's clock.
 async fn send_queued(
     site: &TestSite,
@@ -125,8 +137,45 @@ async fn subscribe_confirm_welcome_and_one_click_unsubscribe_over_smtp() {
     assert!(text.contains("7 days"), "{text}");
     let confirm = link_path(&text, "/confirm/");
 
-    // Confirming: a page, then the welcome mail with its list headers.
-    let r = app.get(&confirm).await.unwrap();
+    // A link scanner opens the link (twice, as some do): a page with a
+    // button, and the address stays unconfirmed.
+    for _ in 0..2 {
+        let r = app.get(&confirm).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("<button"), "{page}");
+        assert!(page.contains("Meena.Reader@example.com"), "{page}");
+        assert!(!page.contains("You are subscribed"), "{page}");
+    }
+    // HEAD, as some scanners send, changes nothing either.
+    let r = app
+        .request(reqwest::Method::HEAD, &confirm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // A POST without the page's CSRF token (another site's form) is refused.
+    let r = app
+        .request(reqwest::Method::POST, &confirm)
+        .form(&[("csrf", "0".repeat(64))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        status_of(&site, "Meena.Reader@example.com").await,
+        Some(SubscriberStatus::Pending)
+    );
+    app.drain_mail().await;
+    assert_eq!(
+        smtp.received().len(),
+        1,
+        "no welcome mail before the button"
+    );
+
+    // The person presses the button: confirmed, then the welcome mail with
+    // its list headers.
+    let r = confirm_with_button(&app, &confirm).await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("You are subscribed"));
     assert_eq!(
@@ -195,6 +244,12 @@ async fn subscribe_confirm_welcome_and_one_click_unsubscribe_over_smtp() {
     );
     let confirm = link_path(&text_of(&got[2].data), "/confirm/");
     assert_eq!(app.get(&confirm).await.unwrap().status(), 200);
+    assert_eq!(
+        status_of(&site, "Meena.Reader@example.com").await,
+        Some(SubscriberStatus::Unsubscribed),
+        "opening the link changes nothing"
+    );
+    assert_eq!(confirm_with_button(&app, &confirm).await.status(), 200);
     assert_eq!(
         status_of(&site, "Meena.Reader@example.com").await,
         Some(SubscriberStatus::Confirmed)
@@ -483,9 +538,8 @@ async fn preferences_change_topics_and_frequency_through_the_link() {
     assert_eq!(r.status(), 202);
     drain_outbox(&app, &site, 1).await;
     assert_eq!(
-        app.get(&outbox_link(&site, "/confirm/"))
+        confirm_with_button(&app, &outbox_link(&site, "/confirm/"))
             .await
-            .unwrap()
             .status(),
         200
     );

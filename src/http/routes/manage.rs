@@ -1,6 +1,10 @@
 //! The links in the mails: confirm a subscription, unsubscribe (a page,
 //! and RFC 8058 one-click), change preferences. Unsubscribe and
 //! preferences links carry a manage token ([`ManageToken`]).
+//!
+//! A GET here never changes anything: mail scanners (Safe Links,
+//! Proofpoint, Mimecast) open every link of a message before its reader
+//! does. Each GET shows a page whose button POSTs with a CSRF token.
 
 use crate::domain::{Frequency, Subscriber};
 use crate::http::error::{Form, PageError};
@@ -15,13 +19,38 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// `GET /confirm/{token}`: the double opt-in's second step.
-pub async fn confirm(
+/// `GET /confirm/{token}`: the double opt-in's second step, as a page
+/// with a button. It changes nothing by itself: corporate mail filters
+/// open every link in a message before the reader sees it, and would
+/// otherwise confirm an address someone else typed in.
+pub async fn confirm_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let s = state
+        .subs
+        .to_confirm(&token)
+        .await?
+        .ok_or(PageError::UnknownLink)?;
+    let (csrf, cookie) = csrf_for(&headers, state.secure_cookies());
+    let page = Page::new("pages/confirm.html")
+        .with("email", s.email.as_str())
+        .with("frequency", s.frequency.as_str())
+        .with("csrf", &csrf)
+        .with("action", &format!("/confirm/{token}"));
+    Ok(no_store(page.into_response(), cookie))
+}
+
+/// `POST /confirm/{token}`: the page's button, with its CSRF token.
+pub async fn confirm_post(
     State(state): State<AppState>,
     Peer(peer): Peer,
     headers: HeaderMap,
     Path(token): Path<String>,
+    body: Bytes,
 ) -> Result<Response, PageError> {
+    FormBody::parse(&body).check_csrf(&headers, Form::Confirm)?;
     let ip = client_ip(&headers, peer, state.config.http.trust_forwarded_for);
     let s = state
         .subs

@@ -7,13 +7,14 @@ use crate::http::counter::RouteCounter;
 use crate::http::error::PageError;
 use crate::http::feed_cache::Coding;
 use crate::http::guard::{csrf_for, no_store};
+use crate::http::headers::WEB_COPY_POLICY;
 use crate::http::page::{Page, render_pages};
 use crate::http::page_cache::TOKEN_PLACEHOLDER;
 use crate::http::state::AppState;
 use crate::topics::report::{EntryArticle, TrendingTopic};
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
@@ -213,8 +214,45 @@ pub async fn digest(
     let id: i64 = run_id.parse().map_err(|_| PageError::NotFound)?;
     let (_, html) = state.store.web_copy(id).await?.ok_or(PageError::NotFound)?;
     Ok((
-        [(header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::CONTENT_SECURITY_POLICY, WEB_COPY_POLICY),
+        ],
         Html(html),
     )
         .into_response())
+}
+
+/// `GET /static/site.css`: the pages' stylesheet (`pages/site.css`, which
+/// `site.templates` can replace). The pages' policy allows no inline
+/// style, so this is the only place the pages' look comes from. An ETag
+/// from its content, so a reload costs a 304.
+pub async fn stylesheet(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let css = match crate::templates::render(&state.tera, "pages/site.css", &tera::Context::new()) {
+        Ok(css) => css,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let etag = format!("\"{}\"", &crate::subscribers::tokens::hash(&css)[..16]);
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        css.into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    response
 }

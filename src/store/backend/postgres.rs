@@ -22,7 +22,12 @@ impl SqlStore<Postgres> {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| anyhow::anyhow!("store.url: not a PostgreSQL URL: {e}"))?
-            .application_name("feedletter");
+            .application_name("feedletter")
+            // A process frozen or cut off in the middle of a transaction
+            // would hold its row locks for ever; the server ends such a
+            // transaction after this, and the others recover its rows.
+            // Every transaction of ours runs its statements back to back.
+            .options([("idle_in_transaction_session_timeout", "15s")]);
         let shown = redact(url);
         // One connection first: its error says why (refused, no such
         // database, authentication), where the pool's would only time out.

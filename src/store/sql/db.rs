@@ -16,9 +16,10 @@
 //! `sql(TEXT).bind(x).fetch_all(&pool)` or `.execute(&mut *tx)`.
 
 use crate::store::rows::{
-    ArchiveRow, ArticleRow, ClaimedRow, CountsRow, DigestArticleRow, IndexRow, OutboxErrorRow,
-    PhraseRow, QueuedRow, RunRow, StateCountRow, SubscriberRow, TopicArticleRow, TopicCountRow,
-    TopicOccurrenceRow, TopicSlugRow, TopicTotalRow, WebCopyRow, WithdrawnRow,
+    ArchiveRow, ArticleRow, ClaimedRow, CountsRow, DigestArticleRow, HeldRow, IndexRow,
+    InstanceRow, OutboxErrorRow, PhraseRow, QueuedRow, RunRow, StateCountRow, SubscriberRow,
+    TopicArticleRow, TopicCountRow, TopicOccurrenceRow, TopicSlugRow, TopicTotalRow, WebCopyRow,
+    WithdrawnRow,
 };
 use sqlx::query::Query;
 use sqlx::query_builder::Separated;
@@ -63,6 +64,8 @@ pub trait SqlDb:
     + Reads<TopicSlugRow>
     + Reads<TopicTotalRow>
     + Reads<WithdrawnRow>
+    + Reads<InstanceRow>
+    + Reads<HeldRow>
 {
     /// Rows a statement changed: sqlx gives each driver's result its own
     /// type, with no common trait.

@@ -155,39 +155,28 @@ impl<B: Backend> DigestStore for SqlStore<B> {
         Ok(row.map(|r| (r.subject, r.web_html)))
     }
 
-    async fn release_stale(
-        &self,
-        run_id: i64,
-        claimed_before: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        Ok(sql::<B>(
-            "UPDATE digest_outbox SET state = 'pending', claimed_ts = NULL \
-             WHERE run_id = $1 AND state = 'sending' AND claimed_ts < $2",
-        )
-        .bind(run_id)
-        .bind(claimed_before.timestamp())
-        .execute(&self.pool)
-        .await?)
-    }
-
     async fn claim(
         &self,
         run_id: i64,
+        holder: &str,
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
         let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
         let ids: Vec<i64> = sql_built::<B>(format!(
-            "UPDATE digest_outbox SET state = 'sending', claimed_ts = $2, attempts = attempts + 1 \
+            "UPDATE digest_outbox SET state = 'sending', claimed_ts = $2, claimed_by = $4, \
+               started_ts = NULL, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM digest_outbox \
                           WHERE run_id = $1 AND state = 'pending' AND next_ts <= $2 \
                           ORDER BY id LIMIT $3{lock}) \
+               AND EXISTS (SELECT 1 FROM instances WHERE id = $4 AND dead_ts IS NULL) \
              RETURNING id",
             lock = B::CLAIM_LOCK
         ))
         .bind(run_id)
         .bind(now.timestamp())
         .bind(i64::from(limit))
+        .bind(holder)
         .scalars(&mut *tx)
         .await?;
         if ids.is_empty() {
@@ -203,6 +192,21 @@ impl<B: Backend> DigestStore for SqlStore<B> {
         let rows: Vec<ClaimedRow> = B::bind_ids(q, &ids)?.fetch_all(&mut *tx).await?;
         tx.commit().await?;
         rows.into_iter().map(Claimed::try_from).collect()
+    }
+
+    async fn release(&self, holder: &str, ids: &[i64]) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let q = sql_built::<B>(format!(
+            "UPDATE digest_outbox SET state = 'pending', claimed_ts = NULL, claimed_by = NULL, \
+               attempts = attempts - 1 \
+             WHERE state = 'sending' AND claimed_by = $1 AND started_ts IS NULL AND {}",
+            B::in_list("id", 2)
+        ));
+        Ok(B::bind_ids(q.bind(holder), ids)?
+            .execute(&self.pool)
+            .await?)
     }
 
     async fn add_manage_tokens(
@@ -227,26 +231,32 @@ impl<B: Backend> DigestStore for SqlStore<B> {
 
     async fn record(
         &self,
+        holder: &str,
         outcomes: &[OutboxOutcome],
+        start: &[i64],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
         let now = now.timestamp();
         for outcome in outcomes {
             let w = OutboxWrite::new(outcome, now);
-            sql::<B>(
+            let changed = sql::<B>(
                 "UPDATE digest_outbox SET state = $2, next_ts = COALESCE($3, next_ts), \
-                 done_ts = $4, claimed_ts = NULL, last_error = COALESCE($5, last_error) \
-                 WHERE id = $1",
+                 done_ts = $4, claimed_ts = NULL, claimed_by = NULL, started_ts = NULL, \
+                 last_error = COALESCE($5, last_error) \
+                 WHERE id = $1 AND state = 'sending' AND claimed_by = $6",
             )
             .bind(w.id)
             .bind(w.state)
             .bind(w.next)
             .bind(w.done)
             .bind(w.error)
+            .bind(holder)
             .execute(&mut *tx)
             .await?;
-            if let Some(subscriber) = w.bounce {
+            if changed == 1
+                && let Some(subscriber) = w.bounce
+            {
                 sql::<B>(COUNT_BOUNCE)
                     .bind(now)
                     .bind(subscriber)
@@ -255,8 +265,23 @@ impl<B: Backend> DigestStore for SqlStore<B> {
                     .await?;
             }
         }
+        let started = if start.is_empty() {
+            Vec::new()
+        } else {
+            // The fence: only a live holder starts its own rows.
+            let q = sql_built::<B>(format!(
+                "UPDATE digest_outbox SET started_ts = $1 \
+                 WHERE state = 'sending' AND claimed_by = $2 AND started_ts IS NULL AND {} \
+                   AND EXISTS (SELECT 1 FROM instances WHERE id = $2 AND dead_ts IS NULL) \
+                 RETURNING id",
+                B::in_list("id", 3)
+            ));
+            B::bind_ids(q.bind(now).bind(holder), start)?
+                .scalars(&mut *tx)
+                .await?
+        };
         tx.commit().await?;
-        Ok(())
+        Ok(started)
     }
 
     async fn run_counts(&self, run_id: i64) -> Result<RunCounts, StoreError> {

@@ -6,20 +6,22 @@
 //! lock). Files follow the store's concerns: `articles` (what ingest
 //! writes and the feeds read), `archives` (the feeds' archive pages and
 //! tombstones), `topics`, `leases` (leases and the store
-//! revision), `subscribers` (subscribers, tokens, transactional mail) and
+//! revision), `instances` (sending processes, their heartbeats and the
+//! recovery of a dead one's rows), `subscribers` (subscribers, tokens, transactional mail) and
 //! `digests` (runs and their outbox); `plan` sorts one ingest's changes
 //! into named rows, `db` says once what sqlx must provide.
 //!
 //! `Store` is implemented here, forwarding to each concern's methods, so
 //! that the trait's list of methods stays in one place;
-//! `SubscriberStore` and `DigestStore` are implemented whole in their
-//! files.
+//! `SubscriberStore`, `DigestStore` and `InstanceStore` are implemented
+//! whole in their files.
 
 mod archives;
 mod articles;
 mod bounces;
 mod db;
 mod digests;
+mod instances;
 mod leases;
 mod plan;
 mod subscribers;

@@ -56,7 +56,7 @@
 
 use super::{FeedView, Tombstone};
 use crate::config::{Config, FeedFormat};
-use crate::store::{ArchiveEntry, StoreError, TopicMembers, Withdrawn};
+use crate::store::{ArchiveEntry, StoreError, Withdrawn};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -129,23 +129,22 @@ pub fn full_pages(total: u64, size: usize) -> u32 {
     u32::try_from(total / size as u64).unwrap_or(u32::MAX)
 }
 
-/// Each topic's label and entries in archive order, from the site's
-/// (`site`, every article in that order) and each topic's members. The
-/// members must have been read before `site`: articles are never deleted,
-/// so each is among them.
+/// Each topic's entries in archive order, from the site's (`site`, every
+/// article in that order) and each topic's slugs. The slugs must have been
+/// read before `site`: articles are never deleted, so each is among them.
 pub(super) fn topic_entries(
     site: &[ArchiveEntry],
-    members: BTreeMap<String, TopicMembers>,
-) -> Result<BTreeMap<String, (String, Vec<ArchiveEntry>)>, StoreError> {
+    slugs: BTreeMap<String, Vec<String>>,
+) -> Result<BTreeMap<String, Vec<ArchiveEntry>>, StoreError> {
     let place: HashMap<&str, usize> = site
         .iter()
         .enumerate()
         .map(|(i, e)| (e.slug.as_str(), i))
         .collect();
     let mut out = BTreeMap::new();
-    for (topic, m) in members {
-        let mut at = Vec::with_capacity(m.slugs.len());
-        for slug in &m.slugs {
+    for (topic, slugs) in slugs {
+        let mut at = Vec::with_capacity(slugs.len());
+        for slug in &slugs {
             let Some(i) = place.get(slug.as_str()) else {
                 return Err(StoreError::Corrupt(format!(
                     "topic row {topic} of {slug} has no article"
@@ -154,8 +153,7 @@ pub(super) fn topic_entries(
             at.push(*i);
         }
         at.sort_unstable();
-        let entries = at.into_iter().map(|i| site[i].clone()).collect();
-        out.insert(topic, (m.label, entries));
+        out.insert(topic, at.into_iter().map(|i| site[i].clone()).collect());
     }
     Ok(out)
 }

@@ -132,29 +132,24 @@ pub(super) async fn plan(
         });
         seed.extend(current);
     }
-    let known_label = |id: &str| {
-        all_topics
-            .as_ref()
-            .and_then(|all| all.iter().find(|t| t.id == id).map(|t| t.label.clone()))
-    };
     for id in &wanted {
+        let label = match &all_topics {
+            Some(all) => all.iter().find(|t| t.id == *id).map(|t| t.label.clone()),
+            None => store.topic_label(id).await?,
+        }
+        .unwrap_or_else(|| id.clone());
         // With the topic's archive entries in hand, its newest articles
         // are among them: no query per topic.
-        let (label, current, entries) = match topic_entries.remove(id) {
-            Some((label, entries)) => {
-                let current = archive::newest_published(&entries, config.feeds.limit);
-                (known_label(id).unwrap_or(label), current, entries)
-            }
+        let (current, entries) = match topic_entries.remove(id) {
+            Some(entries) => (
+                archive::newest_published(&entries, config.feeds.limit),
+                entries,
+            ),
             None => {
-                let label = match known_label(id) {
-                    Some(l) => Some(l),
-                    None => store.topic_label(id).await?,
-                }
-                .unwrap_or_else(|| id.clone());
                 let current = store.topic_articles(id, config.feeds.limit).await?;
                 let slugs = slugs_of(&current);
                 seed.extend(current);
-                (label, slugs, Vec::new())
+                (slugs, Vec::new())
             }
         };
         if current.is_empty() {

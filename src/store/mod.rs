@@ -155,15 +155,6 @@ pub struct ArchiveEntry {
     pub published_ts: i64,
 }
 
-/// A topic's articles (published or withdrawn) and its label.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TopicMembers {
-    /// The label its rows carry (the first in sort order, as `topic_label`).
-    pub label: String,
-    /// Its articles' slugs, in no set order.
-    pub slugs: Vec<String>,
-}
-
 /// An article withdrawn from the feeds, for tombstones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Withdrawn {
@@ -249,13 +240,13 @@ pub trait Store:
     /// Every article ever stored, published or withdrawn, in the order they
     /// were first stored (then slug): the site feed's archive order.
     async fn archive_entries(&self) -> Result<Vec<ArchiveEntry>, StoreError>;
-    /// Each topic's label and the slugs of its articles (published or
-    /// withdrawn); every topic any article has when `topics` is None. Read
+    /// The slugs of each topic's articles (published or withdrawn), in no
+    /// set order; every topic any article has when `topics` is None. Read
     /// before `archive_entries`, they give each topic's archive order.
     async fn topic_slugs(
         &self,
         topics: Option<&[String]>,
-    ) -> Result<BTreeMap<String, TopicMembers>, StoreError>;
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError>;
     /// How many articles (published or withdrawn) the site has, and each
     /// topic: the archive pages' count without reading every entry.
     async fn archive_counts(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError>;

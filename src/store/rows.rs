@@ -496,7 +496,6 @@ impl From<ArchiveRow> for ArchiveEntry {
 pub struct TopicSlugRow {
     pub topic_id: String,
     pub slug: String,
-    pub label: String,
 }
 
 #[derive(sqlx::FromRow)]

@@ -10,7 +10,7 @@ use crate::store::rows::{
     ARCHIVE_COLUMNS, ARTICLE_COLUMNS, ArchiveRow, ArticleRow, TopicSlugRow, TopicTotalRow,
     WithdrawnRow, articles, ts,
 };
-use crate::store::{ArchiveEntry, StoreError, TopicMembers, Withdrawn};
+use crate::store::{ArchiveEntry, StoreError, Withdrawn};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -30,13 +30,13 @@ impl<B: Backend> SqlStore<B> {
     pub(super) async fn topic_slug_lists(
         &self,
         topics: Option<&[String]>,
-    ) -> Result<BTreeMap<String, TopicMembers>, StoreError> {
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
         let which = match topics {
             Some(_) => format!("WHERE {}", B::in_list("topic_id", 1)),
             None => String::new(),
         };
         let q = sql_built::<B>(format!(
-            "SELECT topic_id, slug, label FROM article_topics {which} ORDER BY topic_id"
+            "SELECT topic_id, slug FROM article_topics {which} ORDER BY topic_id"
         ));
         let q = match topics {
             Some(ids) => {
@@ -46,14 +46,9 @@ impl<B: Backend> SqlStore<B> {
             None => q,
         };
         let rows: Vec<TopicSlugRow> = q.fetch_all(&self.pool).await?;
-        let mut out: BTreeMap<String, TopicMembers> = BTreeMap::new();
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for r in rows {
-            let t = out.entry(r.topic_id).or_default();
-            // The first label in sort order, as `label_of` reads it.
-            if t.slugs.is_empty() || r.label < t.label {
-                t.label = r.label;
-            }
-            t.slugs.push(r.slug);
+            out.entry(r.topic_id).or_default().push(r.slug);
         }
         Ok(out)
     }

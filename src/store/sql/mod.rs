@@ -34,7 +34,7 @@ pub use subscribers::{ImportCommon, key, topics_json};
 use super::backend::Backend;
 use super::{
     ArchiveEntry, ArticleChange, IndexEntry, PublishedPhrases, Store, StoreError, TopicData,
-    TopicMembers, TopicSummary, Withdrawn,
+    TopicSummary, Withdrawn,
 };
 use crate::domain::StoredArticle;
 use anyhow::Context as _;
@@ -157,7 +157,7 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn topic_slugs(
         &self,
         topics: Option<&[String]>,
-    ) -> Result<BTreeMap<String, TopicMembers>, StoreError> {
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
         self.topic_slug_lists(topics).await
     }
 

@@ -17,6 +17,7 @@ mod mail;
 mod problems;
 mod schedule;
 mod site;
+mod source;
 mod store;
 mod topics;
 mod websub;
@@ -32,6 +33,7 @@ pub use http::HttpConfig;
 pub use mail::{DkimConfig, MailConfig, MailTransportKind, SmtpConfig, SmtpTls};
 pub use schedule::ScheduleConfig;
 pub use site::SiteConfig;
+pub use source::{SourceConfig, SourceKind};
 pub use store::StoreConfig;
 pub use topics::TopicsConfig;
 pub use websub::WebSubConfig;
@@ -70,6 +72,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub websub: Option<WebSubConfig>,
     pub digests: Vec<DigestConfig>,
+    /// `[[source]]` entries, in file order.
+    pub sources: Vec<SourceConfig>,
 }
 
 /// The whole file as written, one field a section.
@@ -91,6 +95,7 @@ struct RawConfig {
     schedule: schedule::RawSchedule,
     websub: Option<websub::RawWebSub>,
     digest: Vec<digest::RawDigest>,
+    source: Vec<source::RawSource>,
 }
 
 impl Config {
@@ -160,6 +165,7 @@ impl RawConfig {
         let schedule = self.schedule.build(p);
         let websub = self.websub.map(|w| w.build(p));
         let digests = digest::build_all(self.digest, site.as_ref().map(|s| s.timezone), p);
+        let sources = source::build_all(self.source, p);
         Some(Config {
             path: Some(path.to_path_buf()),
             site: site?,
@@ -176,6 +182,7 @@ impl RawConfig {
                 None => None,
             },
             digests: digests?,
+            sources: sources?,
         })
     }
 }

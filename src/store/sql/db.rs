@@ -17,8 +17,8 @@
 
 use crate::store::rows::{
     ArchiveRow, ArticleRow, ClaimedRow, CountsRow, DigestArticleRow, IndexRow, OutboxErrorRow,
-    PhraseRow, QueuedRow, RunRow, StateCountRow, SubscriberRow, TopicArticleRow, TopicCountRow,
-    TopicOccurrenceRow, TopicSlugRow, TopicTotalRow, WebCopyRow, WithdrawnRow,
+    PhraseRow, QueuedRow, RunRow, SourceStateRow, StateCountRow, SubscriberRow, TopicArticleRow,
+    TopicCountRow, TopicOccurrenceRow, TopicSlugRow, TopicTotalRow, WebCopyRow, WithdrawnRow,
 };
 use sqlx::query::Query;
 use sqlx::query_builder::Separated;
@@ -63,6 +63,7 @@ pub trait SqlDb:
     + Reads<TopicSlugRow>
     + Reads<TopicTotalRow>
     + Reads<WithdrawnRow>
+    + Reads<SourceStateRow>
 {
     /// Rows a statement changed: sqlx gives each driver's result its own
     /// type, with no common trait.

@@ -21,6 +21,7 @@ mod db;
 mod digests;
 mod leases;
 mod plan;
+mod sources;
 mod subscribers;
 mod topics;
 
@@ -34,6 +35,7 @@ use super::{
     TopicSummary, Withdrawn,
 };
 use crate::domain::StoredArticle;
+use crate::store::sources::SourceState;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use db::sql;
@@ -190,5 +192,13 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn drop_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         self.release(name, holder).await
+    }
+
+    async fn source_state(&self, name: &str) -> Result<Option<SourceState>, StoreError> {
+        self.load_source_state(name).await
+    }
+
+    async fn save_source_state(&self, state: &SourceState) -> Result<(), StoreError> {
+        self.store_source_state(state).await
     }
 }

@@ -14,20 +14,24 @@
 //! stay published, and the state (cursor, validators, back-off) is stored,
 //! so the next poll, on whichever instance holds the lease, resumes.
 
+mod decide;
 mod feed;
 pub mod http;
 pub mod item;
+mod preview;
 mod wordpress;
 
+pub use preview::{Preview, PreviewItem, test};
+
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::domain::{ArticleSource, Clock, Slug};
-use crate::ingest::{IngestError, Version, apply_to_index, trending_may_move, version_times};
+use crate::domain::Clock;
+use crate::ingest::{IngestError, apply_to_index, trending_may_move};
 use crate::store::{ArticleChange, IndexEntry, SourceState, Store};
 use chrono::{DateTime, Utc};
 use http::Fetcher;
 use item::{ItemError, RemoteItem};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// What one poll of one source did; `ingest --json` prints it.
@@ -208,7 +212,7 @@ pub async fn poll(
             Some(e) => e,
             None => store.article_index().await?,
         };
-        let (report, mine, state) = decide(config, now, source, polled, &entries)?;
+        let (report, mine, state) = decide::decide(config, now, source, polled, &entries)?;
         // The next source sees this one's claims.
         apply_to_index(&mut entries, &mine);
         index = Some(entries);
@@ -282,7 +286,7 @@ async fn read_source(
 }
 
 /// A pass and the state it leaves for the next poll.
-struct Polled {
+pub(crate) struct Polled {
     pass: Pass,
     state: SourceState,
 }
@@ -328,189 +332,6 @@ fn pass_with_state(
     Polled { pass, state }
 }
 
-/// Decides what a pass changes and logs its problems; returns the report,
-/// the changes and the state to save once they are applied.
-fn decide(
-    config: &Config,
-    now: DateTime<Utc>,
-    source: &SourceConfig,
-    polled: Polled,
-    index: &[IndexEntry],
-) -> Result<(SourceReport, Vec<ArticleChange>, SourceState), IngestError> {
-    let Polled { pass, state } = polled;
-    let matcher = crate::topics::load_matcher(config)?;
-    let phrases_since = crate::topics::phrase_horizon(config, now);
-    let mut report = SourceReport {
-        name: source.name.clone(),
-        errors: pass.errors.clone(),
-        ..SourceReport::default()
-    };
-    let fallback_url = source.url.to_string();
-    report
-        .errors
-        .extend(pass.item_errors.iter().map(|e| SourceError {
-            url: e.url.clone().unwrap_or_else(|| fallback_url.clone()),
-            error: e.error.clone(),
-        }));
-    let mut decision = Decision::new(&source.name, index);
-    let mut changes = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
-    for item in pass.items {
-        if item.published > now {
-            // Not due yet: read again when the source still lists it.
-            continue;
-        }
-        if !seen.insert(item.id.clone()) {
-            continue;
-        }
-        let remote = ArticleSource::Remote {
-            source: source.name.clone(),
-            id: item.id.clone(),
-        };
-        let item_url = item.url.to_string();
-        let stored = decision.by_source.get(&remote).copied();
-        // The slug it was given, unless it was withdrawn and something
-        // else has published that slug since.
-        let slug = stored
-            .filter(|e| e.published || decision.holder(&e.slug, &remote).is_none())
-            .and_then(|e| Slug::parse(&e.slug).ok());
-        let slug = match slug {
-            Some(s) => s,
-            None => match decision.free_slug(&item.wanted_slug(), &remote) {
-                Ok(s) => s,
-                Err(error) => {
-                    report.errors.push(SourceError {
-                        url: item_url,
-                        error,
-                    });
-                    continue;
-                }
-            },
-        };
-        decision.claim(slug.as_str(), &remote);
-        let article = item.into_article(slug, &config.site.author);
-        let slug_text = article.slug.as_str().to_owned();
-        let version = match stored {
-            Some(e) if e.published && e.content_hash == article.content_hash() => Version::Same,
-            Some(e) if e.published => Version::Changed,
-            _ => Version::New,
-        };
-        match version {
-            Version::Same => {
-                report.unchanged += 1;
-                continue;
-            }
-            Version::Changed => report.updated.push(slug_text),
-            Version::New => report.new.push(slug_text),
-        }
-        let (updated, topics_at) = version_times(&article, version, now);
-        let (topics, phrases) = matcher.analyze(&article, phrases_since);
-        changes.push(ArticleChange::Upsert {
-            new_slug: !decision.known_slugs.contains(article.slug.as_str()),
-            article: Box::new(article),
-            source: remote,
-            updated,
-            stamp: None,
-            at: now,
-            topics,
-            topics_at: topics_at.to_utc(),
-            phrases,
-        });
-    }
-    // Removed at the source: not in a full listing, or named by a tombstone.
-    let gone: HashSet<&str> = pass.tombstones.iter().map(String::as_str).collect();
-    for (remote, entry) in &decision.by_source {
-        let Some((_, id)) = remote.remote() else {
-            continue;
-        };
-        let listed_gone = pass
-            .live_ids
-            .as_ref()
-            .is_some_and(|live| !live.contains(id) && !seen.contains(id));
-        if entry.published && (listed_gone || gone.contains(id)) {
-            report.withdrawn.push(entry.slug.clone());
-            changes.push(ArticleChange::Withdraw {
-                slug: entry.slug.clone(),
-                at: now,
-            });
-        }
-    }
-    report.new.sort();
-    report.updated.sort();
-    report.withdrawn.sort();
-    for e in &report.errors {
-        tracing::warn!(source = %source.name, url = %e.url, error = %e.error, "source");
-    }
-    Ok((report, changes, state))
-}
-
-/// Which slugs are taken, and by what, as a pass places its items.
-struct Decision<'a> {
-    name: &'a str,
-    /// This source's articles, published or not, by identity.
-    by_source: HashMap<ArticleSource, &'a IndexEntry>,
-    /// Published slugs and who holds them, this pass's claims included.
-    claims: HashMap<String, ArticleSource>,
-    /// Every slug ever stored.
-    known_slugs: HashSet<&'a str>,
-}
-
-impl<'a> Decision<'a> {
-    fn new(name: &'a str, index: &'a [IndexEntry]) -> Self {
-        Self {
-            name,
-            by_source: index
-                .iter()
-                .filter(|e| e.source.remote().is_some_and(|(s, _)| s == name))
-                .map(|e| (e.source.clone(), e))
-                .collect(),
-            claims: index
-                .iter()
-                .filter(|e| e.published)
-                .map(|e| (e.slug.clone(), e.source.clone()))
-                .collect(),
-            known_slugs: index.iter().map(|e| e.slug.as_str()).collect(),
-        }
-    }
-
-    /// Who else publishes `slug`, if anyone.
-    fn holder(&self, slug: &str, by: &ArticleSource) -> Option<&ArticleSource> {
-        self.claims.get(slug).filter(|h| *h != by)
-    }
-
-    fn claim(&mut self, slug: &str, by: &ArticleSource) {
-        self.claims.insert(slug.to_owned(), by.clone());
-    }
-
-    /// `wanted` when nothing else publishes it, else `<source>-<wanted>`;
-    /// an error naming both holders when that is taken too.
-    fn free_slug(&self, wanted: &Slug, by: &ArticleSource) -> Result<Slug, String> {
-        let holder = |s: &str| self.holder(s, by);
-        let Some(first) = holder(wanted.as_str()) else {
-            return Ok(wanted.clone());
-        };
-        let prefixed = Slug::slugify(&format!("{}-{}", self.name, wanted.as_str()))
-            .map_err(|e| format!("slug: {e}"))?;
-        match holder(prefixed.as_str()) {
-            None => {
-                tracing::warn!(
-                    source = self.name,
-                    slug = wanted.as_str(),
-                    holder = %first,
-                    instead = prefixed.as_str(),
-                    "slug already published from elsewhere; the source's article takes the prefixed slug"
-                );
-                Ok(prefixed)
-            }
-            Some(second) => Err(format!(
-                "slug: '{}' is already used by {first} and '{}' by {second}",
-                wanted.as_str(),
-                prefixed.as_str()
-            )),
-        }
-    }
-}
-
 /// Per-source counters.
 fn metrics_for(r: &SourceReport) {
     for (change, n) in [
@@ -525,71 +346,4 @@ fn metrics_for(r: &SourceReport) {
     metrics::counter!("feedletter_source_errors_total", "source" => r.name.clone())
         .increment(r.errors.len() as u64);
     metrics::counter!("feedletter_source_polls_total", "source" => r.name.clone()).increment(1);
-}
-
-/// What `sources test` shows: one page of a source, read but not stored.
-#[derive(Debug, Serialize)]
-pub struct Preview {
-    pub name: String,
-    pub items: Vec<PreviewItem>,
-    pub errors: Vec<SourceError>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PreviewItem {
-    pub id: String,
-    pub slug: String,
-    pub title: String,
-    pub url: String,
-    pub published: String,
-    pub tags: Vec<String>,
-}
-
-/// Fetches one page of the source `name` and reads it, writing nothing
-/// (its stored state is read for nothing either: a first page as a first
-/// poll would ask for it).
-pub async fn test(config: &Config, name: &str) -> Result<Preview, String> {
-    let source = config
-        .sources
-        .iter()
-        .find(|s| s.name == name)
-        .ok_or_else(|| {
-            let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
-            format!(
-                "no [[source]] named '{name}' (sources: {})",
-                names.join(", ")
-            )
-        })?;
-    let fetcher = Fetcher::new(config.site.base()).map_err(|e| e.to_string())?;
-    let state = SourceState {
-        name: source.name.clone(),
-        ..SourceState::default()
-    };
-    let pass = read_source(&fetcher, source, &state, false, true).await;
-    let mut errors = pass.errors;
-    errors.extend(pass.item_errors.into_iter().map(|e| SourceError {
-        url: e.url.unwrap_or_else(|| source.url.to_string()),
-        error: e.error,
-    }));
-    let items = pass
-        .items
-        .into_iter()
-        .map(|item| {
-            let slug = item.wanted_slug();
-            let a = item.clone().into_article(slug, &config.site.author);
-            PreviewItem {
-                id: item.id,
-                slug: a.slug.as_str().to_owned(),
-                title: a.title,
-                url: a.url,
-                published: a.published.to_rfc3339(),
-                tags: a.tags,
-            }
-        })
-        .collect();
-    Ok(Preview {
-        name: source.name.clone(),
-        items,
-        errors,
-    })
 }

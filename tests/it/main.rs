@@ -14,6 +14,7 @@ mod ops;
 mod push;
 mod remote_server;
 mod smtp_server;
+mod source_feeds;
 mod sources;
 mod subscribers;
 mod testdb;

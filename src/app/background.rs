@@ -119,11 +119,17 @@ impl Background {
             self.state.config.clone(),
             self.state.clock.clone(),
         );
+        let mut leader = self.ingest.leader();
         loop {
+            let leading = *leader.borrow_and_update();
             let now = clock.now();
             let next = crate::sources::next_due(store.as_ref(), &config).await;
             let wait = match next {
-                Ok(Some(at)) if at <= now && self.ingest.leading() => {
+                Ok(None) => return,
+                // Another instance polls: look again when this one takes
+                // the lease over.
+                Ok(Some(_)) if !leading => SOURCES_MAX_WAIT,
+                Ok(Some(at)) if at <= now => {
                     self.ingest
                         .run_for(Trigger::Sources(crate::sources::Poll::Due))
                         .await;
@@ -133,7 +139,6 @@ impl Background {
                     .to_std()
                     .unwrap_or_default()
                     .clamp(SOURCES_MIN_WAIT, SOURCES_MAX_WAIT),
-                Ok(None) => return,
                 Err(e) => {
                     tracing::error!(error = %e, "reading the sources' state");
                     SOURCES_MAX_WAIT
@@ -141,6 +146,12 @@ impl Background {
             };
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
+                changed = leader.changed() => {
+                    // The lease's watcher is gone: the daemon is stopping.
+                    if changed.is_err() {
+                        return;
+                    }
+                }
                 () = self.stop.cancelled() => return,
             }
         }

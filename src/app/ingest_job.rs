@@ -119,9 +119,15 @@ impl IngestJob {
     }
 
     /// Polls the sources `poll` picks; None when the store failed (logged).
-    async fn poll_sources(&self, poll: crate::sources::Poll) -> Option<IngestReport> {
+    async fn poll_sources(
+        &self,
+        poll: crate::sources::Poll,
+        memory: &mut Memory,
+    ) -> Option<IngestReport> {
         let (store, clock) = (self.store.as_ref(), self.clock.as_ref());
-        match crate::sources::poll(store, &self.config, clock, poll).await {
+        let polled =
+            crate::sources::poll_with(store, &self.config, clock, poll, &mut memory.index).await;
+        match polled {
             Ok(outcome) => {
                 let mut report = IngestReport::default();
                 report.add_sources(outcome);
@@ -212,7 +218,7 @@ impl IngestJob {
         let before = self.store.revision().await.ok();
         let report = match (leading, trigger) {
             (false, _) => None,
-            (true, Trigger::Sources(poll)) => self.poll_sources(poll).await,
+            (true, Trigger::Sources(poll)) => self.poll_sources(poll, &mut memory).await,
             (true, _) => self.ingest(&mut memory).await,
         };
         let after = self.store.revision().await.ok();
@@ -229,9 +235,9 @@ impl IngestJob {
         );
     }
 
-    /// Whether this instance holds the scheduler lease, as last checked.
-    pub(super) fn leading(&self) -> bool {
-        *self.leader.borrow()
+    /// Whether this instance holds the scheduler lease, as it changes.
+    pub(super) fn leader(&self) -> watch::Receiver<bool> {
+        self.leader.clone()
     }
 
     /// Runs finished since start-up.

@@ -259,11 +259,18 @@ impl IndexCache {
     }
 
     /// The index for the store at `revision`, if held.
-    fn take(&mut self, revision: Option<i64>) -> Option<Vec<IndexEntry>> {
+    pub(crate) fn take(&mut self, revision: Option<i64>) -> Option<Vec<IndexEntry>> {
         match (self.held.take(), revision) {
             (Some(h), Some(r)) if h.revision == r => Some(h.entries),
             _ => None,
         }
+    }
+}
+
+impl IndexCache {
+    /// Holds `entries` as the index of the store at `revision`.
+    pub(crate) fn hold(&mut self, revision: i64, entries: Vec<IndexEntry>) {
+        self.held = Some(HeldIndex { revision, entries });
     }
 }
 

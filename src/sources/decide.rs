@@ -4,12 +4,14 @@
 //! articles that are gone (missing from a full listing, or named by a
 //! tombstone) withdrawn.
 
+use super::item::RemoteItem;
 use super::{Polled, SourceError, SourceReport};
 use crate::config::{Config, SourceConfig};
 use crate::domain::{ArticleSource, Slug};
 use crate::ingest::{IngestError, Version, version_times};
 use crate::store::{ArticleChange, IndexEntry, SourceState};
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 
 /// Decides what a pass changes and logs its problems; returns the report,
@@ -37,8 +39,9 @@ pub(super) fn decide(
             error: e.error.clone(),
         }));
     let mut decision = Decision::new(&source.name, index);
-    let mut changes = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
+    // Slugs first, in the source's order: each claim bears on the next.
+    let mut placed: Vec<(RemoteItem, ArticleSource, Slug, Option<&IndexEntry>)> = Vec::new();
     for item in pass.items {
         if item.published > now {
             // Not due yet: read again when the source still lists it.
@@ -51,8 +54,7 @@ pub(super) fn decide(
             source: source.name.clone(),
             id: item.id.clone(),
         };
-        let item_url = item.url.to_string();
-        let stored = decision.by_source.get(&remote).copied();
+        let stored = decision.by_id.get(item.id.as_str()).copied();
         // The slug it was given, unless it was withdrawn and something
         // else has published that slug since.
         let slug = stored
@@ -64,7 +66,7 @@ pub(super) fn decide(
                 Ok(s) => s,
                 Err(error) => {
                     report.errors.push(SourceError {
-                        url: item_url,
+                        url: item.url.to_string(),
                         error,
                     });
                     continue;
@@ -72,45 +74,57 @@ pub(super) fn decide(
             },
         };
         decision.claim(slug.as_str(), &remote);
-        let article = item.into_article(slug, &config.site.author);
-        let slug_text = article.slug.as_str().to_owned();
-        let version = match stored {
-            Some(e) if e.published && e.content_hash == article.content_hash() => Version::Same,
-            Some(e) if e.published => Version::Changed,
-            _ => Version::New,
+        placed.push((item, remote, slug, stored));
+    }
+    // Then the reading, on every core: sanitizing, hashing, topics.
+    let author = &config.site.author;
+    let read: Vec<(Version, Option<ArticleChange>)> = placed
+        .into_par_iter()
+        .map(|(item, remote, slug, stored)| {
+            let article = item.into_article(slug, author);
+            let version = match stored {
+                Some(e) if e.published && e.content_hash == article.content_hash() => {
+                    return (Version::Same, None);
+                }
+                Some(e) if e.published => Version::Changed,
+                _ => Version::New,
+            };
+            let (updated, topics_at) = version_times(&article, version, now);
+            let (topics, phrases) = matcher.analyze(&article, phrases_since);
+            let change = ArticleChange::Upsert {
+                new_slug: !decision.known_slugs.contains(article.slug.as_str()),
+                article: Box::new(article),
+                source: remote,
+                updated,
+                stamp: None,
+                at: now,
+                topics,
+                topics_at: topics_at.to_utc(),
+                phrases,
+            };
+            (version, Some(change))
+        })
+        .collect();
+    let mut changes = Vec::new();
+    for (version, change) in read {
+        let slug = match &change {
+            Some(ArticleChange::Upsert { article, .. }) => article.slug.as_str().to_owned(),
+            _ => String::new(),
         };
         match version {
-            Version::Same => {
-                report.unchanged += 1;
-                continue;
-            }
-            Version::Changed => report.updated.push(slug_text),
-            Version::New => report.new.push(slug_text),
+            Version::Same => report.unchanged += 1,
+            Version::Changed => report.updated.push(slug),
+            Version::New => report.new.push(slug),
         }
-        let (updated, topics_at) = version_times(&article, version, now);
-        let (topics, phrases) = matcher.analyze(&article, phrases_since);
-        changes.push(ArticleChange::Upsert {
-            new_slug: !decision.known_slugs.contains(article.slug.as_str()),
-            article: Box::new(article),
-            source: remote,
-            updated,
-            stamp: None,
-            at: now,
-            topics,
-            topics_at: topics_at.to_utc(),
-            phrases,
-        });
+        changes.extend(change);
     }
     // Removed at the source: not in a full listing, or named by a tombstone.
     let gone: HashSet<&str> = pass.tombstones.iter().map(String::as_str).collect();
-    for (remote, entry) in &decision.by_source {
-        let Some((_, id)) = remote.remote() else {
-            continue;
-        };
+    for (id, entry) in &decision.by_id {
         let listed_gone = pass
             .live_ids
             .as_ref()
-            .is_some_and(|live| !live.contains(id) && !seen.contains(id));
+            .is_some_and(|live| !live.contains(*id) && !seen.contains(*id));
         if entry.published && (listed_gone || gone.contains(id)) {
             report.withdrawn.push(entry.slug.clone());
             changes.push(ArticleChange::Withdraw {
@@ -131,10 +145,12 @@ pub(super) fn decide(
 /// Which slugs are taken, and by what, as a pass places its items.
 struct Decision<'a> {
     name: &'a str,
-    /// This source's articles, published or not, by identity.
-    by_source: HashMap<ArticleSource, &'a IndexEntry>,
-    /// Published slugs and who holds them, this pass's claims included.
-    claims: HashMap<String, ArticleSource>,
+    /// This source's articles, published or not, by remote id.
+    by_id: HashMap<&'a str, &'a IndexEntry>,
+    /// Published slugs before this pass and who holds them.
+    stored: HashMap<&'a str, &'a ArticleSource>,
+    /// Slugs this pass has placed.
+    placed: HashMap<String, ArticleSource>,
     /// Every slug ever stored.
     known_slugs: HashSet<&'a str>,
 }
@@ -143,27 +159,40 @@ impl<'a> Decision<'a> {
     fn new(name: &'a str, index: &'a [IndexEntry]) -> Self {
         Self {
             name,
-            by_source: index
+            by_id: index
                 .iter()
-                .filter(|e| e.source.remote().is_some_and(|(s, _)| s == name))
-                .map(|e| (e.source.clone(), e))
-                .collect(),
-            claims: index
+                .filter_map(|e| match e.source.remote() {
+                    Some((s, id)) if s == name => Some((id, e)),
+                    _ => None,
+                })
+                // A published row over a withdrawn one of the same item.
+                .fold(HashMap::new(), |mut by_id, (id, e)| {
+                    let keep = by_id.get(id).is_some_and(|k: &&IndexEntry| k.published);
+                    if !keep {
+                        by_id.insert(id, e);
+                    }
+                    by_id
+                }),
+            stored: index
                 .iter()
                 .filter(|e| e.published)
-                .map(|e| (e.slug.clone(), e.source.clone()))
+                .map(|e| (e.slug.as_str(), &e.source))
                 .collect(),
+            placed: HashMap::new(),
             known_slugs: index.iter().map(|e| e.slug.as_str()).collect(),
         }
     }
 
     /// Who else publishes `slug`, if anyone.
     fn holder(&self, slug: &str, by: &ArticleSource) -> Option<&ArticleSource> {
-        self.claims.get(slug).filter(|h| *h != by)
+        self.placed
+            .get(slug)
+            .or_else(|| self.stored.get(slug).copied())
+            .filter(|h| *h != by)
     }
 
     fn claim(&mut self, slug: &str, by: &ArticleSource) {
-        self.claims.insert(slug.to_owned(), by.clone());
+        self.placed.insert(slug.to_owned(), by.clone());
     }
 
     /// `wanted` when nothing else publishes it, else `<source>-<wanted>`;

@@ -59,7 +59,9 @@ type Read = (Vec<RemoteItem>, Vec<ItemError>, Vec<String>);
 pub(super) fn read(body: &[u8], url: &Url, media: &str) -> Result<Read, String> {
     let start = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
-    if media == "text/html" || head.contains("<html") || head.contains("<!doctype html") {
+    // By the bytes: some servers label feeds text/html.
+    let html = head.contains("<!doctype html") || head.trim_start().starts_with("<html");
+    if html {
         return Err(format!(
             "expected a feed (RSS, Atom or JSON Feed), got an HTML page{}",
             if media.is_empty() {

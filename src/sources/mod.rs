@@ -25,7 +25,7 @@ pub use preview::{Preview, PreviewItem, test};
 
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::domain::Clock;
-use crate::ingest::{IngestError, apply_to_index, trending_may_move};
+use crate::ingest::{IndexCache, IngestError, apply_to_index, trending_may_move};
 use crate::store::{ArticleChange, IndexEntry, SourceState, Store};
 use chrono::{DateTime, Utc};
 use http::Fetcher;
@@ -173,13 +173,26 @@ pub async fn poll(
     clock: &dyn Clock,
     poll: Poll,
 ) -> Result<PollOutcome, IngestError> {
+    poll_with(store, config, clock, poll, &mut IndexCache::default()).await
+}
+
+/// `poll` with the article index a long-running poller keeps between
+/// polls (read from the store only when its revision moved).
+pub async fn poll_with(
+    store: &dyn Store,
+    config: &Config,
+    clock: &dyn Clock,
+    poll: Poll,
+    cache: &mut IndexCache,
+) -> Result<PollOutcome, IngestError> {
     let mut outcome = PollOutcome::default();
     if config.sources.is_empty() {
         return Ok(outcome);
     }
     let fetcher = Fetcher::new(config.site.base())
         .map_err(|e| IngestError::Store(crate::store::StoreError::Other(anyhow::anyhow!("{e}"))))?;
-    let mut index: Option<Vec<IndexEntry>> = None;
+    let before = store.revision().await.ok();
+    let mut index: Option<Vec<IndexEntry>> = cache.take(before);
     let mut changes: Vec<ArticleChange> = Vec::new();
     let mut states: Vec<SourceState> = Vec::new();
     for source in &config.sources {
@@ -208,11 +221,23 @@ pub async fn poll(
         };
         let pass = read_source(&fetcher, source, &state, list_ids, false).await;
         let polled = pass_with_state(pass, state, list_ids, now, source);
-        let mut entries = match index.take() {
+        let entries = match index.take() {
             Some(e) => e,
             None => store.article_index().await?,
         };
-        let (report, mine, state) = decide::decide(config, now, source, polled, &entries)?;
+        // CPU work (sanitizing, topics), off the async threads.
+        let (config_now, source_now) = (config.clone(), source.clone());
+        let decided = tokio::task::spawn_blocking(move || {
+            decide::decide(&config_now, now, &source_now, polled, &entries)
+                .map(|(report, changes, state)| (report, changes, state, entries))
+        })
+        .await
+        .map_err(|e| {
+            IngestError::Store(crate::store::StoreError::Other(anyhow::anyhow!(
+                "source task failed: {e}"
+            )))
+        })?;
+        let (report, mine, state, mut entries) = decided?;
         // The next source sees this one's claims.
         apply_to_index(&mut entries, &mine);
         index = Some(entries);
@@ -226,6 +251,13 @@ pub async fn poll(
     if !changes.is_empty() {
         outcome.wrote = true;
         outcome.topics_changed = store.apply_changes(&changes).await?;
+    }
+    // Kept when the store moved by this poll's own write only.
+    let after = store.revision().await.ok();
+    if let (Some(before), Some(after), Some(entries)) = (before, after, index)
+        && after == before + i64::from(outcome.wrote)
+    {
+        cache.hold(after, entries);
     }
     for state in &states {
         store.save_source_state(state).await?;

@@ -173,4 +173,3 @@ async fn feeds_are_read_with_conditional_gets_tombstones_and_relative_links() {
             .is_some()
     );
 }
-

@@ -6,7 +6,6 @@
 use crate::helpers::{TestSite, article};
 use crate::remote_server::{Fault, Post, Remote, Seen};
 use chrono::{DateTime, Utc};
-use feedletter::Clock as _;
 use feedletter::ingest::IngestReport;
 use feedletter::sources::{Poll, SourceReport};
 
@@ -427,7 +426,7 @@ async fn two_instances_share_the_polling_through_the_store() {
     }
     let site = TestSite::new(&format!(
         "lease = \"3s\"\n{}",
-        source("cms", "wordpress", &remote.wp_url())
+        source("shared", "wordpress", &remote.wp_url())
     ))
     .await;
     let a = site.spawn_at_fixed_time().await;
@@ -502,15 +501,15 @@ async fn two_instances_share_the_polling_through_the_store() {
     assert_eq!(ready.status(), 200);
     let metrics = b.get("/metrics").await.unwrap().text().await.unwrap();
     for line in [
-        r#"feedletter_source_errors_total{source="cms"}"#,
-        r#"feedletter_source_items_total{source="cms",change="updated"}"#,
-        r#"feedletter_source_last_success_timestamp_seconds{source="cms"}"#,
+        r#"feedletter_source_errors_total{source="shared"}"#,
+        r#"feedletter_source_items_total{source="shared",change="updated"}"#,
+        r#"feedletter_source_last_success_timestamp_seconds{source="shared"}"#,
     ] {
         assert!(metrics.contains(line), "{line} missing:\n{metrics}");
     }
     let errors: f64 = metrics
         .lines()
-        .find_map(|l| l.strip_prefix(r#"feedletter_source_errors_total{source="cms"} "#))
+        .find_map(|l| l.strip_prefix(r#"feedletter_source_errors_total{source="shared"} "#))
         .unwrap()
         .parse()
         .unwrap();

@@ -119,6 +119,7 @@ impl Background {
             self.state.config.clone(),
             self.state.clock.clone(),
         );
+        crate::sources::report_last_successes(store.as_ref(), &config).await;
         let mut leader = self.ingest.leader();
         loop {
             let leading = *leader.borrow_and_update();

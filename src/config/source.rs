@@ -19,6 +19,7 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// The name the config uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Wordpress => "wordpress",

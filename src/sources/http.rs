@@ -76,6 +76,8 @@ pub fn user_agent(base_url: &str) -> String {
 }
 
 impl Fetcher {
+    /// A client for a site whose public URL is `base_url` (named in the
+    /// User-Agent).
     pub fn new(base_url: &str) -> Result<Self, FetchError> {
         crate::telemetry::install_crypto();
         let policy = reqwest::redirect::Policy::custom(|attempt| {

@@ -164,6 +164,22 @@ pub async fn next_due(
     Ok(next)
 }
 
+/// Sets each source's last-success gauge from the store, so that `/metrics`
+/// shows it from start-up, whichever instance polled last.
+pub async fn report_last_successes(store: &dyn Store, config: &Config) {
+    for source in &config.sources {
+        if let Ok(Some(state)) = store.source_state(&source.name).await
+            && let Some(t) = state.last_success
+        {
+            metrics::gauge!(
+                "feedletter_source_last_success_timestamp_seconds",
+                "source" => source.name.clone()
+            )
+            .set(t.timestamp() as f64);
+        }
+    }
+}
+
 /// Polls the sources `poll` picks, one after the other, and records what
 /// changed. A source that fails is reported in its report; an error comes
 /// back only when the store or the vocabulary fails.

@@ -248,6 +248,21 @@ async fn a_source_that_fails_is_reported_and_keeps_what_it_gave() {
     let site = TestSite::new(&source("cms", "wordpress", &remote.wp_url())).await;
     let first = ingest(&site, Poll::Command).await;
     assert_eq!(only(&first).new.len(), 3);
+    // A push onto a source's slug is refused, naming the source.
+    let pushed = feedletter::ingest::api::push(
+        site.store.as_ref(),
+        &site.config,
+        &site.clock,
+        "post-1",
+        serde_json::json!({"title": "Mine", "published": "2026-11-21 10:00", "body": "x"}),
+    )
+    .await;
+    match pushed {
+        Err(feedletter::ingest::api::PushError::Conflict(m)) => {
+            assert!(m.contains("source 'cms' (item 1)"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
     let still_there = || async {
         for id in 1..=3 {
             assert!(

@@ -180,6 +180,7 @@ fn read_entry(
         url,
         published,
         updated: entry.updated,
+        dated_by_update: entry.published.is_none(),
     })
 }
 

@@ -30,6 +30,10 @@ pub struct RemoteItem {
     pub url: Url,
     pub published: DateTime<Utc>,
     pub updated: Option<DateTime<Utc>>,
+    /// The source gives no publication time, only when the item was last
+    /// updated (Atom's `updated` alone): once stored, the article keeps the
+    /// publication time it was first stored with.
+    pub dated_by_update: bool,
 }
 
 /// Why an item was not read: the item named by its id or link.
@@ -270,6 +274,7 @@ mod tests {
             url: Url::parse(link).unwrap(),
             published: Utc::now(),
             updated: None,
+            dated_by_update: false,
         };
         let s = |i: RemoteItem| i.wanted_slug().as_str().to_owned();
         assert_eq!(

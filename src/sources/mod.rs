@@ -241,6 +241,7 @@ pub async fn poll_with(
             Some(e) => e,
             None => store.article_index().await?,
         };
+        let polled = keep_first_dates(store, source, polled, &entries).await?;
         // CPU work (sanitizing, topics), off the async threads.
         let (config_now, source_now) = (config.clone(), source.clone());
         let decided = tokio::task::spawn_blocking(move || {
@@ -317,6 +318,56 @@ fn waiting(source: &SourceConfig, state: &SourceState, until: DateTime<Utc>) -> 
         }],
         ..SourceReport::default()
     }
+}
+
+/// Items dated only by their last update that are stored already keep
+/// the publication time they were first stored with, so an edit does not
+/// move them up the feeds as if new.
+async fn keep_first_dates(
+    store: &dyn Store,
+    source: &SourceConfig,
+    mut polled: Polled,
+    index: &[IndexEntry],
+) -> Result<Polled, IngestError> {
+    let undated: HashSet<&str> = polled
+        .pass
+        .items
+        .iter()
+        .filter(|i| i.dated_by_update)
+        .map(|i| i.id.as_str())
+        .collect();
+    if undated.is_empty() {
+        return Ok(polled);
+    }
+    let slugs: Vec<(&str, &str)> = index
+        .iter()
+        .filter_map(|e| match e.source.remote() {
+            Some((s, id)) if s == source.name && undated.contains(id) => {
+                Some((id, e.slug.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    if slugs.is_empty() {
+        return Ok(polled);
+    }
+    let wanted: Vec<&str> = slugs.iter().map(|(_, slug)| *slug).collect();
+    let stored = store.articles_by_slug(&wanted).await?;
+    let first: std::collections::HashMap<&str, DateTime<Utc>> = stored
+        .iter()
+        .filter_map(|a| {
+            let slug = a.article.slug.as_str();
+            let id = slugs.iter().find(|(_, s)| *s == slug)?.0;
+            Some((id, a.article.published.to_utc()))
+        })
+        .collect();
+    for item in &mut polled.pass.items {
+        if let Some(p) = first.get(item.id.as_str()).filter(|_| item.dated_by_update) {
+            item.updated = Some(item.published);
+            item.published = *p;
+        }
+    }
+    Ok(polled)
 }
 
 /// Reads one source: one pass of its kind.

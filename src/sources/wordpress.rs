@@ -304,6 +304,7 @@ fn read_post(post: &Value, page: &Url) -> Result<(RemoteItem, DateTime<Utc>), It
         url,
         published,
         updated: modified,
+        dated_by_update: false,
     };
     Ok((item, modified.unwrap_or(published)))
 }

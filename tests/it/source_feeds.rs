@@ -34,6 +34,12 @@ fn atom(tombstone: bool) -> String {
 <link href="posts/a"/><updated>2026-11-19T08:00:00Z</updated>
 <content type="html">&lt;p&gt;Gentle.&lt;/p&gt;&lt;img src="img/a.png"&gt;</content></entry>"#
     };
+    // The second version edits b, which has no `published`.
+    let (b_updated, b_text) = if tombstone {
+        ("2026-11-24T09:00:00Z", "Plant-based.")
+    } else {
+        ("2026-11-20T08:00:00Z", "Plant.")
+    };
     format!(
         r#"<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xmlns:at="http://purl.org/atompub/tombstones/1.0" xml:base="https://partner.example/blog/">
@@ -41,7 +47,7 @@ fn atom(tombstone: bool) -> String {
 <author><name>Partner Desk</name></author>
 {gone}{entry_a}
 <entry xml:base="https://partner.example/other/"><id>tag:partner.example,2026:b</id><title type="html">Bakuchiol &lt;em&gt;vs&lt;/em&gt; retinol</title>
-<link href="b"/><updated>2026-11-20T08:00:00Z</updated><content type="html">&lt;p&gt;Plant.&lt;/p&gt;</content></entry>
+<link href="b"/><updated>{b_updated}</updated><content type="html">&lt;p&gt;{b_text}&lt;/p&gt;</content></entry>
 </feed>"#
     )
 }
@@ -156,6 +162,14 @@ async fn feeds_are_read_with_conditional_gets_tombstones_and_relative_links() {
     assert!(partner.withdrawn.is_empty());
     assert!(site.store.article("old").await.unwrap().is_some());
     assert_eq!(by(&third, "blog").withdrawn, ["a"]);
+    // An entry dated only by `updated` keeps its first date when edited.
+    assert_eq!(by(&third, "blog").updated, ["b"]);
+    let b = site.store.article("b").await.unwrap().unwrap();
+    assert_eq!(
+        b.article.published.to_rfc3339(),
+        "2026-11-20T08:00:00+00:00"
+    );
+    assert_eq!(b.updated.to_rfc3339(), "2026-11-24T09:00:00+00:00");
     assert!(site.store.article("a").await.unwrap().is_none());
 
     // HTML where a feed was expected.

@@ -28,6 +28,8 @@ pub struct Post {
     pub categories: Vec<&'static str>,
     pub tags: Vec<&'static str>,
     pub image: Option<(String, String)>,
+    /// Its post type's REST base.
+    pub kind: &'static str,
 }
 
 impl Post {
@@ -44,6 +46,7 @@ impl Post {
             categories: vec!["Skincare"],
             tags: vec!["retinol"],
             image: None,
+            kind: "posts",
         }
     }
 }
@@ -86,15 +89,18 @@ const WP: &str = "/wp-json/wp/v2/";
 
 impl Remote {
     pub async fn start() -> Self {
-        let mut remote = Remote::default();
-        let app = axum::Router::new()
-            .route("/wp-json/wp/v2/posts", axum::routing::get(wp_posts))
-            .route("/feeds/{name}", axum::routing::get(feed))
-            .with_state(remote.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let remote = Remote {
+            base: format!("http://{addr}"),
+            ..Remote::default()
+        };
+        let app = axum::Router::new()
+            .route("/wp-json/wp/v2/{kind}", axum::routing::get(wp_posts))
+            .route("/feeds/{name}", axum::routing::get(feed))
+            .route("/moved/{name}", axum::routing::get(moved))
+            .with_state(remote.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        remote.base = format!("http://{addr}");
         remote
     }
 
@@ -262,13 +268,14 @@ fn post_json(base: &str, p: &Post) -> Value {
 
 async fn wp_posts(
     State(remote): State<Remote>,
+    Path(kind): Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let query = parse_query(q);
     if let Some(fault) = arrive(
         &remote,
-        "/wp-json/wp/v2/posts".into(),
+        format!("/wp-json/wp/v2/{kind}"),
         query.clone(),
         headers,
     ) {
@@ -286,7 +293,7 @@ async fn wp_posts(
     let mut posts: Vec<&Post> = inner
         .posts
         .values()
-        .filter(|p| after.is_none_or(|a| p.modified > a))
+        .filter(|p| p.kind == kind && after.is_none_or(|a| p.modified > a))
         .collect();
     match query.get("orderby").map(String::as_str) {
         Some("modified") => posts.sort_by_key(|p| (p.modified, p.id)),
@@ -352,4 +359,16 @@ fn feedletter_hash(s: &str) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     s.hash(&mut h);
     format!("{:x}", h.finish())
+}
+
+/// A permanent redirect to the same feed under another host name
+/// (`localhost` for `127.0.0.1`).
+async fn moved(Path(name): Path<String>, headers: HeaderMap) -> Response {
+    let host = headers[header::HOST].to_str().unwrap();
+    let to = host.replace("127.0.0.1", "localhost");
+    Response::builder()
+        .status(StatusCode::MOVED_PERMANENTLY)
+        .header(header::LOCATION, format!("http://{to}/feeds/{name}"))
+        .body(Body::empty())
+        .unwrap()
 }

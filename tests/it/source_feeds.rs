@@ -187,3 +187,19 @@ async fn feeds_are_read_with_conditional_gets_tombstones_and_relative_links() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_feed_moved_to_another_host_is_followed_and_read() {
+    let remote = Remote::start().await;
+    remote.set_feed("rss", RSS, "application/rss+xml");
+    let moved = format!("{}/moved/rss", remote.base);
+    let site = TestSite::new(&source("partner", "feed", &moved)).await;
+    let r = ingest(&site, Poll::Command).await;
+    let partner = &r.sources[0];
+    assert!(partner.errors.is_empty(), "{partner:?}");
+    assert_eq!(partner.new.len(), 3);
+    // The request reached the feed by its new name.
+    let seen = remote.seen();
+    let host = seen[0].headers["host"].to_str().unwrap();
+    assert!(host.starts_with("localhost:"), "{host}");
+}

@@ -36,7 +36,7 @@ fn at(s: &str) -> DateTime<Utc> {
 /// Requests for posts with content (not id listings).
 fn post_pages(seen: &[Seen]) -> Vec<&Seen> {
     seen.iter()
-        .filter(|s| s.path.ends_with("/posts") && !s.query.contains_key("_fields"))
+        .filter(|s| s.path.starts_with("/wp-json/") && !s.query.contains_key("_fields"))
         .collect()
 }
 
@@ -322,6 +322,37 @@ async fn a_source_that_fails_is_reported_and_keeps_what_it_gave() {
     assert!(only(&r).errors.is_empty(), "{r:?}");
     assert_eq!(only(&r).unchanged, 3);
     still_there().await;
+}
+
+#[tokio::test]
+async fn every_post_type_named_is_read_and_listed() {
+    let remote = Remote::start().await;
+    remote.put(Post::new(
+        1,
+        "spf-basics",
+        "SPF basics",
+        "2026-11-20T10:00:00Z",
+    ));
+    let mut recipe = Post::new(2, "oat-mask", "An oat mask", "2026-11-21T10:00:00Z");
+    recipe.kind = "recipes";
+    remote.put(recipe);
+    let config =
+        source("cms", "wordpress", &remote.wp_url()) + "types = [\"posts\", \"recipes\"]\n";
+    let site = TestSite::new(&config).await;
+    let first = ingest(&site, Poll::Command).await;
+    assert_eq!(only(&first).new, ["oat-mask", "spf-basics"]);
+    let paths: Vec<String> = remote.seen().iter().map(|s| s.path.clone()).collect();
+    assert!(
+        paths.contains(&"/wp-json/wp/v2/recipes".to_string()),
+        "{paths:?}"
+    );
+    // Each type's listing counts: neither is withdrawn by the other's.
+    let again = ingest(&site, Poll::Command).await;
+    assert!(!again.changed(), "{again:?}");
+    assert!(only(&again).errors.is_empty(), "{again:?}");
+    remote.trash(2);
+    let trashed = ingest(&site, Poll::Command).await;
+    assert_eq!(only(&trashed).withdrawn, ["oat-mask"]);
 }
 
 // Several threads: the server answers while the test waits on the binary.

@@ -45,7 +45,7 @@ pub struct Background {
 /// least this often, for a lease taken over or a state another instance
 /// wrote.
 const SOURCES_MIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
-const SOURCES_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+const SOURCES_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The mail queue's pass for retries when nothing wakes it.
 const MAIL_RETRIES_EVERY: std::time::Duration = std::time::Duration::from_secs(30);

@@ -563,3 +563,40 @@ async fn two_instances_share_the_polling_through_the_store() {
     assert!(site.store.article("post-2").await.unwrap().is_some());
     b.stop().await;
 }
+
+/// The daemon polls each source on its own `every`, by the site's clock.
+#[tokio::test]
+async fn the_daemon_polls_a_source_when_its_every_has_passed() {
+    let remote = Remote::start().await;
+    remote.put(Post::new(
+        1,
+        "spf-basics",
+        "SPF basics",
+        "2026-11-20T10:00:00Z",
+    ));
+    let site = TestSite::new(&source("cms", "wordpress", &remote.wp_url())).await;
+    let app = site.spawn_at_fixed_time().await;
+    let wait_for_requests = |atleast: usize, secs: u64| {
+        let remote = remote.clone();
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+            while std::time::Instant::now() < deadline {
+                if post_pages(&remote.seen()).len() >= atleast {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            false
+        }
+    };
+    assert!(wait_for_requests(1, 10).await, "no first poll");
+    remote.forget_requests();
+    // Four minutes on: not due yet (every = 5m).
+    site.clock.advance(chrono::Duration::minutes(4));
+    assert!(!wait_for_requests(1, 6).await, "polled before its time");
+    site.clock.advance(chrono::Duration::minutes(2));
+    assert!(wait_for_requests(1, 10).await, "not polled once due");
+    let pages = post_pages(&remote.seen()).len();
+    assert_eq!(pages, 1, "one page of changes");
+    app.stop().await;
+}

@@ -17,6 +17,7 @@ pub mod http;
 pub mod ingest;
 pub mod mail;
 pub mod scheduler;
+pub mod sources;
 pub mod store;
 pub mod subscribers;
 pub mod telemetry;

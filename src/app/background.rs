@@ -42,6 +42,12 @@ pub struct Background {
     stop: CancellationToken,
 }
 
+/// The source poller's shortest and longest sleep: it looks again at
+/// least this often, for a lease taken over or a state another instance
+/// wrote.
+const SOURCES_MIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+const SOURCES_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The mail queue's pass for retries when nothing wakes it.
 const MAIL_RETRIES_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -95,6 +101,64 @@ impl Background {
     /// lease holder) and build the feeds.
     pub async fn ingest(&self) {
         self.ingest.run_for(Trigger::Schedule).await;
+    }
+
+    /// Polls every `[[source]]` now, as the lease holder (a source backing
+    /// off or asked to wait is skipped), and builds what changed; nothing
+    /// on an instance without the lease.
+    pub async fn poll_sources(&self) {
+        self.ingest
+            .run_for(Trigger::Sources(crate::sources::Poll::Now))
+            .await;
+    }
+
+    /// The daemon's source poller: each source when its `every` has
+    /// passed (or its back-off ended), by the lease holder, until the
+    /// daemon stops. State lives in the store, so a new lease holder goes
+    /// on from where the last one stopped.
+    pub(super) async fn poll_sources_until_stopped(self) {
+        let (store, config, clock) = (
+            self.state.store.clone(),
+            self.state.config.clone(),
+            self.state.clock.clone(),
+        );
+        crate::sources::report_last_successes(store.as_ref(), &config).await;
+        let mut leader = self.ingest.leader();
+        loop {
+            let leading = *leader.borrow_and_update();
+            let now = clock.now();
+            let next = crate::sources::next_due(store.as_ref(), &config).await;
+            let wait = match next {
+                Ok(None) => return,
+                // Another instance polls: look again when this one takes
+                // the lease over.
+                Ok(Some(_)) if !leading => SOURCES_MAX_WAIT,
+                Ok(Some(at)) if at <= now => {
+                    self.ingest
+                        .run_for(Trigger::Sources(crate::sources::Poll::Due))
+                        .await;
+                    SOURCES_MIN_WAIT
+                }
+                Ok(Some(at)) => (at - now)
+                    .to_std()
+                    .unwrap_or_default()
+                    .clamp(SOURCES_MIN_WAIT, SOURCES_MAX_WAIT),
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the sources' state");
+                    SOURCES_MAX_WAIT
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                changed = leader.changed() => {
+                    // The lease's watcher is gone: the daemon is stopping.
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                () = self.stop.cancelled() => return,
+            }
+        }
     }
 
     /// How many runs of the ingest job have finished since start-up,

@@ -52,6 +52,8 @@ pub(super) enum Trigger {
     Watch,
     /// The watcher lost events: a rescan.
     Rescan,
+    /// `[[source]]` entries to poll (no content folder scan).
+    Sources(crate::sources::Poll),
 }
 
 impl Trigger {
@@ -60,6 +62,7 @@ impl Trigger {
             Self::Schedule => "schedule",
             Self::Watch => "watch",
             Self::Rescan => "rescan",
+            Self::Sources(_) => "sources",
         }
     }
 }
@@ -110,6 +113,37 @@ impl IngestJob {
             }
             Err(e) => {
                 tracing::error!(error = %e, "ingest failed");
+                None
+            }
+        }
+    }
+
+    /// Polls the sources `poll` picks; None when the store failed (logged).
+    async fn poll_sources(
+        &self,
+        poll: crate::sources::Poll,
+        memory: &mut Memory,
+    ) -> Option<IngestReport> {
+        let (store, clock) = (self.store.as_ref(), self.clock.as_ref());
+        let polled =
+            crate::sources::poll_with(store, &self.config, clock, poll, &mut memory.index).await;
+        match polled {
+            Ok(outcome) => {
+                let mut report = IngestReport::default();
+                report.add_sources(outcome);
+                for s in report.sources.iter().filter(|s| s.changed()) {
+                    tracing::info!(
+                        source = %s.name,
+                        new = s.new.len(),
+                        updated = s.updated.len(),
+                        withdrawn = s.withdrawn.len(),
+                        "source polled"
+                    );
+                }
+                Some(report)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "polling the sources failed");
                 None
             }
         }
@@ -182,10 +216,10 @@ impl IngestJob {
         let leading = *self.leader.borrow();
         let started = Instant::now();
         let before = self.store.revision().await.ok();
-        let report = if leading {
-            self.ingest(&mut memory).await
-        } else {
-            None
+        let report = match (leading, trigger) {
+            (false, _) => None,
+            (true, Trigger::Sources(poll)) => self.poll_sources(poll, &mut memory).await,
+            (true, _) => self.ingest(&mut memory).await,
         };
         let after = self.store.revision().await.ok();
         let now = self.clock.now();
@@ -199,6 +233,11 @@ impl IngestJob {
             written,
             started.elapsed(),
         );
+    }
+
+    /// Whether this instance holds the scheduler lease, as it changes.
+    pub(super) fn leader(&self) -> watch::Receiver<bool> {
+        self.leader.clone()
     }
 
     /// Runs finished since start-up.

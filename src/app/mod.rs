@@ -182,6 +182,11 @@ impl App {
             ),
         ];
         loops.extend(inbound.start(&state.config, &stop));
+        if !state.config.sources.is_empty() {
+            loops.push(tokio::spawn(
+                background.clone().poll_sources_until_stopped(),
+            ));
+        }
         if let Some(watcher) = watcher {
             loops.push(tokio::spawn(
                 background.clone().wake_ingest_until_stopped(watcher),

@@ -15,19 +15,29 @@ struct IngestOutput<'a> {
     feeds_written: &'a [String],
 }
 
-/// Ingests, then writes the feeds its changes touched, as the daemon does
+/// Ingests the content folder and polls every `[[source]]`, then writes
+/// the feeds its changes touched, as the daemon does
 /// (the main feeds, the changed articles' topics; the trending feed and the
 /// OPML index when a change can move trending: an article published within
 /// the trending windows and baseline, or a withdrawal). A feeds folder
 /// without the main feed yet (one of its files) gets every feed. Exit 1
-/// when a file was rejected, so a script notices.
+/// when a file was rejected or a source reported a problem, so a script
+/// notices.
 pub(super) async fn ingest(
     config: &Config,
     clock: Arc<dyn Clock>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = crate::store::connect(&config.store).await?;
-    let report = crate::ingest::ingest_once(store.as_ref(), config, clock.as_ref()).await?;
+    let mut report = crate::ingest::ingest_once(store.as_ref(), config, clock.as_ref()).await?;
+    let polled = crate::sources::poll(
+        store.as_ref(),
+        config,
+        clock.as_ref(),
+        crate::sources::Poll::Command,
+    )
+    .await?;
+    report.add_sources(polled);
     let scope = scope_after(config, &report);
     let built = crate::feeds::build_feeds(store.as_ref(), config, clock.now(), &scope).await?;
     if json {
@@ -40,11 +50,13 @@ pub(super) async fn ingest(
         print_ingest(&report);
         print_written(config, &built);
     }
-    Ok(if report.rejected.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(
+        if report.rejected.is_empty() && report.source_errors() == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }
 
 /// What `ingest` builds after `report`.
@@ -104,6 +116,71 @@ fn print_ingest(r: &IngestReport) {
         r.rejected.len(),
         r.unchanged
     );
+    for s in &r.sources {
+        print_source(s);
+    }
+}
+
+/// A source's changes and problems, each line led by its name.
+fn print_source(s: &crate::sources::SourceReport) {
+    let name = &s.name;
+    for slug in &s.new {
+        println!("new        {slug} ({name})");
+    }
+    for slug in &s.updated {
+        println!("updated    {slug} ({name})");
+    }
+    for slug in &s.withdrawn {
+        println!("withdrawn  {slug} ({name})");
+    }
+    for e in &s.errors {
+        println!("error      {name}: {}: {}", e.url, e.error);
+    }
+    println!(
+        "source {name}: {} new, {} updated, {} withdrawn, {} unchanged, {} error(s)",
+        s.new.len(),
+        s.updated.len(),
+        s.withdrawn.len(),
+        s.unchanged,
+        s.errors.len()
+    );
+}
+
+/// `sources test NAME`: one page of the source, read and shown, nothing
+/// written. Exit 1 when it reported a problem.
+pub(super) async fn test_source(
+    config: &Config,
+    name: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let preview = crate::sources::test(config, name)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&preview)?);
+    } else {
+        for i in &preview.items {
+            println!("{}  {}  {}", i.published, i.slug, i.title);
+            println!("    {}", i.url);
+            if !i.tags.is_empty() {
+                println!("    tags: {}", i.tags.join(", "));
+            }
+        }
+        for e in &preview.errors {
+            println!("error      {name}: {}: {}", e.url, e.error);
+        }
+        println!(
+            "{}: {} article(s) would be ingested from this page, {} error(s); nothing was written",
+            preview.name,
+            preview.items.len(),
+            preview.errors.len()
+        );
+    }
+    Ok(if preview.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub(super) async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {

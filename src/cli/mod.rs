@@ -51,7 +51,7 @@ pub enum Command {
     Run,
     /// Check config, templates, cron lines and content; non-zero exit on problems.
     Check,
-    /// Scan the content folder once.
+    /// Scan the content folder and poll every [[source]] once.
     Ingest {
         /// One JSON document on stdout.
         #[arg(long)]
@@ -93,9 +93,26 @@ pub enum Command {
     /// Manage the subscriber list.
     #[command(subcommand)]
     Subscribers(SubscribersCommand),
+    /// The [[source]] entries: try one without writing anything.
+    #[command(subcommand)]
+    Sources(SourcesCommand),
     /// Preview, send and inspect digest runs.
     #[command(subcommand)]
     Digest(DigestCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Fetch one page of a [[source]] and print what would be ingested;
+    /// nothing is written.
+    Test {
+        /// The source's `name`.
+        name: String,
+        /// One JSON document on stdout: `name`, `items` (id, slug, title,
+        /// url, published, tags) and `errors` (url, error).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -359,6 +376,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => daemon::migrate(&load(path)?).await,
         Command::Subscribers(cmd) => subscribers::subscribers(cmd, load(path)?, clock).await,
         Command::Digest(cmd) => digest::digest(cmd, load(path)?, clock).await,
+        Command::Sources(SourcesCommand::Test { name, json }) => {
+            content::test_source(&load(path)?, &name, json).await
+        }
     }
 }
 

@@ -18,6 +18,7 @@ mod mail;
 mod problems;
 mod schedule;
 mod site;
+mod source;
 mod store;
 mod topics;
 mod websub;
@@ -34,6 +35,7 @@ pub use http::HttpConfig;
 pub use mail::{DkimConfig, MailConfig, MailTransportKind, SmtpConfig, SmtpTls};
 pub use schedule::ScheduleConfig;
 pub use site::SiteConfig;
+pub use source::{SourceConfig, SourceKind};
 pub use store::StoreConfig;
 pub use topics::TopicsConfig;
 pub use websub::WebSubConfig;
@@ -73,6 +75,8 @@ pub struct Config {
     pub websub: Option<WebSubConfig>,
     pub digests: Vec<DigestConfig>,
     pub bounces: BouncesConfig,
+    /// `[[source]]` entries, in file order.
+    pub sources: Vec<SourceConfig>,
 }
 
 /// The whole file as written, one field a section.
@@ -95,6 +99,7 @@ struct RawConfig {
     websub: Option<websub::RawWebSub>,
     digest: Vec<digest::RawDigest>,
     bounces: bounces::RawBounces,
+    source: Vec<source::RawSource>,
 }
 
 impl Config {
@@ -166,6 +171,7 @@ impl RawConfig {
         let websub = self.websub.map(|w| w.build(p));
         let digests = digest::build_all(self.digest, site.as_ref().map(|s| s.timezone), p);
         let bounces = self.bounces.build(root, p);
+        let sources = source::build_all(self.source, p);
         Some(Config {
             path: Some(path.to_path_buf()),
             site: site?,
@@ -183,6 +189,7 @@ impl RawConfig {
             },
             digests: digests?,
             bounces: bounces?,
+            sources: sources?,
         })
     }
 }

@@ -351,3 +351,36 @@ fn bad_bounces_keys_are_named() {
         assert!(e.contains(key), "{body}: {e}");
     }
 }
+
+#[test]
+fn sources_read_with_their_defaults_and_unique_names() {
+    let text = format!(
+        "{MINIMAL}\n[[source]]\nname = \"cms\"\nkind = \"wordpress\"\n\
+         url = \"https://www.example.com/wp-json/wp/v2\"\nevery = \"5m\"\n\
+         [[source]]\nname = \"partner\"\nkind = \"feed\"\nurl = \"https://p.example/feed.xml\"\nevery = \"15m\"\n"
+    );
+    let c = load(&text, &[]).unwrap();
+    let [cms, partner] = &c.sources[..] else {
+        panic!("{:?}", c.sources)
+    };
+    assert_eq!(cms.kind, SourceKind::Wordpress);
+    // The API root, to which post types are joined.
+    assert_eq!(cms.url.as_str(), "https://www.example.com/wp-json/wp/v2/");
+    assert_eq!(cms.types, ["posts"]);
+    assert_eq!(cms.every, Duration::from_secs(300));
+    assert_eq!(partner.kind, SourceKind::Feed);
+    assert!(partner.types.is_empty());
+
+    let twice = text.replace("name = \"partner\"", "name = \"cms\"");
+    let e = load(&twice, &[]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("source[1].name: 'cms' is used by another source"),
+        "{e}"
+    );
+    let missing = format!("{MINIMAL}\n[[source]]\nname = \"x\"\n");
+    let e = load(&missing, &[]).unwrap_err().to_string();
+    for key in ["source[0].kind", "source[0].url", "source[0].every"] {
+        assert!(e.contains(&format!("{key}: must be set")), "{e}");
+    }
+}

@@ -90,6 +90,9 @@ pub enum ArticleSource {
     File(String),
     /// Pushed over the admin API.
     Api,
+    /// Read from a `[[source]]` entry: its name, and the item's id there
+    /// (a WordPress post id, a feed item's guid or link).
+    Remote { source: String, id: String },
 }
 
 impl ArticleSource {
@@ -97,33 +100,52 @@ impl ArticleSource {
     pub fn file(&self) -> Option<&str> {
         match self {
             Self::File(rel) => Some(rel),
-            Self::Api => None,
+            Self::Api | Self::Remote { .. } => None,
+        }
+    }
+
+    /// The `[[source]]` entry's name and the item's id there, for a remote
+    /// source.
+    pub fn remote(&self) -> Option<(&str, &str)> {
+        match self {
+            Self::Remote { source, id } => Some((source, id)),
+            _ => None,
         }
     }
 }
 
-/// The text the store keeps: `file:<path>` or `api`.
+/// The text the store keeps: `file:<path>`, `api` or `source:<name>:<id>`
+/// (source names hold no `:`).
 impl fmt::Display for ArticleSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::File(rel) => write!(f, "file:{rel}"),
             Self::Api => f.write_str("api"),
+            Self::Remote { source, id } => write!(f, "source:{source}:{id}"),
         }
     }
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-#[error("article source `{0}` is neither `api` nor `file:<path>`")]
+#[error("article source `{0}` is not `api`, `file:<path>` or `source:<name>:<id>`")]
 pub struct InvalidArticleSource(pub String);
 
 impl FromStr for ArticleSource {
     type Err = InvalidArticleSource;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.strip_prefix("file:") {
-            Some(rel) => Ok(Self::File(rel.to_owned())),
-            None if s == "api" => Ok(Self::Api),
-            None => Err(InvalidArticleSource(s.to_owned())),
+        if let Some(rel) = s.strip_prefix("file:") {
+            return Ok(Self::File(rel.to_owned()));
+        }
+        if s == "api" {
+            return Ok(Self::Api);
+        }
+        match s.strip_prefix("source:").and_then(|r| r.split_once(':')) {
+            Some((source, id)) if !source.is_empty() && !id.is_empty() => Ok(Self::Remote {
+                source: source.to_owned(),
+                id: id.to_owned(),
+            }),
+            _ => Err(InvalidArticleSource(s.to_owned())),
         }
     }
 }
@@ -140,6 +162,13 @@ mod tests {
                 "file:skin/retinol.md",
             ),
             (ArticleSource::Api, "api"),
+            (
+                ArticleSource::Remote {
+                    source: "partner".into(),
+                    id: "https://p.example/a?b=c:d".into(),
+                },
+                "source:partner:https://p.example/a?b=c:d",
+            ),
         ] {
             assert_eq!(source.to_string(), text);
             assert_eq!(text.parse::<ArticleSource>(), Ok(source));

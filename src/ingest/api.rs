@@ -131,9 +131,14 @@ fn read_pushed(config: &Config, slug: &str, json: serde_json::Value) -> Result<P
     content_dir::read_article(&text, slug, &ctx).map_err(PushError::Invalid)
 }
 
-/// Refuses a slug published from a content file: the file owns it, and
-/// `instead` tells the client what to do.
+/// Refuses a slug published from a content file or a `[[source]]`: that
+/// owns it, and `instead` tells the client what to do with a file.
 fn refuse_file_owned(entry: &IndexEntry, slug: &str, instead: &str) -> Result<(), PushError> {
+    if let Some((source, id)) = entry.source.remote() {
+        return Err(PushError::Conflict(format!(
+            "slug: '{slug}' is published from source '{source}' (item {id}); change it there"
+        )));
+    }
     match entry.source.file() {
         Some(rel) => Err(PushError::Conflict(format!(
             "slug: '{slug}' is published from {rel}; {instead}"

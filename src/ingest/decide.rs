@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// How a version of an article relates to what the store holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Version {
+pub(crate) enum Version {
     /// A slug the store does not publish.
     New,
     /// A published slug with other content.
@@ -23,7 +23,7 @@ pub(super) enum Version {
 /// A version's effective `updated`, and the time topics new to it count
 /// from: a change is first seen now unless the source dates it; an old
 /// article that arrives late keeps its own dates.
-pub(super) fn version_times(
+pub(crate) fn version_times(
     article: &Article,
     version: Version,
     now: DateTime<Utc>,

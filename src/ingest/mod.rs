@@ -18,6 +18,7 @@ use crate::topics::{Matcher, VocabularyError};
 use chrono::{DateTime, Utc};
 use content_dir::ReadContext;
 use decide::decide;
+pub(crate) use decide::{Version, version_times};
 use files::{ContentFile, FileRead, read_file, scan};
 pub use files::{is_article_name, is_content_folder_name};
 use rayon::prelude::*;
@@ -37,6 +38,8 @@ pub struct IngestReport {
     pub scheduled: Vec<Scheduled>,
     pub warnings: Vec<Rejection>,
     pub unchanged: usize,
+    /// What each `[[source]]` polled gave (empty when none was).
+    pub sources: Vec<crate::sources::SourceReport>,
     /// Topics whose feeds may have changed.
     #[serde(skip)]
     pub topics_changed: Vec<String>,
@@ -53,6 +56,25 @@ impl IngestReport {
     /// True when the published set changed, so feeds need building.
     pub fn changed(&self) -> bool {
         !(self.new.is_empty() && self.updated.is_empty() && self.withdrawn.is_empty())
+            || self
+                .sources
+                .iter()
+                .any(crate::sources::SourceReport::changed)
+    }
+
+    /// Adds what a poll of the sources did.
+    pub fn add_sources(&mut self, outcome: crate::sources::PollOutcome) {
+        self.wrote |= outcome.wrote;
+        self.trending_may_move |= outcome.trending_may_move;
+        self.topics_changed.extend(outcome.topics_changed);
+        self.topics_changed.sort();
+        self.topics_changed.dedup();
+        self.sources.extend(outcome.reports);
+    }
+
+    /// Whether any source reported a problem.
+    pub fn source_errors(&self) -> usize {
+        self.sources.iter().map(|s| s.errors.len()).sum()
     }
 }
 
@@ -246,7 +268,7 @@ impl IndexCache {
     }
 
     /// The index for the store at `revision`, if held.
-    fn take(&mut self, revision: Option<i64>) -> Option<Vec<IndexEntry>> {
+    pub(crate) fn take(&mut self, revision: Option<i64>) -> Option<Vec<IndexEntry>> {
         match (self.held.take(), revision) {
             (Some(h), Some(r)) if h.revision == r => Some(h.entries),
             _ => None,
@@ -254,9 +276,16 @@ impl IndexCache {
     }
 }
 
+impl IndexCache {
+    /// Holds `entries` as the index of the store at `revision`.
+    pub(crate) fn hold(&mut self, revision: i64, entries: Vec<IndexEntry>) {
+        self.held = Some(HeldIndex { revision, entries });
+    }
+}
+
 /// Applies `changes` to `entries` (sorted by slug) as the store applies them
 /// to its index columns.
-fn apply_to_index(entries: &mut Vec<IndexEntry>, changes: &[ArticleChange]) {
+pub(crate) fn apply_to_index(entries: &mut Vec<IndexEntry>, changes: &[ArticleChange]) {
     let at = |entries: &Vec<IndexEntry>, slug: &str| {
         entries.binary_search_by(|e| e.slug.as_str().cmp(slug))
     };
@@ -306,7 +335,11 @@ fn apply_to_index(entries: &mut Vec<IndexEntry>, changes: &[ArticleChange]) {
 /// Whether `changes` can move the trending report: an article stored with
 /// a publication time inside the longest window plus the baseline before
 /// `now`, or a withdrawal (its time is not at hand, so it counts).
-fn trending_may_move(config: &Config, now: DateTime<Utc>, changes: &[ArticleChange]) -> bool {
+pub(crate) fn trending_may_move(
+    config: &Config,
+    now: DateTime<Utc>,
+    changes: &[ArticleChange],
+) -> bool {
     let t = &config.topics;
     let horizon = now
         - chrono::Duration::days(i64::from(

@@ -26,6 +26,7 @@ pub mod digests;
 pub mod instances;
 mod mail_kind;
 mod rows;
+pub mod sources;
 mod sql;
 pub mod subscribers;
 
@@ -36,6 +37,7 @@ pub use digests::{
 };
 pub use instances::{Held, InstanceRecord, InstanceStore, Recovered, Recovery};
 pub use mail_kind::MailKind;
+pub use sources::SourceState;
 pub use sql::SqlStore;
 pub use subscribers::{ImportBatch, ImportRow, NewSubscriber, QueuedMail, SubscriberStore};
 
@@ -270,6 +272,10 @@ pub trait Store:
     ) -> Result<bool, StoreError>;
     /// Gives the lease up, if `holder` has it.
     async fn drop_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+    /// What the last poll of `[[source]]` `name` left, if it was ever polled.
+    async fn source_state(&self, name: &str) -> Result<Option<SourceState>, StoreError>;
+    /// Records a source's state after a poll.
+    async fn save_source_state(&self, state: &SourceState) -> Result<(), StoreError>;
 }
 
 /// Opens the store the config names and applies its migrations.

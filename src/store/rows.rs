@@ -561,3 +561,35 @@ impl TryFrom<HeldRow> for Held {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub struct SourceStateRow {
+    name: String,
+    cursor: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    last_attempt_ts: Option<i64>,
+    last_success_ts: Option<i64>,
+    last_listing_ts: Option<i64>,
+    next_try_ts: Option<i64>,
+    failures: i64,
+    last_error: Option<String>,
+}
+
+impl TryFrom<SourceStateRow> for super::sources::SourceState {
+    type Error = StoreError;
+    fn try_from(r: SourceStateRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            name: r.name,
+            cursor: r.cursor,
+            etag: r.etag,
+            last_modified: r.last_modified,
+            last_attempt: opt_ts(r.last_attempt_ts)?,
+            last_success: opt_ts(r.last_success_ts)?,
+            last_listing: opt_ts(r.last_listing_ts)?,
+            next_try: opt_ts(r.next_try_ts)?,
+            failures: count(r.failures),
+            last_error: r.last_error,
+        })
+    }
+}

@@ -17,9 +17,9 @@
 
 use crate::store::rows::{
     ArchiveRow, ArticleRow, ClaimedRow, CountsRow, DigestArticleRow, HeldRow, IndexRow,
-    InstanceRow, OutboxErrorRow, PhraseRow, QueuedRow, RunRow, StateCountRow, SubscriberRow,
-    TopicArticleRow, TopicCountRow, TopicOccurrenceRow, TopicSlugRow, TopicTotalRow, WebCopyRow,
-    WithdrawnRow,
+    InstanceRow, OutboxErrorRow, PhraseRow, QueuedRow, RunRow, SourceStateRow, StateCountRow,
+    SubscriberRow, TopicArticleRow, TopicCountRow, TopicOccurrenceRow, TopicSlugRow, TopicTotalRow,
+    WebCopyRow, WithdrawnRow,
 };
 use sqlx::query::Query;
 use sqlx::query_builder::Separated;
@@ -66,6 +66,7 @@ pub trait SqlDb:
     + Reads<WithdrawnRow>
     + Reads<InstanceRow>
     + Reads<HeldRow>
+    + Reads<SourceStateRow>
 {
     /// Rows a statement changed: sqlx gives each driver's result its own
     /// type, with no common trait.

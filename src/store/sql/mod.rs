@@ -24,6 +24,7 @@ mod digests;
 mod instances;
 mod leases;
 mod plan;
+mod sources;
 mod subscribers;
 mod topics;
 
@@ -37,6 +38,7 @@ use super::{
     TopicSummary, Withdrawn,
 };
 use crate::domain::StoredArticle;
+use crate::store::sources::SourceState;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use db::sql;
@@ -193,5 +195,13 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn drop_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         self.release(name, holder).await
+    }
+
+    async fn source_state(&self, name: &str) -> Result<Option<SourceState>, StoreError> {
+        self.load_source_state(name).await
+    }
+
+    async fn save_source_state(&self, state: &SourceState) -> Result<(), StoreError> {
+        self.store_source_state(state).await
     }
 }

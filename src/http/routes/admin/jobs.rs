@@ -36,10 +36,16 @@ pub async fn run_job(
 }
 
 async fn ingest(state: &AppState, now: DateTime<Utc>) -> Result<Response, ApiError> {
-    let report =
-        crate::ingest::ingest_once(state.store.as_ref(), &state.config, state.clock.as_ref())
-            .await
-            .map_err(ApiError::internal)?;
+    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    let mut report = crate::ingest::ingest_once(store, &state.config, clock)
+        .await
+        .map_err(ApiError::internal)?;
+    // The sources too, as `feedletter ingest` does (a source backing off or
+    // asked to wait is skipped and reported).
+    let polled = crate::sources::poll(store, &state.config, clock, crate::sources::Poll::Now)
+        .await
+        .map_err(ApiError::internal)?;
+    report.add_sources(polled);
     let written = build(state, now).await?;
     Ok(Json(json!({ "ingest": report, "feeds_written": written })).into_response())
 }

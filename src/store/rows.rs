@@ -495,7 +495,8 @@ impl From<ArchiveRow> for ArchiveEntry {
 #[derive(sqlx::FromRow)]
 pub struct TopicSlugRow {
     pub topic_id: String,
-    pub slug: String,
+    /// Its slugs joined with newlines.
+    pub slugs: String,
 }
 
 #[derive(sqlx::FromRow)]

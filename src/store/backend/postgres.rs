@@ -84,6 +84,10 @@ impl Backend for Postgres {
         format!("{column} = ANY(${param})")
     }
 
+    fn joined(column: &str) -> String {
+        format!("string_agg({column}, chr(10))")
+    }
+
     fn bind_texts<'q>(q: Sql<'q, Self>, items: &[&str]) -> Result<Sql<'q, Self>, StoreError> {
         Ok(q.bind(items.to_vec()))
     }

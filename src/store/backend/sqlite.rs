@@ -78,6 +78,10 @@ impl Backend for Sqlite {
         format!("{column} IN (SELECT value FROM json_each(${param}))")
     }
 
+    fn joined(column: &str) -> String {
+        format!("group_concat({column}, char(10))")
+    }
+
     fn bind_texts<'q>(q: Sql<'q, Self>, items: &[&str]) -> Result<Sql<'q, Self>, StoreError> {
         Ok(q.bind(json(items, "a list")?))
     }

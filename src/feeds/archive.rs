@@ -58,7 +58,7 @@ use super::{FeedView, Tombstone};
 use crate::config::{Config, FeedFormat};
 use crate::store::{ArchiveEntry, StoreError, Withdrawn};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// The archive folder of each feed.
@@ -94,15 +94,20 @@ pub fn page_formats(formats: &[FeedFormat]) -> Vec<FeedFormat> {
 /// Page `n` of the feed in folder `feed` ("" or "topics/x") in `format`,
 /// relative to the feeds folder.
 pub fn page_file(feed: &str, n: u32, format: FeedFormat) -> String {
+    if feed.is_empty() {
+        format!("{DIR}/{}", page_name(n, format))
+    } else {
+        format!("{feed}/{DIR}/{}", page_name(n, format))
+    }
+}
+
+/// The file name of page `n` in `format`, in its archive folder.
+fn page_name(n: u32, format: FeedFormat) -> String {
     let ext = match format {
         FeedFormat::Json => "json",
         FeedFormat::Rss | FeedFormat::Atom => "xml",
     };
-    if feed.is_empty() {
-        format!("{DIR}/{n}.{ext}")
-    } else {
-        format!("{feed}/{DIR}/{n}.{ext}")
-    }
+    format!("{n}.{ext}")
 }
 
 /// Whether `rel` (relative to the feeds folder) is an archive page:
@@ -209,6 +214,15 @@ pub(super) fn plan(
         format!("{feed}/{DIR}/{MANIFEST}")
     };
     let old = read_manifest(&dir.join(MANIFEST));
+    // The page files there, listed once: a stat per page and format costs
+    // more once a feed has hundreds of pages.
+    let present: HashSet<String> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
     let full = full_pages(entries.len() as u64, size);
     let formats = page_formats(&config.feeds.formats);
     let mut plan = ArchivePlan {
@@ -222,9 +236,7 @@ pub(super) fn plan(
         let members = &entries[start..start + size];
         let print = fingerprint(config, feed, title, n, members);
         let on_disk = old.get(&n) == Some(&print)
-            && formats
-                .iter()
-                .all(|f| config.feeds.dir.join(page_file(feed, n, *f)).is_file());
+            && formats.iter().all(|f| present.contains(&page_name(n, *f)));
         if !on_disk {
             let published = members
                 .iter()

@@ -309,8 +309,8 @@ pub(crate) fn build(
     // that cannot show HTML fall back to the written-for-text part.
     let mut message = builder
         .multipart(MultiPart::alternative_plain_html(
-            mail.text.clone(),
-            mail.html.clone(),
+            super::body::encode(&mail.text),
+            super::body::encode(&mail.html),
         ))
         .map_err(|e| invalid(e.to_string()))?;
     if let Some(dkim) = dkim {

@@ -2,6 +2,7 @@
 //! signature) and handing it to the configured transport (SMTP or a folder
 //! of `.eml` files). Callers decide retries from `SendError`'s variant.
 
+mod body;
 pub mod message;
 pub mod transport;
 

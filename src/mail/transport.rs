@@ -5,11 +5,13 @@
 use super::message::{self, OutgoingMail};
 use super::{MailError, PASSWORD_VAR, SendError};
 use crate::config::{MailConfig, MailTransportKind, SmtpTls};
+use lettre::address::Envelope;
 use lettre::message::Mailbox;
 use lettre::message::dkim::DkimConfig;
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::fmt;
@@ -235,10 +237,8 @@ impl Session {
                 *conn = Some(connect(direct).await?);
             }
             match conn.as_mut() {
-                Some(c) => c
-                    .send(message.envelope(), &bytes)
+                Some(c) => transmit(c, message.envelope(), &bytes)
                     .await
-                    .map(|_| ())
                     .map_err(classify),
                 None => Err(SendError::Transient {
                     reason: "no connection".into(),
@@ -278,6 +278,76 @@ impl Session {
             let _ = c.quit().await;
         }
     }
+}
+
+/// What lettre's `AsyncSmtpConnection::send` does (MAIL, RCPT, DATA, the
+/// message), with the message made transparent (RFC 5321 §4.5.2: a line
+/// that starts with `.` gets another) a line at a time rather than a byte
+/// at a time, and written with its closing `<CRLF>.<CRLF>` in one write.
+/// Messages or addresses beyond ASCII (which need `8BITMIME` or
+/// `SMTPUTF8`) go through lettre's own `send`. On an error the connection
+/// is closed, as lettre does.
+async fn transmit(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    message: &[u8],
+) -> Result<(), lettre::transport::smtp::Error> {
+    let ascii = |a: &lettre::Address| AsRef::<str>::as_ref(a).is_ascii();
+    let ascii_addresses = envelope.from().is_none_or(ascii) && envelope.to().iter().all(ascii);
+    let Some(text) = std::str::from_utf8(message)
+        .ok()
+        .filter(|t| ascii_addresses && t.is_ascii())
+    else {
+        return conn.send(envelope, message).await.map(|_| ());
+    };
+    let data = Transparent(transparent(text));
+    let result = async {
+        conn.command(Mail::new(envelope.from().cloned(), Vec::new()))
+            .await?;
+        for to in envelope.to() {
+            conn.command(Rcpt::new(to.clone(), Vec::new())).await?;
+        }
+        conn.command(Data).await?;
+        conn.command(&data).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            conn.abort().await;
+            Err(e)
+        }
+    }
+}
+
+/// A message as DATA carries it, terminator included.
+struct Transparent(String);
+
+impl fmt::Display for Transparent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `text` with a `.` before every line that starts with one, then
+/// `<CRLF>.<CRLF>`.
+fn transparent(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 64 + 8);
+    // Split at LF (a memchr), but only a line after CRLF starts a line, as
+    // lettre reads it.
+    let mut after_crlf = true;
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if after_crlf && line.starts_with('.') {
+            out.push('.');
+        }
+        out.push_str(line);
+        after_crlf = line.ends_with('\r');
+    }
+    out.push_str("\r\n.\r\n");
+    out
 }
 
 async fn connect(d: &Direct) -> Result<AsyncSmtpConnection, SendError> {
@@ -376,4 +446,18 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lines_starting_with_a_dot_get_another_and_the_terminator_follows() {
+        assert_eq!(
+            super::transparent(".a\r\nb.\r\n.\r\n..c\r\n"),
+            "..a\r\nb.\r\n..\r\n...c\r\n\r\n.\r\n"
+        );
+        assert_eq!(super::transparent("x"), "x\r\n.\r\n");
+        // A bare LF starts no line.
+        assert_eq!(super::transparent("a\n.b"), "a\n.b\r\n.\r\n");
+    }
 }

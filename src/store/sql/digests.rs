@@ -238,7 +238,29 @@ impl<B: Backend> DigestStore for SqlStore<B> {
     ) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
         let now = now.timestamp();
+        // Sent rows, nearly all of them, in one statement; the rest one by one.
+        let sent: Vec<i64> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                OutboxOutcome::Sent { id } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        if !sent.is_empty() {
+            let q = sql_built::<B>(format!(
+                "UPDATE digest_outbox SET state = 'sent', done_ts = $1, claimed_ts = NULL, \
+                 claimed_by = NULL, started_ts = NULL \
+                 WHERE state = 'sending' AND claimed_by = $2 AND {}",
+                B::in_list("id", 3)
+            ));
+            B::bind_ids(q.bind(now).bind(holder), &sent)?
+                .execute(&mut *tx)
+                .await?;
+        }
         for outcome in outcomes {
+            if matches!(outcome, OutboxOutcome::Sent { .. }) {
+                continue;
+            }
             let w = OutboxWrite::new(outcome, now);
             let changed = sql::<B>(
                 "UPDATE digest_outbox SET state = $2, next_ts = COALESCE($3, next_ts), \

@@ -310,6 +310,7 @@ async fn run() -> Result<()> {
         drop(store);
         db.remove().await?;
     }
+    as_process(&api, addr, now).await?;
     let first = median(firsts);
     let inc = median(incrementals);
     let inc_server = median(incremental_server);
@@ -331,5 +332,67 @@ async fn run() -> Result<()> {
             "MISSED"
         }
     );
+    Ok(())
+}
+
+/// `feedletter ingest --json` as a process, as a user runs it: on a fresh
+/// store (the first pass, then every feed built), and again after
+/// `CHANGES` posts were edited (the changes, the id listing every command
+/// line ingest makes, and the feeds the changes touched). Wall clock from
+/// spawn to exit, the stand-in server's time included.
+async fn as_process(api: &Arc<Api>, addr: std::net::SocketAddr, now: DateTime<Utc>) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = store::BenchStore::create(dir.path()).await?;
+    let content = dir.path().join("content");
+    std::fs::create_dir_all(&content)?;
+    let text = format!(
+        "[site]\ntitle = \"Bench\"\nbase_url = \"https://bench.example\"\ntimezone = \"UTC\"\n\
+         author = {{ name = \"Desk\" }}\n[store]\nurl = \"{}\"\n\
+         [content]\ndir = \"{}\"\n[feeds]\ndir = \"{}\"\n\
+         [[source]]\nname = \"cms\"\nkind = \"wordpress\"\nurl = \"http://{addr}/wp-json/wp/v2/\"\nevery = \"5m\"\n",
+        db.url,
+        content.display(),
+        dir.path().join("feeds").display()
+    );
+    let path = dir.path().join("feedletter.toml");
+    std::fs::write(&path, &text)?;
+    let ingest = |label: &str| -> Result<f64> {
+        let started = Instant::now();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedletter"))
+            .arg("--config")
+            .arg(&path)
+            .args(["ingest", "--json"])
+            .env("RUST_LOG", "warn")
+            .output()?;
+        let took = started.elapsed().as_secs_f64() * 1e3;
+        ensure!(
+            out.status.success(),
+            "{label}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(took)
+    };
+    let first = tokio::task::block_in_place(|| ingest("first pass"))?;
+    let mut changed = Vec::new();
+    for i in 0..5u32 {
+        let at = Utc::now();
+        {
+            let mut posts = api.posts.write().unwrap();
+            for k in 0..CHANGES {
+                let id = 1 + (u64::from(i) * 389 + k * 211) % POSTS;
+                let p = &mut posts[(id - 1) as usize];
+                p.modified = at - Days::seconds(k as i64);
+                let date = now - Days::minutes(((POSTS - id) * 105 + 60) as i64);
+                p.json = render(id, date, p.modified, 100 + i);
+            }
+        }
+        changed.push(tokio::task::block_in_place(|| ingest("after changes"))?);
+    }
+    println!(
+        "feedletter ingest --json as a process: first pass and every feed built {first:.0} ms; \
+         after {CHANGES} posts changed (with the id listing and the touched feeds), median of 5 {:.0} ms",
+        median(changed)
+    );
+    db.remove().await?;
     Ok(())
 }

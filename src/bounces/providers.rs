@@ -53,31 +53,12 @@ fn kind_from_status(status: Option<&str>, default: BounceKind) -> BounceKind {
 /// `SubscriptionConfirmation`) around the SES notification, or the SES
 /// notification alone (SNS "raw message delivery").
 pub fn ses(body: &[u8], verp: &Verp) -> Result<Batch, String> {
-    let outer = parse(body)?;
     let mut batch = Batch::default();
-    let notification = match text(&outer, "Type") {
-        Some("SubscriptionConfirmation") => {
-            let url = text(&outer, "SubscribeURL")
-                .ok_or("SubscriptionConfirmation without SubscribeURL")?;
-            let topic = text(&outer, "TopicArn").unwrap_or("(no TopicArn)");
-            batch.confirm = Some((topic.to_owned(), url.to_owned()));
-            return Ok(batch);
-        }
-        Some("UnsubscribeConfirmation") => {
-            batch.ignored.push("SNS unsubscribe confirmation".into());
-            return Ok(batch);
-        }
-        Some("Notification") => {
-            let message = text(&outer, "Message").ok_or("SNS Notification without Message")?;
-            serde_json::from_str::<Value>(message)
-                .map_err(|e| format!("the SNS Message is not JSON: {e}"))?
-        }
-        Some(other) => return Err(format!("SNS message Type `{other}` is not known")),
-        None => outer,
+    let Some(n) = sns_message(parse(body)?, &mut batch)? else {
+        return Ok(batch);
     };
-    let n = &notification;
-    let kind = text(n, "notificationType")
-        .or_else(|| text(n, "eventType"))
+    let kind = text(&n, "notificationType")
+        .or_else(|| text(&n, "eventType"))
         .ok_or("neither notificationType nor eventType: not an SES notification")?;
     // The envelope sender SES used: our VERP address names the subscriber.
     let verp_ref = n
@@ -91,74 +72,100 @@ pub fn ses(body: &[u8], verp: &Verp) -> Result<Batch, String> {
     match kind {
         "Bounce" => {
             let b = n.get("bounce").ok_or("Bounce without bounce")?;
-            let bounce_type = text(b, "bounceType").unwrap_or("Undetermined");
-            let sub_type = text(b, "bounceSubType").unwrap_or("General");
-            let feedback = text(b, "feedbackId");
-            for r in b
-                .get("bouncedRecipients")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(address) = text(r, "emailAddress") else {
-                    continue;
-                };
-                let status = text(r, "status").and_then(super::fields::enhanced_status);
-                let default = if bounce_type == "Permanent" {
-                    BounceKind::Hard
-                } else {
-                    BounceKind::Soft
-                };
-                let kind = match (bounce_type, sub_type) {
-                    // On a suppression list: SES knows the address is bad.
-                    ("Permanent", "Suppressed" | "OnAccountSuppressionList") => BounceKind::Hard,
-                    ("Permanent", _) => kind_from_status(status.as_deref(), default),
-                    _ => BounceKind::Soft,
-                };
-                let reason = text(r, "diagnosticCode")
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("SES {bounce_type} bounce ({sub_type})"));
-                batch.events.push(Event {
-                    target: target(address),
-                    kind,
-                    status,
-                    reason,
-                    event_id: feedback.map(|f| format!("{f}:{address}")),
-                });
-            }
+            ses_bounce(b, &target, &mut batch);
         }
         "Complaint" => {
             let c = n.get("complaint").ok_or("Complaint without complaint")?;
-            let feedback_type = text(c, "complaintFeedbackType").unwrap_or("abuse");
-            if feedback_type == "not-spam" {
-                batch.ignored.push("a not-spam report".into());
-                return Ok(batch);
-            }
-            let agent = text(c, "userAgent").unwrap_or("a feedback loop");
-            let feedback = text(c, "feedbackId");
-            for r in c
-                .get("complainedRecipients")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(address) = text(r, "emailAddress") else {
-                    continue;
-                };
-                batch.events.push(Event {
-                    target: target(address),
-                    kind: BounceKind::Complaint,
-                    status: None,
-                    reason: format!(
-                        "marked as spam ({feedback_type} report from {agent}, via SES)"
-                    ),
-                    event_id: feedback.map(|f| format!("{f}:{address}")),
-                });
-            }
+            ses_complaint(c, &target, &mut batch);
         }
         other => batch.ignored.push(format!("an SES {other} notification")),
     }
     Ok(batch)
+}
+
+/// The SES notification inside an SNS post (`outer` itself when it has no
+/// SNS `Type`); None when the post was an SNS handshake, noted in `batch`.
+fn sns_message(outer: Value, batch: &mut Batch) -> Result<Option<Value>, String> {
+    match text(&outer, "Type") {
+        Some("SubscriptionConfirmation") => {
+            let url = text(&outer, "SubscribeURL")
+                .ok_or("SubscriptionConfirmation without SubscribeURL")?;
+            let topic = text(&outer, "TopicArn").unwrap_or("(no TopicArn)");
+            batch.confirm = Some((topic.to_owned(), url.to_owned()));
+            Ok(None)
+        }
+        Some("UnsubscribeConfirmation") => {
+            batch.ignored.push("SNS unsubscribe confirmation".into());
+            Ok(None)
+        }
+        Some("Notification") => {
+            let message = text(&outer, "Message").ok_or("SNS Notification without Message")?;
+            serde_json::from_str::<Value>(message)
+                .map(Some)
+                .map_err(|e| format!("the SNS Message is not JSON: {e}"))
+        }
+        Some(other) => Err(format!("SNS message Type `{other}` is not known")),
+        None => Ok(Some(outer)),
+    }
+}
+
+/// The recipients listed under `key` of an SES bounce or complaint, with
+/// their address; a recipient without one is skipped.
+fn ses_recipients<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = (&'a Value, &'a str)> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some((r, text(r, "emailAddress")?)))
+}
+
+fn ses_bounce(b: &Value, target: &dyn Fn(&str) -> Target, batch: &mut Batch) {
+    let bounce_type = text(b, "bounceType").unwrap_or("Undetermined");
+    let sub_type = text(b, "bounceSubType").unwrap_or("General");
+    let feedback = text(b, "feedbackId");
+    for (r, address) in ses_recipients(b, "bouncedRecipients") {
+        let status = text(r, "status").and_then(super::fields::enhanced_status);
+        let default = if bounce_type == "Permanent" {
+            BounceKind::Hard
+        } else {
+            BounceKind::Soft
+        };
+        let kind = match (bounce_type, sub_type) {
+            // On a suppression list: SES knows the address is bad.
+            ("Permanent", "Suppressed" | "OnAccountSuppressionList") => BounceKind::Hard,
+            ("Permanent", _) => kind_from_status(status.as_deref(), default),
+            _ => BounceKind::Soft,
+        };
+        let reason = text(r, "diagnosticCode")
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("SES {bounce_type} bounce ({sub_type})"));
+        batch.events.push(Event {
+            target: target(address),
+            kind,
+            status,
+            reason,
+            event_id: feedback.map(|f| format!("{f}:{address}")),
+        });
+    }
+}
+
+fn ses_complaint(c: &Value, target: &dyn Fn(&str) -> Target, batch: &mut Batch) {
+    let feedback_type = text(c, "complaintFeedbackType").unwrap_or("abuse");
+    if feedback_type == "not-spam" {
+        batch.ignored.push("a not-spam report".into());
+        return;
+    }
+    let agent = text(c, "userAgent").unwrap_or("a feedback loop");
+    let feedback = text(c, "feedbackId");
+    for (_, address) in ses_recipients(c, "complainedRecipients") {
+        batch.events.push(Event {
+            target: target(address),
+            kind: BounceKind::Complaint,
+            status: None,
+            reason: format!("marked as spam ({feedback_type} report from {agent}, via SES)"),
+            event_id: feedback.map(|f| format!("{f}:{address}")),
+        });
+    }
 }
 
 /// Postmark: one record a post (`RecordType` `Bounce` or `SpamComplaint`).

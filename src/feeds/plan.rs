@@ -133,37 +133,11 @@ pub(super) async fn plan(
         seed.extend(current);
     }
     for id in &wanted {
-        let label = match &all_topics {
-            Some(all) => all.iter().find(|t| t.id == *id).map(|t| t.label.clone()),
-            None => store.topic_label(id).await?,
+        let entries = topic_entries.remove(id);
+        match topic_pending(store, config, id, all_topics.as_deref(), entries, &mut seed).await? {
+            Some(p) => pending.push(p),
+            None => plan.remove.push(id.clone()),
         }
-        .unwrap_or_else(|| id.clone());
-        // With the topic's archive entries in hand, its newest articles
-        // are among them: no query per topic.
-        let (current, entries) = match topic_entries.remove(id) {
-            Some(entries) => (
-                archive::newest_published(&entries, config.feeds.limit),
-                entries,
-            ),
-            None => {
-                let current = store.topic_articles(id, config.feeds.limit).await?;
-                let slugs = slugs_of(&current);
-                seed.extend(current);
-                (slugs, Vec::new())
-            }
-        };
-        if current.is_empty() {
-            plan.remove.push(id.clone());
-            continue;
-        }
-        pending.push(Pending {
-            path: format!("topics/{id}"),
-            topic: Some(id.clone()),
-            title: topic_title(config, &label),
-            description: format!("{} articles about {label}", config.site.title),
-            current,
-            entries,
-        });
     }
     if let (None, Some(all)) = (&topic_ids, &all_topics) {
         // A full build also clears folders of topics that have gone.
@@ -196,6 +170,48 @@ pub(super) async fn plan(
         plan.opml = Some(index_opml(store, config, &all).await?);
     }
     Ok(plan)
+}
+
+/// Topic `id`'s feed before its archive is planned; None when it has no
+/// published article left. `entries` are its archive entries when the
+/// build read them: its newest articles are then among them, with no
+/// query. Articles read whole are added to `seed`.
+async fn topic_pending(
+    store: &dyn Store,
+    config: &Config,
+    id: &str,
+    all_topics: Option<&[TopicSummary]>,
+    entries: Option<Vec<ArchiveEntry>>,
+    seed: &mut Vec<StoredArticle>,
+) -> Result<Option<Pending>, StoreError> {
+    let label = match all_topics {
+        Some(all) => all.iter().find(|t| t.id == id).map(|t| t.label.clone()),
+        None => store.topic_label(id).await?,
+    }
+    .unwrap_or_else(|| id.to_owned());
+    let (current, entries) = match entries {
+        Some(entries) => (
+            archive::newest_published(&entries, config.feeds.limit),
+            entries,
+        ),
+        None => {
+            let current = store.topic_articles(id, config.feeds.limit).await?;
+            let slugs = slugs_of(&current);
+            seed.extend(current);
+            (slugs, Vec::new())
+        }
+    };
+    if current.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Pending {
+        path: format!("topics/{id}"),
+        topic: Some(id.to_owned()),
+        title: topic_title(config, &label),
+        description: format!("{} articles about {label}", config.site.title),
+        current,
+        entries,
+    }))
 }
 
 /// Adds each feed's subscription document and the archive pages to render

@@ -77,6 +77,7 @@ pub(super) fn decide(
         placed.push((item, remote, slug, stored));
     }
     // Then the reading, on every core: sanitizing, hashing, topics.
+    matcher.prepare_for(placed.len());
     let author = &config.site.author;
     let read: Vec<(Version, Option<ArticleChange>)> = placed
         .into_par_iter()
@@ -118,20 +119,9 @@ pub(super) fn decide(
         }
         changes.extend(change);
     }
-    // Removed at the source: not in a full listing, or named by a tombstone.
-    let gone: HashSet<&str> = pass.tombstones.iter().map(String::as_str).collect();
-    for (id, entry) in &decision.by_id {
-        let listed_gone = pass
-            .live_ids
-            .as_ref()
-            .is_some_and(|live| !live.contains(*id) && !seen.contains(*id));
-        if entry.published && (listed_gone || gone.contains(id)) {
-            report.withdrawn.push(entry.slug.clone());
-            changes.push(ArticleChange::Withdraw {
-                slug: entry.slug.clone(),
-                at: now,
-            });
-        }
+    for slug in withdrawn(&decision, &pass.live_ids, &pass.tombstones, &seen) {
+        report.withdrawn.push(slug.clone());
+        changes.push(ArticleChange::Withdraw { slug, at: now });
     }
     report.new.sort();
     report.updated.sort();
@@ -140,6 +130,29 @@ pub(super) fn decide(
         tracing::warn!(source = %source.name, url = %e.url, error = %e.error, "source");
     }
     Ok((report, changes, state))
+}
+
+/// The published articles of this source removed at the source: not in a
+/// full listing (`live`, when the pass made one) nor read by this pass, or
+/// named by a tombstone.
+fn withdrawn(
+    decision: &Decision<'_>,
+    live: &Option<HashSet<String>>,
+    tombstones: &[String],
+    seen: &HashSet<String>,
+) -> Vec<String> {
+    let gone: HashSet<&str> = tombstones.iter().map(String::as_str).collect();
+    decision
+        .by_id
+        .iter()
+        .filter(|(id, entry)| {
+            let unlisted = live
+                .as_ref()
+                .is_some_and(|live| !live.contains(**id) && !seen.contains(**id));
+            entry.published && (unlisted || gone.contains(**id))
+        })
+        .map(|(_, entry)| entry.slug.clone())
+        .collect()
 }
 
 /// Which slugs are taken, and by what, as a pass places its items.

@@ -19,6 +19,7 @@ mod recovery;
 mod remote_server;
 mod security;
 mod smtp_server;
+mod source_edges;
 mod source_feeds;
 mod sources;
 mod subscribers;

@@ -10,6 +10,7 @@ mod digests;
 mod feeds;
 mod helpers;
 mod http;
+mod image_alt;
 mod ingest;
 mod instances;
 mod mail;

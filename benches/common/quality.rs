@@ -48,6 +48,7 @@ pub fn read(bench: &Bench) -> Read {
             tags: a.tags.clone(),
             category: None,
             image: None,
+            image_alt: None,
             url: format!("https://bench.example/articles/{}", a.slug),
             published: a.published.with_timezone(&ist),
             updated: None,

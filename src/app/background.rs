@@ -177,10 +177,20 @@ impl Background {
     }
 
     /// Starts watching the content folder (when `content.watch` is on);
-    /// None when it is off or the watcher cannot start. Before the first
-    /// ingest, so that nothing saved meanwhile is missed.
+    /// None when it is off, when a site fed by `[[source]]` entries has no
+    /// folder, or when the watcher cannot start. Before the first ingest,
+    /// so that nothing saved meanwhile is missed.
     pub(super) fn watch_content(&self) -> Option<notify::RecommendedWatcher> {
-        if !self.state.config.content.watch {
+        let config = &self.state.config;
+        if !config.sources.is_empty() && !config.content.dir.exists() {
+            tracing::info!(
+                folder = %config.content.dir.display(),
+                sources = config.sources.len(),
+                "no content folder: articles come from the [[source]] entries only"
+            );
+            return None;
+        }
+        if !config.content.watch {
             return None;
         }
         start_watching(&self.changes)

@@ -1,15 +1,19 @@
 //! `feedletter check`: every problem with the config, the templates, the
-//! digest subjects, the vocabulary and the content, one a line on stdout.
+//! digest subjects, the vocabulary and the content, one a line on stdout,
+//! after any notes (things worth knowing that are not problems).
 
 use crate::config::Config;
 use std::path::Path;
 use std::process::ExitCode;
 
 pub(super) async fn check(path: &Path) -> ExitCode {
-    let problems = match Config::load(path) {
+    let (problems, notes) = match Config::load(path) {
         Ok(config) => problems(&config).await,
-        Err(e) => e.problems,
+        Err(e) => (e.problems, Vec::new()),
     };
+    for n in &notes {
+        println!("note: {n}");
+    }
     if problems.is_empty() {
         println!("{}: ok", path.display());
         ExitCode::SUCCESS
@@ -22,9 +26,10 @@ pub(super) async fn check(path: &Path) -> ExitCode {
     }
 }
 
-/// What is wrong with a config that loads.
-async fn problems(config: &Config) -> Vec<String> {
+/// What is wrong with a config that loads, and the notes about it.
+async fn problems(config: &Config) -> (Vec<String>, Vec<String>) {
     let mut problems = Vec::new();
+    let mut notes = Vec::new();
     if let Err(e) = crate::templates::load(&config.site.templates_dir) {
         problems.push(e.to_string());
     }
@@ -39,10 +44,27 @@ async fn problems(config: &Config) -> Vec<String> {
                     .into_iter()
                     .map(|r| format!("{}: {}", r.file, r.error)),
             ),
+            // A site fed by sources alone needs no folder.
+            Err(e) if e.is_absent_content_folder() && !config.sources.is_empty() => {
+                notes.push(format!(
+                    "the content folder {} is absent: articles come from the {} [[source]] \
+                     entr{} only",
+                    config.content.dir.display(),
+                    config.sources.len(),
+                    if config.sources.len() == 1 {
+                        "y"
+                    } else {
+                        "ies"
+                    }
+                ));
+            }
+            Err(e) if e.is_absent_content_folder() => problems.push(format!(
+                "{e} (create it, even empty, or read articles from [[source]] entries)"
+            )),
             Err(e) => problems.push(e.to_string()),
         },
     }
-    problems
+    (problems, notes)
 }
 
 /// Each digest's subject template, rendered with sample values for every

@@ -35,7 +35,7 @@ pub use http::HttpConfig;
 pub use mail::{DkimConfig, MailConfig, MailTransportKind, SmtpConfig, SmtpTls};
 pub use schedule::ScheduleConfig;
 pub use site::SiteConfig;
-pub use source::{SourceConfig, SourceKind};
+pub use source::{DEFAULT_SOURCE_TIMEOUT, SourceConfig, SourceKind};
 pub use store::StoreConfig;
 pub use topics::TopicsConfig;
 pub use websub::WebSubConfig;

@@ -39,6 +39,8 @@ pub struct SourceConfig {
     pub url: Url,
     /// How often the daemon polls it.
     pub every: Duration,
+    /// The longest one request to it may take, body included.
+    pub timeout: Duration,
     /// WordPress post types read (REST bases such as `posts`).
     pub types: Vec<String>,
 }
@@ -51,11 +53,15 @@ pub(super) struct RawSource {
     kind: Option<Choice<SourceKind>>,
     url: Option<String>,
     every: Option<String>,
+    timeout: Option<String>,
     types: Option<Vec<String>>,
 }
 
 /// Polling more often than this is unkind to the site polled.
 const MIN_EVERY: Duration = Duration::from_secs(30);
+
+/// A request's timeout when the entry sets none.
+pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every source, checked; names must be unique.
 pub(super) fn build_all(raw: Vec<RawSource>, p: &mut Problems) -> Option<Vec<SourceConfig>> {
@@ -138,6 +144,21 @@ impl RawSource {
                     Some(d)
                 }
             });
+        let timeout_key = format!("{key}.timeout");
+        let timeout = match self.timeout {
+            None => Some(DEFAULT_SOURCE_TIMEOUT),
+            Some(text) => p.duration(&timeout_key, &text).and_then(|d| {
+                if d.is_zero() {
+                    p.push(
+                        &timeout_key,
+                        format!("'{text}' would fail every request (more than 0, such as \"30s\")"),
+                    );
+                    None
+                } else {
+                    Some(d)
+                }
+            }),
+        };
         let types = match (self.types, kind) {
             (Some(_), Some(SourceKind::Feed)) => {
                 p.push(&format!("{key}.types"), "only a wordpress source has types");
@@ -167,6 +188,7 @@ impl RawSource {
             kind: kind?,
             url: url?,
             every: every?,
+            timeout: timeout?,
             types: types?,
         })
     }

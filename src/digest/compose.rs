@@ -242,6 +242,7 @@ mod tests {
             summary: String::new(),
             url: format!("https://example.test/{slug}"),
             image: None,
+            image_alt: None,
             author: "A. Writer".into(),
             reviewed_by: None,
             published: at(published),

@@ -178,6 +178,10 @@ mod tests {
     use crate::topics::trending::Status;
 
     fn render(audience: Audience) -> Rendered {
+        render_with_alt(audience, Some("A tube of \"SPF 50\" <mineral> on sand"))
+    }
+
+    fn render_with_alt(audience: Audience, image_alt: Option<&str>) -> Rendered {
         let config = Config::from_toml_str(
             "[site]\ntitle = \"The Dewline\"\nbase_url = \"https://dewline.example\"\n\
              [mail]\npostal_address = \"4th floor, Sea Breeze House, Mumbai\"\n\
@@ -226,6 +230,7 @@ mod tests {
                 summary: "Sunscreen & you.".into(),
                 url: "https://dewline.example/articles/spf-myths".into(),
                 image: Some("https://dewline.example/img/spf.jpg".into()),
+                image_alt: image_alt.map(str::to_owned),
                 author: "Meera Kapoor".into(),
                 reviewed_by: Some("Dr. Kavya Raman".into()),
                 published: at("2026-11-20T08:00:00Z"),
@@ -257,7 +262,19 @@ mod tests {
         let r = render(Audience::Subscriber);
         assert_eq!(r.subject, "Top: Sunscreen");
         assert!(r.html.contains("Five SPF myths &lt;debunked&gt;"));
-        assert!(r.html.contains("alt=\"Illustration for"), "{}", r.html);
+        // The article's own alt text, its quotes escaped (the inliner's
+        // serializer may leave `<` and `>` as they are inside a quoted
+        // attribute value, which HTML allows).
+        assert!(
+            [
+                "alt=\"A tube of &quot;SPF 50&quot; &lt;mineral&gt; on sand\"",
+                "alt=\"A tube of &quot;SPF 50&quot; <mineral> on sand\"",
+            ]
+            .iter()
+            .any(|alt| r.html.contains(alt)),
+            "{}",
+            r.html
+        );
         assert!(r.html.contains("width=\"560\""));
         assert!(r.html.contains("prefers-color-scheme: dark"));
         // Personal links are placeholders until personalised.
@@ -268,6 +285,18 @@ mod tests {
         assert!(!html.contains(TOKEN_PLACEHOLDER) && !text.contains(TOKEN_PLACEHOLDER));
         // The text part is text: the title as written, not escaped.
         assert!(text.contains("Five SPF myths <debunked>"));
+    }
+
+    #[test]
+    fn an_image_without_alt_text_is_decorative() {
+        let r = render_with_alt(Audience::Subscriber, None);
+        assert!(
+            r.html
+                .contains("<img src=\"https://dewline.example/img/spf.jpg\" alt=\"\""),
+            "{}",
+            r.html
+        );
+        assert!(!r.html.contains("None"), "{}", r.html);
     }
 
     #[test]

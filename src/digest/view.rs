@@ -207,9 +207,9 @@ impl<'a> Sections<'a> {
             author: a.author.clone(),
             reviewed_by: a.reviewed_by.clone().unwrap_or_default(),
             image: a.image.clone().unwrap_or_default(),
-            // Articles carry no caption of their own; the title says what
-            // the picture illustrates.
-            image_alt: format!("Illustration for \u{201c}{}\u{201d}", a.title),
+            // The article's own text alternative; without one the picture
+            // is decorative (the headline under it says what it is about).
+            image_alt: a.image_alt.clone().unwrap_or_default(),
             date_label: day_label(shown, self.timezone),
             updated,
             number,

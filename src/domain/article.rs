@@ -30,6 +30,11 @@ pub struct Article {
     pub category: Option<String>,
     /// Absolute URL.
     pub image: Option<String>,
+    /// The image's text alternative, plain text; None when it has none (it
+    /// is then shown as decorative, `alt=""`). Left out of the hash when
+    /// absent, so articles stored before it existed keep their hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_alt: Option<String>,
     /// Canonical, absolute URL.
     pub url: String,
     /// With the offset it was written in (or the site's time zone's).

@@ -101,6 +101,7 @@ pub fn read_article(text: &str, file_stem: &str, ctx: &ReadContext) -> Result<Pa
         .as_deref()
         .map(|i| absolute_url(i, &base).map_err(|e| format!("image: {e}")))
         .transpose()?;
+    let image_alt = image_alt_of(fm.image_alt.as_deref(), image.is_some())?;
     let tags = tags_of(&fm.tags);
 
     let (html, first_paragraph) = render_markdown(body);
@@ -129,12 +130,28 @@ pub fn read_article(text: &str, file_stem: &str, ctx: &ReadContext) -> Result<Pa
                 .map(|c| clean_line(&c))
                 .filter(|c| !c.is_empty()),
             image,
+            image_alt,
             url,
             published,
             updated,
         }),
         stripped,
     })
+}
+
+/// The image's text alternative on one line; an error when there is no
+/// image for it to describe (a misplaced or misspelt `image`).
+fn image_alt_of(alt: Option<&str>, has_image: bool) -> Result<Option<String>, String> {
+    let Some(alt) = alt.map(clean_line).filter(|a| !a.is_empty()) else {
+        return Ok(None);
+    };
+    if has_image {
+        Ok(Some(alt))
+    } else {
+        Err(format!(
+            "image_alt: '{alt}' describes no image (set `image` too)"
+        ))
+    }
 }
 
 /// The front matter, deserialized, and the body after it.
@@ -337,6 +354,10 @@ mod tests {
                 "---\ntitle: T\npublished: 2026-01-02\nauthor: {name: A, email: nope}\n---\n",
                 "author.email",
             ),
+            (
+                "---\ntitle: T\npublished: 2026-01-02\nimage_alt: A jar\n---\n",
+                "image_alt",
+            ),
         ];
         for (text, field) in cases {
             let e = read_article(text, "x", &ctx()).unwrap_err();
@@ -345,6 +366,21 @@ mod tests {
                 "{text:?} gave {e:?}, expected it to name {field}"
             );
         }
+    }
+
+    #[test]
+    fn the_image_keeps_its_alt_text_on_one_line() {
+        let a = article(
+            "---\ntitle: T\npublished: 2026-01-02\nimage: /img/jar.jpg\nimage_alt: \"A  jar of\\n cream\"\n---\nBody\n",
+        );
+        assert_eq!(a.image.as_deref(), Some("https://d.example/img/jar.jpg"));
+        assert_eq!(a.image_alt.as_deref(), Some("A jar of cream"));
+        let plain =
+            article("---\ntitle: T\npublished: 2026-01-02\nimage: /img/jar.jpg\n---\nBody\n");
+        assert_eq!(plain.image_alt, None);
+        // Absent, the field leaves the hash as it was before it existed.
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(!json.contains("image_alt"), "{json}");
     }
 
     #[test]

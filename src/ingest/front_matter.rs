@@ -18,6 +18,7 @@ pub(super) struct FrontMatter {
     pub tags: Vec<String>,
     pub category: Option<String>,
     pub image: Option<String>,
+    pub image_alt: Option<String>,
     pub slug: Option<String>,
     pub url: Option<String>,
     #[serde(default)]

@@ -370,7 +370,17 @@ pub async fn ingest_with(
         Some(entries) => entries,
         None => store.article_index().await?,
     };
-    let files = scanning.await?;
+    let files = match scanning.await {
+        Ok(files) => files,
+        Err(e) if sources_only(config, &e) => {
+            let report = without_content_folder(config, &index);
+            if let Some(revision) = before {
+                cache.hold(revision, index);
+            }
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
+    };
     let (files, reads, index) = reader.read(files, index).await?;
 
     let (mut report, changes) = decide(&index, &files, reads, &config.content.dir, now);
@@ -393,6 +403,41 @@ pub async fn ingest_with(
         });
     }
     Ok(report)
+}
+
+impl IngestError {
+    /// The content folder does not exist (as opposed to being unreadable).
+    pub fn is_absent_content_folder(&self) -> bool {
+        matches!(self, Self::ContentDir { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+}
+
+/// A site whose articles all come from `[[source]]` entries may have no
+/// content folder: `e` says it has none, and it has sources.
+fn sources_only(config: &Config, e: &IngestError) -> bool {
+    e.is_absent_content_folder() && !config.sources.is_empty()
+}
+
+/// The report of a scan of a content folder that is absent on a site with
+/// sources: nothing read, nothing withdrawn. An absent folder is not an
+/// empty one: articles read from files before stay published, with a
+/// warning, since only an existing empty folder says they are gone.
+fn without_content_folder(config: &Config, index: &[IndexEntry]) -> IngestReport {
+    let from_files = index
+        .iter()
+        .filter(|e| e.published && e.source.file().is_some())
+        .count();
+    let mut report = IngestReport::default();
+    if from_files > 0 {
+        report.warnings.push(Rejection {
+            file: config.content.dir.display().to_string(),
+            error: format!(
+                "the content folder is absent: the {from_files} article(s) read from files \
+                 before stay published (restore the folder, or create it empty to withdraw them)"
+            ),
+        });
+    }
+    report
 }
 
 /// Reads every content file without touching the store: what `check` reports.

@@ -7,7 +7,7 @@ use super::Pass;
 use super::http::Fetcher;
 use super::item::{ItemError, RemoteItem, html_to_text, http_url};
 use crate::store::SourceState;
-use feed_rs::model::{Entry, FeedType, Text};
+use feed_rs::model::{Entry, FeedType, MediaContent, MediaObject, Text};
 use url::Url;
 
 /// RFC 6721's namespace.
@@ -158,11 +158,7 @@ fn read_entry(
         .iter()
         .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()))
         .collect();
-    let image = entry
-        .media
-        .iter()
-        .flat_map(|m| m.thumbnails.iter().map(|t| t.image.uri.clone()))
-        .next();
+    let (image, image_alt) = image_of(&entry.media);
     Ok(RemoteItem {
         id: if id.is_empty() { url.to_string() } else { id },
         slug: None,
@@ -177,11 +173,56 @@ fn read_entry(
         tags,
         category: None,
         image,
+        image_alt,
         url,
         published,
         updated: entry.updated,
         dated_by_update: entry.published.is_none(),
     })
+}
+
+/// The item's picture and its text alternative: the first media object
+/// (Media RSS `media:content` or `media:group`, an RSS `enclosure`) with a
+/// thumbnail or an image, described by its `media:description`, else its
+/// `media:title`. JSON Feed's `image` has no text alternative (and feed-rs
+/// does not read it).
+fn image_of(media: &[MediaObject]) -> (Option<String>, Option<String>) {
+    for m in media {
+        let url = m
+            .thumbnails
+            .first()
+            .map(|t| t.image.uri.clone())
+            .or_else(|| {
+                m.content
+                    .iter()
+                    .find(|c| is_image(c))
+                    .and_then(|c| c.url.as_ref())
+                    .map(|u| u.to_string())
+            });
+        if let Some(url) = url {
+            let alt = m
+                .description
+                .as_ref()
+                .or(m.title.as_ref())
+                .map(plain)
+                .filter(|a| !a.is_empty());
+            return (Some(url), alt);
+        }
+    }
+    (None, None)
+}
+
+/// An image by its media type, or by its file name when it has none.
+fn is_image(c: &MediaContent) -> bool {
+    match &c.content_type {
+        Some(t) => t.essence().to_string().starts_with("image/"),
+        None => c.url.as_ref().is_some_and(|u| {
+            let path = u.path().to_ascii_lowercase();
+            [".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif"]
+                .iter()
+                .any(|ext| path.ends_with(ext))
+        }),
+    }
 }
 
 /// The `ref` of every `at:deleted-entry` in an Atom document.

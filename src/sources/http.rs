@@ -1,15 +1,16 @@
-//! Fetching from a source politely: one client a poll, a timeout, our
-//! User-Agent, a size limit on what is read, 429/503 `Retry-After`
-//! honoured, and redirects to another host followed only with a warning
-//! in the log.
+//! Fetching from a source politely: one client a poll, each source's
+//! timeout, our User-Agent, a size limit on what is read, 429/503
+//! `Retry-After` honoured, and redirects to another host followed only
+//! with a warning in the log that names the source.
 
+use crate::config::DEFAULT_SOURCE_TIMEOUT;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use url::Url;
 
-/// The longest a request may take, body included.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most bytes read from one response.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 /// Redirects followed at most.
@@ -62,11 +63,18 @@ impl Fetched {
     }
 }
 
-/// The HTTP client sources are read with.
+/// The HTTP client sources are read with: one for a poll, shared by its
+/// sources; `for_source` gives each source its own name and timeout.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     max_bytes: usize,
+    /// The source named in the log, empty before `for_source`.
+    source: Arc<str>,
+    timeout: Duration,
+    /// A cross-host redirect was logged for this source in this pass:
+    /// once is enough (a moved WordPress site would log every page).
+    warned: Arc<AtomicBool>,
 }
 
 /// `feedletter/<version> (+base_url)`: who is asking, and where to read
@@ -80,24 +88,17 @@ impl Fetcher {
     /// User-Agent).
     pub fn new(base_url: &str) -> Result<Self, FetchError> {
         crate::telemetry::install_crypto();
+        // Another host is noticed once the answer is in (`get`), where the
+        // source is known; the policy only bounds the chain.
         let policy = reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
+            if attempt.previous().len() > MAX_REDIRECTS {
                 return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-            }
-            let first = attempt.previous().first().and_then(|u| u.host_str());
-            let to = attempt.url().host_str();
-            if first != to {
-                tracing::warn!(
-                    from = %attempt.previous().first().map(Url::as_str).unwrap_or(""),
-                    to = %attempt.url(),
-                    "a source redirected to another host; following it (update the source's url)"
-                );
             }
             attempt.follow()
         });
         let client = reqwest::Client::builder()
             .user_agent(user_agent(base_url))
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(DEFAULT_SOURCE_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
             .redirect(policy)
             .build()
@@ -105,17 +106,36 @@ impl Fetcher {
         Ok(Self {
             client,
             max_bytes: MAX_RESPONSE_BYTES,
+            source: Arc::from(""),
+            timeout: DEFAULT_SOURCE_TIMEOUT,
+            warned: Arc::default(),
         })
+    }
+
+    /// The same client for one pass over the source `name`, whose
+    /// requests each get `timeout`, body included.
+    pub fn for_source(&self, name: &str, timeout: Duration) -> Self {
+        Self {
+            client: self.client.clone(),
+            max_bytes: self.max_bytes,
+            source: Arc::from(name),
+            timeout,
+            warned: Arc::default(),
+        }
     }
 
     /// GETs `url` with `headers`. A 2xx or 304 answer comes back read
     /// whole; anything else is an error saying why.
     pub async fn get(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Fetched, FetchError> {
-        let mut request = self.client.get(url.clone());
+        let mut request = self.client.get(url.clone()).timeout(self.timeout);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let mut response = request.send().await.map_err(request_error)?;
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| request_error(e, url, self.timeout))?;
+        self.moved_host(url, response.url());
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             let wait = retry_after(response.headers().get(RETRY_AFTER), chrono::Utc::now());
@@ -151,6 +171,14 @@ impl Fetcher {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
+                Err(e) if e.is_timeout() => {
+                    return Err(FetchError::new(format!(
+                        "timed out: the whole response did not arrive within {} \
+                         ({} bytes read; the source's timeout)",
+                        show(self.timeout),
+                        body.len()
+                    )));
+                }
                 Err(e) => {
                     return Err(FetchError::new(format!(
                         "the response was cut short after {} bytes ({})",
@@ -167,20 +195,63 @@ impl Fetcher {
             body,
         })
     }
+
+    /// Logs, once a pass, that the source's `asked` URL answered from
+    /// another host (or port): the operator should update the source's
+    /// url. An http to https move on the same host says nothing.
+    fn moved_host(&self, asked: &Url, answered: &Url) {
+        if same_host(asked, answered) || self.warned.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        tracing::warn!(
+            source = %self.source,
+            from = %asked,
+            to = %answered,
+            "the source redirected to another host; following it (update the source's url)"
+        );
+    }
 }
 
-/// A request that got no answer, in words.
-fn request_error(e: reqwest::Error) -> FetchError {
-    // The caller names the URL.
+/// Same host name and the same explicit port.
+fn same_host(a: &Url, b: &Url) -> bool {
+    a.host_str() == b.host_str() && a.port() == b.port()
+}
+
+/// A duration as the config writes it: `30s`, `1500ms`.
+fn show(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// A request that got no answer, in words. The caller names the URL
+/// asked for; one redirected elsewhere first names where it went.
+fn request_error(e: reqwest::Error, asked: &Url, timeout: Duration) -> FetchError {
+    let elsewhere = e.url().filter(|u| *u != asked).cloned();
+    let via = elsewhere
+        .as_ref()
+        .map(|u| format!(" (redirected to {u})"))
+        .unwrap_or_default();
     let e = &e.without_url();
     if e.is_timeout() {
-        FetchError::new(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()))
+        FetchError::new(format!(
+            "timed out: no answer within {}{via} (the source's timeout)",
+            show(timeout)
+        ))
     } else if e.is_connect() {
-        FetchError::new(format!("cannot connect ({})", error_chain(e)))
+        FetchError::new(format!("cannot connect{via} ({})", error_chain(e)))
     } else if e.is_redirect() {
-        FetchError::new(format!("redirect refused ({})", error_chain(e)))
+        let last = elsewhere
+            .map(|u| format!(", the last one to {u}"))
+            .unwrap_or_default();
+        FetchError::new(format!(
+            "too many redirects: gave up after {MAX_REDIRECTS}{last} \
+             (point the source's url at where it ends up)"
+        ))
     } else {
-        FetchError::new(error_chain(e))
+        FetchError::new(format!("{}{via}", error_chain(e)))
     }
 }
 

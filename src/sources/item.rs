@@ -26,6 +26,8 @@ pub struct RemoteItem {
     pub tags: Vec<String>,
     pub category: Option<String>,
     pub image: Option<String>,
+    /// The image's text alternative, plain text.
+    pub image_alt: Option<String>,
     /// Absolute http(s): the article's URL and canonical link.
     pub url: Url,
     pub published: DateTime<Utc>,
@@ -89,6 +91,7 @@ impl RemoteItem {
             }
         }
         let published = self.published.fixed_offset();
+        let image = self.image.and_then(|i| absolute_url(&i, &self.url).ok());
         Article {
             slug,
             title,
@@ -101,7 +104,16 @@ impl RemoteItem {
                 .category
                 .map(|c| squash_whitespace(&c))
                 .filter(|c| !c.is_empty()),
-            image: self.image.and_then(|i| absolute_url(&i, &self.url).ok()),
+            image_alt: image
+                .is_some()
+                .then(|| self.image_alt.as_deref().map(squash_whitespace))
+                .flatten()
+                .map(|mut alt| {
+                    strip_xml_forbidden(&mut alt);
+                    alt
+                })
+                .filter(|alt| !alt.is_empty()),
+            image,
             url: self.url.to_string(),
             published,
             updated: self
@@ -271,6 +283,7 @@ mod tests {
             tags: vec![],
             category: None,
             image: None,
+            image_alt: None,
             url: Url::parse(link).unwrap(),
             published: Utc::now(),
             updated: None,

@@ -378,6 +378,7 @@ async fn read_source(
     list_ids: bool,
     one_page: bool,
 ) -> Pass {
+    let fetcher = &fetcher.for_source(&source.name, source.timeout);
     match source.kind {
         SourceKind::Wordpress => wordpress::pass(fetcher, source, state, list_ids, one_page).await,
         SourceKind::Feed => feed::pass(fetcher, &source.url, state).await,

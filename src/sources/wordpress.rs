@@ -6,7 +6,7 @@
 
 use super::Pass;
 use super::http::{FetchError, Fetched, Fetcher};
-use super::item::{ItemError, RemoteItem, html_to_text, http_url};
+use super::item::{ItemError, RemoteItem, decode_entities, html_to_text, http_url};
 use crate::config::SourceConfig;
 use crate::store::SourceState;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -285,12 +285,19 @@ fn read_post(post: &Value, page: &Url) -> Result<(RemoteItem, DateTime<Utc>), It
         .and_then(Value::as_str)
         .map(html_to_text);
     let (category, tags) = terms(embedded);
-    let image = embedded
+    let media = embedded
         .and_then(|e| e.get("wp:featuredmedia"))
-        .and_then(|m| m.get(0))
+        .and_then(|m| m.get(0));
+    let image = media
         .and_then(|m| m.get("source_url"))
         .and_then(Value::as_str)
         .map(str::to_owned);
+    // What the editor typed in the media library's "Alternative Text":
+    // plain text, where a `<` is a character, not a tag.
+    let image_alt = media
+        .and_then(|m| m.get("alt_text"))
+        .and_then(Value::as_str)
+        .map(decode_entities);
     let item = RemoteItem {
         id: id.to_string(),
         slug: post.get("slug").and_then(Value::as_str).map(str::to_owned),
@@ -301,6 +308,7 @@ fn read_post(post: &Value, page: &Url) -> Result<(RemoteItem, DateTime<Utc>), It
         tags,
         category,
         image,
+        image_alt,
         url,
         published,
         updated: modified,

@@ -100,6 +100,8 @@ pub struct DigestArticle {
     pub summary: String,
     pub url: String,
     pub image: Option<String>,
+    /// The image's text alternative; None when decorative.
+    pub image_alt: Option<String>,
     pub author: String,
     pub reviewed_by: Option<String>,
     pub published: DateTime<Utc>,

@@ -48,8 +48,8 @@ fn topic_list(text: &str) -> Result<Vec<String>, StoreError> {
 
 /// The columns `ArticleRow` reads.
 pub(super) const ARTICLE_COLUMNS: &str = "slug, guid, source, status, title, summary, \
-    content_html, author_name, author_email, reviewed_by, tags, category, image, url, \
-    published_at, source_updated, updated_at";
+    content_html, author_name, author_email, reviewed_by, tags, category, image, image_alt, \
+    url, published_at, source_updated, updated_at";
 
 #[derive(sqlx::FromRow)]
 pub struct ArticleRow {
@@ -66,6 +66,7 @@ pub struct ArticleRow {
     tags: String,
     category: Option<String>,
     image: Option<String>,
+    image_alt: Option<String>,
     url: String,
     published_at: String,
     source_updated: Option<String>,
@@ -90,6 +91,7 @@ impl TryFrom<ArticleRow> for StoredArticle {
                 reviewed_by: r.reviewed_by,
                 category: r.category,
                 image: r.image,
+                image_alt: r.image_alt,
                 url: r.url,
                 published: parse_time(&r.published_at)?,
                 updated: r.source_updated.as_deref().map(parse_time).transpose()?,
@@ -304,6 +306,7 @@ pub struct DigestArticleRow {
     summary: String,
     url: String,
     image: Option<String>,
+    image_alt: Option<String>,
     author_name: String,
     reviewed_by: Option<String>,
     published_ts: i64,
@@ -332,6 +335,7 @@ pub(super) fn digest_articles(
             summary: r.summary,
             url: r.url,
             image: r.image,
+            image_alt: r.image_alt,
             author: r.author_name,
             reviewed_by: r.reviewed_by,
             published,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-const DIGESTS: &str = r#"
+pub(crate) const DIGESTS: &str = r#"
 [delivery]
 retry_initial = "1s"
 retry_max = "2s"
@@ -45,7 +45,7 @@ max_topics = 3
 max_articles_per_topic = 2
 "#;
 
-fn smtp_toml(smtp: &TestSmtp, extra_mail: &str) -> String {
+pub(crate) fn smtp_toml(smtp: &TestSmtp, extra_mail: &str) -> String {
     format!(
         "[mail]\nfrom = \"The Dewline <digest@dewline.example>\"\ntransport = \"smtp\"\n\
          rate_per_second = 0\n\

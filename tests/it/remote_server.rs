@@ -2,8 +2,9 @@
 //! API v2 (`/wp-json/wp/v2/posts`, paged, `_embed`, `modified_after`,
 //! `_fields=id`) written from the API's documented shapes, and feed
 //! documents with ETags. Every request is recorded; faults (a status, a
-//! Retry-After, an HTML page, a body cut short) can be queued for the next
-//! requests.
+//! Retry-After, an HTML page, a body cut short, a stall) can be queued for
+//! the next requests. Redirects: to a URL set per name (`/go/{name}`), and
+//! an endless chain on the same host (`/loop/{n}`).
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -61,6 +62,10 @@ pub enum Fault {
     Html,
     /// A 200 whose body stops halfway, the connection closed.
     Truncated,
+    /// No answer at all for this long (then a 500): a server that hangs.
+    Stall(std::time::Duration),
+    /// A 200 whose body starts, then stops coming for this long.
+    SlowBody(std::time::Duration),
 }
 
 /// One request as received.
@@ -77,6 +82,8 @@ struct Inner {
     feeds: HashMap<String, (String, &'static str)>,
     faults: VecDeque<Fault>,
     seen: Vec<Seen>,
+    /// `/go/{name}` answers 301 to this URL.
+    redirects: HashMap<String, String>,
 }
 
 #[derive(Clone, Default)]
@@ -99,6 +106,8 @@ impl Remote {
             .route("/wp-json/wp/v2/{kind}", axum::routing::get(wp_posts))
             .route("/feeds/{name}", axum::routing::get(feed))
             .route("/moved/{name}", axum::routing::get(moved))
+            .route("/go/{name}", axum::routing::get(go))
+            .route("/loop/{n}", axum::routing::get(endless))
             .with_state(remote.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         remote
@@ -139,6 +148,20 @@ impl Remote {
             .insert(name.into(), (body.into(), media));
     }
 
+    /// Makes `/go/{name}` answer `301 Location: to`.
+    pub fn redirect(&self, name: &str, to: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .redirects
+            .insert(name.into(), to.into());
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
     pub fn fail_next(&self, fault: Fault) {
         self.inner.lock().unwrap().faults.push_back(fault);
     }
@@ -160,9 +183,30 @@ fn parse_query(q: Option<String>) -> HashMap<String, String> {
 }
 
 /// The queued fault, answered, if any.
-fn faulted(fault: Fault) -> Response {
+async fn faulted(fault: Fault) -> Response {
     let builder = Response::builder();
     match fault {
+        Fault::Stall(how_long) => {
+            tokio::time::sleep(how_long).await;
+            builder.status(500).body(Body::empty()).unwrap()
+        }
+        Fault::SlowBody(how_long) => {
+            let chunks = futures_util::stream::unfold(0u8, move |step| async move {
+                match step {
+                    0 => Some((Ok::<_, std::io::Error>(b"[{\"id\": 1".to_vec()), 1)),
+                    1 => {
+                        tokio::time::sleep(how_long).await;
+                        Some((Ok(b"}]".to_vec()), 2))
+                    }
+                    _ => None,
+                }
+            });
+            builder
+                .status(200)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from_stream(chunks))
+                .unwrap()
+        }
         Fault::Status(code) => builder
             .status(code)
             .header(header::CONTENT_TYPE, "application/json")
@@ -279,7 +323,7 @@ async fn wp_posts(
         query.clone(),
         headers,
     ) {
-        return faulted(fault);
+        return faulted(fault).await;
     }
     let per_page: usize = query
         .get("per_page")
@@ -334,7 +378,7 @@ async fn feed(
 ) -> Response {
     let inm = headers.get(header::IF_NONE_MATCH).cloned();
     if let Some(fault) = arrive(&remote, format!("/feeds/{name}"), HashMap::new(), headers) {
-        return faulted(fault);
+        return faulted(fault).await;
     }
     let Some((body, media)) = remote.inner.lock().unwrap().feeds.get(&name).cloned() else {
         return Response::builder().status(404).body(Body::empty()).unwrap();
@@ -369,6 +413,34 @@ async fn moved(Path(name): Path<String>, headers: HeaderMap) -> Response {
     Response::builder()
         .status(StatusCode::MOVED_PERMANENTLY)
         .header(header::LOCATION, format!("http://{to}/feeds/{name}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// `301` to the URL `Remote::redirect` set for `name`.
+async fn go(
+    State(remote): State<Remote>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    arrive(&remote, format!("/go/{name}"), HashMap::new(), headers);
+    let to = remote.inner.lock().unwrap().redirects.get(&name).cloned();
+    match to {
+        Some(to) => Response::builder()
+            .status(StatusCode::MOVED_PERMANENTLY)
+            .header(header::LOCATION, to)
+            .body(Body::empty())
+            .unwrap(),
+        None => Response::builder().status(404).body(Body::empty()).unwrap(),
+    }
+}
+
+/// A redirect chain that never ends: `/loop/{n}` to `/loop/{n + 1}`.
+async fn endless(State(remote): State<Remote>, Path(n): Path<u32>, headers: HeaderMap) -> Response {
+    arrive(&remote, format!("/loop/{n}"), HashMap::new(), headers);
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, format!("/loop/{}", n + 1))
         .body(Body::empty())
         .unwrap()
 }

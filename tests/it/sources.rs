@@ -438,7 +438,8 @@ async fn ingest_json_reports_sources_and_sources_test_writes_nothing() {
 async fn check_names_each_bad_source_key() {
     let site = TestSite::new("").await;
     let bad = "[[source]]\nname = \"Bad Name\"\nkind = \"blog\"\nurl = \"ftp://x.example/\"\nevery = \"1s\"\n\
-               [[source]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://x.example/feed\"\nevery = \"5m\"\ntypes = [\"posts\"]\n";
+               [[source]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://x.example/feed\"\nevery = \"5m\"\ntypes = [\"posts\"]\ntimeout = \"0s\"\n\
+               [[source]]\nname = \"g\"\nkind = \"feed\"\nurl = \"https://x.example/g\"\nevery = \"5m\"\ntimeout = \"a while\"\n";
     let path = site.dir.path().join("feedletter.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, format!("{text}\n{bad}")).unwrap();
@@ -451,6 +452,8 @@ async fn check_names_each_bad_source_key() {
         "source[0].url: 'ftp://x.example/' must be an http(s) URL",
         "source[0].every: '1s' is too often",
         "source[1].types: only a wordpress source has types",
+        "source[1].timeout: '0s' would fail every request",
+        "source[2].timeout: 'a while' is not a duration",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }

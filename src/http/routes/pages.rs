@@ -29,6 +29,8 @@ struct ArticlePageView<'a> {
     reviewed_by: Option<&'a str>,
     category: Option<&'a str>,
     image: Option<&'a str>,
+    /// Empty when the image is decorative.
+    image_alt: &'a str,
     tags: &'a [String],
     content_html: &'a str,
     published_iso: String,
@@ -70,6 +72,7 @@ fn article_view<'a>(config: &Config, s: &'a StoredArticle) -> ArticlePageView<'a
         reviewed_by: a.reviewed_by.as_deref(),
         category: a.category.as_deref(),
         image: a.image.as_deref(),
+        image_alt: a.image_alt.as_deref().unwrap_or_default(),
         tags: &a.tags,
         content_html: &a.content_html,
         published_iso: a.published.to_rfc3339(),

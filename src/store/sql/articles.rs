@@ -123,7 +123,7 @@ impl<B: Backend> SqlStore<B> {
 fn article_upsert<B: Backend>(chunk: &[Upsert<'_>]) -> Result<QueryBuilder<B>, StoreError> {
     let mut q = QueryBuilder::<B>::new(
         "INSERT INTO articles (slug, guid, source, status, title, summary, content_html, \
-           author_name, author_email, reviewed_by, tags, category, image, url, \
+           author_name, author_email, reviewed_by, tags, category, image, image_alt, url, \
            published_at, published_ts, source_updated, updated_at, updated_ts, \
            content_hash, first_seen_ts, withdrawn_ts, source_mtime_ns, source_size, render_key, \
            phrases, seq) ",
@@ -153,6 +153,7 @@ fn article_upsert<B: Backend>(chunk: &[Upsert<'_>]) -> Result<QueryBuilder<B>, S
             .bind(tags)
             .bind(a.category.clone())
             .bind(a.image.clone())
+            .bind(a.image_alt.clone())
             .bind(a.url.clone())
             .bind(a.published.to_rfc3339())
             .bind(a.published.timestamp())
@@ -174,7 +175,8 @@ fn article_upsert<B: Backend>(chunk: &[Upsert<'_>]) -> Result<QueryBuilder<B>, S
            summary = excluded.summary, content_html = excluded.content_html, \
            author_name = excluded.author_name, author_email = excluded.author_email, \
            reviewed_by = excluded.reviewed_by, tags = excluded.tags, \
-           category = excluded.category, image = excluded.image, url = excluded.url, \
+           category = excluded.category, image = excluded.image, \
+           image_alt = excluded.image_alt, url = excluded.url, \
            published_at = excluded.published_at, published_ts = excluded.published_ts, \
            source_updated = excluded.source_updated, updated_at = excluded.updated_at, \
            updated_ts = excluded.updated_ts, content_hash = excluded.content_hash, \

@@ -371,7 +371,8 @@ impl<B: Backend> DigestStore for SqlStore<B> {
         until: DateTime<Utc>,
     ) -> Result<Vec<DigestArticle>, StoreError> {
         let rows: Vec<DigestArticleRow> = sql::<B>(
-            "SELECT a.slug, a.title, a.summary, a.url, a.image, a.author_name, a.reviewed_by, \
+            "SELECT a.slug, a.title, a.summary, a.url, a.image, a.image_alt, a.author_name, \
+                    a.reviewed_by, \
                     a.published_ts, a.updated_ts, t.topic_id, t.label \
              FROM articles a JOIN article_topics t ON t.slug = a.slug \
              WHERE a.status = 'published' AND a.published_ts <= $2 \

@@ -83,6 +83,12 @@ fn main() {
         Ok("binomial") => params.test = Test::Binomial,
         _ => {}
     }
+    if let Some(s) = env("FEEDLETTER_BENCH_PROMINENCE") {
+        params.min_prominence = s as u8;
+    }
+    if let Some(s) = env("FEEDLETTER_BENCH_MIN_COUNT") {
+        params.min_count = s as u32;
+    }
     if let Some(s) = env("FEEDLETTER_BENCH_LONG_WINDOW") {
         params.long_window_days = s as u32;
     }
@@ -130,6 +136,9 @@ fn main() {
             e.candidate_precision(),
             e.candidate_recall()
         );
+        if std::env::var_os("FEEDLETTER_BENCH_EXPLAIN").is_some() {
+            explain(*seed, &bench, &read, &params, &e);
+        }
         total.weeks.extend(e.weeks);
         total.delays.extend(e.delays);
     }
@@ -364,5 +373,74 @@ fn list(v: &[String]) -> String {
         "-".into()
     } else {
         v.join(", ")
+    }
+}
+
+/// Prints the figures behind each false and missed entry of a seed.
+fn explain(
+    seed: u64,
+    bench: &stories::Bench,
+    read: &quality::Read,
+    params: &Params,
+    e: &quality::Evaluation,
+) {
+    let mut loose = *params;
+    (loose.min_score, loose.min_lift, loose.min_count) = (0.0, 0.0, 1);
+    for (i, w) in e.weeks.iter().enumerate() {
+        let at = bench.reports[i];
+        let all = read.report(&loose, at);
+        let show = |kind: &str, id: &str| {
+            let t = all.topics.iter().find(|t| t.id == id);
+            match t {
+                Some(t) => println!(
+                    "EXPLAIN seed {seed} report {i}{} {kind} {id}: count {} baseline {} score {:.2} lift {:.2} weekly {:?} prominence {:?}",
+                    if w.control { " (control)" } else { "" },
+                    t.count,
+                    t.baseline_count,
+                    t.score,
+                    t.lift,
+                    t.weekly,
+                    quality::prominences(read, at, params, id)
+                ),
+                None => {
+                    println!("EXPLAIN seed {seed} report {i} {kind} {id}: not listed even loosely")
+                }
+            }
+        };
+        if std::env::var_os("FEEDLETTER_BENCH_FEATURES").is_some() {
+            for t in all.topics.iter().filter(|t| t.count >= 3) {
+                let class = if w.expected.contains(&t.id) {
+                    "positive"
+                } else if bench
+                    .labels
+                    .iter()
+                    .any(|l| l.tolerated.contains(&i) && l.expect == t.id)
+                {
+                    "tolerated"
+                } else {
+                    "other"
+                };
+                println!(
+                    "FEATURE,{seed},{i},{},{},{class},{},{},{:.3},{:.3},{}",
+                    w.control,
+                    t.id,
+                    t.count,
+                    t.baseline_count,
+                    t.score,
+                    t.lift,
+                    quality::prominences(read, at, params, &t.id)
+                        .iter()
+                        .map(u8::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+            }
+        }
+        for f in &w.false_entries {
+            show("false", f);
+        }
+        for m in &w.missed {
+            show("missed", m);
+        }
     }
 }

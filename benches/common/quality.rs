@@ -341,3 +341,14 @@ pub fn evaluate(bench: &Bench, read: &Read, params: &Params, step_hours: i64) ->
     }
     Evaluation { weeks, delays }
 }
+
+/// The prominence of `id` in each window article that has it.
+pub fn prominences(read: &Read, at: DateTime<Utc>, params: &Params, id: &str) -> Vec<u8> {
+    let from = at - Duration::days(i64::from(params.window_days));
+    read.data
+        .occurrences
+        .iter()
+        .filter(|o| o.topic == id && o.first_seen >= from && o.first_seen < at)
+        .map(|o| o.prominence)
+        .collect()
+}

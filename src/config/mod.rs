@@ -37,7 +37,7 @@ pub use schedule::ScheduleConfig;
 pub use site::SiteConfig;
 pub use source::{DEFAULT_SOURCE_TIMEOUT, SourceConfig, SourceKind};
 pub use store::StoreConfig;
-pub use topics::TopicsConfig;
+pub use topics::{CountedIn, TopicsConfig};
 pub use websub::WebSubConfig;
 
 use problems::Problems;

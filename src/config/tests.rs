@@ -141,7 +141,8 @@ fn every_default_is_the_documented_one() {
         (t.window_days, t.baseline_days, t.long_window_days),
         (7, 56, 14)
     );
-    assert_eq!((t.min_count, t.min_score, t.min_lift), (3, 4.0, 3.0));
+    assert_eq!((t.min_count, t.min_score, t.min_lift), (4, 4.0, 3.0));
+    assert_eq!(t.counted_in, super::topics::CountedIn::Title);
     assert!(!t.trend_tags && t.candidates && t.show_candidates_in_preview);
     assert_eq!(c.http.subscribe_per_minute, 5);
     assert!(!c.http.trust_forwarded_for && c.http.admin_token.is_none());
@@ -195,7 +196,7 @@ fn names_from_fixed_lists_are_checked_together() {
     let text = format!(
         "{MINIMAL}[mail]\ntransport = \"pigeon\"\n[mail.smtp]\ntls = \"maybe\"\n\
          [[digest]]\nname = \"a\"\ncron = \"0 8 * * 1\"\nfrequency = \"hourly\"\n\
-         [[digest]]\nname = \"a\"\n"
+         [[digest]]\nname = \"a\"\n[topics]\ncounted_in = \"headline\"\n"
     );
     let all = load(&text, &[]).unwrap_err().problems.join("\n");
     for needle in [
@@ -204,6 +205,7 @@ fn names_from_fixed_lists_are_checked_together() {
         "digest[0].frequency: 'hourly' is not daily or weekly",
         "digest[1].name: 'a' is used by another digest",
         "digest[1].cron: must be set",
+        "topics.counted_in: 'headline' is not one of title, lead, anywhere",
     ] {
         assert!(all.contains(needle), "{needle} missing from:\n{all}");
     }
@@ -383,4 +385,11 @@ fn sources_read_with_their_defaults_and_unique_names() {
     for key in ["source[0].kind", "source[0].url", "source[0].every"] {
         assert!(e.contains(&format!("{key}: must be set")), "{e}");
     }
+}
+
+#[test]
+fn where_a_topic_counts_towards_its_trend_is_read() {
+    let c = load(&format!("{MINIMAL}[topics]\ncounted_in = \"lead\"\n"), &[]).unwrap();
+    assert_eq!(c.topics.counted_in, super::topics::CountedIn::Lead);
+    assert_eq!(c.topics.counted_in.min_prominence(), 1);
 }

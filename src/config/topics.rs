@@ -2,7 +2,7 @@
 //! live here, with the rest of the config's, so that `topics` reads its
 //! parameters from config rather than config from `topics`.
 
-use super::problems::Problems;
+use super::problems::{Choice, Problems};
 use super::resolve;
 use crate::domain::Slug;
 use serde::{Deserialize, Deserializer};
@@ -25,6 +25,12 @@ pub struct TopicsConfig {
     pub min_count: u32,
     pub min_score: f64,
     pub min_lift: f64,
+    /// Where an article must name a topic to count towards its trend.
+    #[serde(skip)]
+    pub counted_in: CountedIn,
+    /// `counted_in` as written; `resolved` checks it.
+    #[serde(rename = "counted_in")]
+    counted_in_text: Choice<CountedIn>,
     /// Tags that name no concept may trend and fill digests.
     pub trend_tags: bool,
     /// Tags that are no topic at all.
@@ -44,13 +50,42 @@ impl Default for TopicsConfig {
             window_days: 7,
             baseline_days: 56,
             long_window_days: 14,
-            min_count: 3,
+            min_count: 4,
             min_score: 4.0,
             min_lift: 3.0,
+            counted_in: CountedIn::Title,
+            counted_in_text: Choice::Known(CountedIn::Title),
             trend_tags: false,
             ignore_tags: Vec::new(),
             candidates: true,
             show_candidates_in_preview: true,
+        }
+    }
+}
+
+/// Where an article must name a topic for it to count towards the topic's
+/// trend. Elsewhere it still makes the article part of the topic (its
+/// feed, its listing under an entry), but a story is what headlines name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CountedIn {
+    /// The headline (the default).
+    Title,
+    /// The headline, the dek or a section heading.
+    Lead,
+    /// Anywhere the topic is found: a heading, two mentions in the body,
+    /// or a tag.
+    Anywhere,
+}
+
+impl CountedIn {
+    /// The prominence trending asks of an occurrence (see
+    /// `topics::trending::Occurrence`).
+    pub fn min_prominence(self) -> u8 {
+        match self {
+            Self::Title => 2,
+            Self::Lead => 1,
+            Self::Anywhere => 0,
         }
     }
 }
@@ -70,6 +105,13 @@ impl TopicsConfig {
         }
         if self.min_count == 0 {
             p.push("topics.min_count", "must be at least 1");
+        }
+        let counted_in =
+            std::mem::replace(&mut self.counted_in_text, Choice::Known(CountedIn::Title));
+        if let Some(c) = p.choice("topics.counted_in", counted_in, |other| {
+            format!("'{other}' is not one of title, lead, anywhere")
+        }) {
+            self.counted_in = c;
         }
         for (key, value) in [
             ("topics.min_score", self.min_score),

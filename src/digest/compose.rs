@@ -261,6 +261,8 @@ mod tests {
             status: Status::Rising,
             count: 3,
             baseline_count: 1,
+            headlines: 3,
+            baseline_headlines: 1,
             score: 1.0,
             lift: 2.0,
             feed: String::new(),

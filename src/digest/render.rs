@@ -202,6 +202,8 @@ mod tests {
             status: Status::Rising,
             count: 4,
             baseline_count: 1,
+            headlines: 4,
+            baseline_headlines: 1,
             score: 2.0,
             lift: 3.0,
             feed: String::new(),

@@ -8,7 +8,7 @@
 //! article uses in passing never look new. Articles count at their
 //! publication, and only articles about skincare (with at least one
 //! vocabulary concept). A phrase is a candidate when this window has at
-//! least `min_count` such articles and the same test as topics
+//! least `candidate_min_count` such articles and the same test as topics
 //! (`trending::score`: both windows, robust baselines) finds it rising
 //! against the baseline ("few or none before"). Phrases in more than half of the window's
 //! articles (at least `BOILERPLATE_MIN` of them) are boilerplate, whatever
@@ -93,7 +93,7 @@ pub fn candidates(
             c.mentions += p.mentions;
         }
     }
-    counts.retain(|_, c| c.tally.window.len() >= params.min_count as usize);
+    counts.retain(|_, c| c.tally.window.len() >= params.candidate_min_count as usize);
     // The rest of their history: salient in the long window, used at all in
     // the baselines (day by day, for the robust count).
     let days = periods.days();
@@ -114,6 +114,11 @@ pub fn candidates(
         }
     }
     let two_windows = params.long_window_days > params.window_days;
+    // The same test as topics, with the phrases' own minimum.
+    let params = &Params {
+        min_count: params.candidate_min_count,
+        ..*params
+    };
     let mut found: Vec<(Count, Scored)> = counts
         .into_values()
         .filter_map(|c| {

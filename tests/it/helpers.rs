@@ -81,6 +81,12 @@ impl TestSite {
             .as_ref()
             .map(|d| format!("[store]\nurl = \"{}\"\n", d.url))
             .unwrap_or_default();
+        // Like the sample's feedletter.toml: a small publication, where
+        // three headlines in a week already make a story.
+        let extra = match extra.split_once("[topics]\n") {
+            Some((before, after)) => format!("{before}[topics]\nmin_count = 3\n{after}"),
+            None => format!("{extra}\n[topics]\nmin_count = 3\n"),
+        };
         let text = format!(
             r#"{store}
 [site]

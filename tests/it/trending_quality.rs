@@ -1,6 +1,6 @@
 //! Trending judged against the labelled corpus of `benches/corpus/stories.rs`
 //! (the benchmark `trending_quality` prints the same figures with detection
-//! delays): ten seeds of sixteen weeks of a skincare site with planted
+//! delays): the same fifty seeds of sixteen weeks of a skincare site with planted
 //! stories, read by the real pipeline and reported every Monday.
 
 #[path = "../../benches/common/quality.rs"]
@@ -11,13 +11,15 @@ mod stories;
 use feedletter::topics::trending::Params;
 
 #[test]
-fn planted_stories_are_entries_and_nothing_else_is_over_ten_seeds() {
+fn planted_stories_are_entries_and_nothing_else_is_over_fifty_seeds() {
     // No store is involved: the PostgreSQL pass of the suite need not repeat it.
     if std::env::var("FEEDLETTER_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty()) {
         return;
     }
     let mut total = quality::Evaluation::default();
-    for seed in 1..=10 {
+    // All fifty: a story missed in one seed moves ten seeds' recall by
+    // 0.017, so fewer would judge the luck of the draw, not the rules.
+    for seed in 1..=50 {
         let bench = stories::generate(seed);
         let read = quality::read(&bench);
         let e = quality::evaluate(&bench, &read, &Params::default(), 0);

@@ -40,6 +40,10 @@ pub struct TrendingTopic {
     pub status: Status,
     pub count: u32,
     pub baseline_count: u32,
+    /// Of `count` and `baseline_count`, the articles the test counted:
+    /// those that name the topic in their headline (`topics.counted_in`).
+    pub headlines: u32,
+    pub baseline_headlines: u32,
     /// Rounded to 3 decimals, so the output is the same on every platform.
     pub score: f64,
     pub lift: f64,
@@ -146,6 +150,7 @@ pub fn params(config: &Config) -> Params {
         baseline_days: t.baseline_days,
         long_window_days: t.long_window_days,
         min_count: t.min_count,
+        min_prominence: t.counted_in.min_prominence(),
         min_score: t.min_score,
         min_lift: t.min_lift,
         trend_tags: t.trend_tags,
@@ -367,6 +372,8 @@ impl TopicNames {
             status: e.status,
             count: e.count,
             baseline_count: e.baseline_count,
+            headlines: e.headlines,
+            baseline_headlines: e.baseline_headlines,
             score: round3(e.score),
             lift: round3(e.lift),
             why: String::new(),

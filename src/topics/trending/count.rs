@@ -91,11 +91,15 @@ pub(in crate::topics) struct Tally {
     /// The window's articles.
     pub(in crate::topics) window: Vec<u32>,
     pub(in crate::topics) baseline: u32,
+    /// The window's and the baseline's articles that name it prominently
+    /// enough to count in the test (`Params::min_prominence`); None when
+    /// every article counts (phrases, or a minimum of 0).
+    pub(in crate::topics) headlines: Option<(u32, u32)>,
     pub(in crate::topics) long: u32,
     pub(in crate::topics) long_baseline: u32,
     pub(in crate::topics) weekly: Vec<u32>,
-    /// Occurrences per day back from now (0: the last 24 hours), over the
-    /// long window and its baseline.
+    /// Occurrences that count in the test per day back from now (0: the
+    /// last 24 hours), over the long window and its baseline.
     pub(in crate::topics) days: Vec<u16>,
     pub(in crate::topics) first_seen: Option<DateTime<Utc>>,
     /// The most recent occurrence in the window.
@@ -188,6 +192,14 @@ pub(in crate::topics) fn tallies(
         let Some(falls) = periods.falls(o.at) else {
             continue;
         };
+        // A tag that names no concept has no place in the text to weigh:
+        // the editor's tag is all there is.
+        let counted = !topic.concept || o.prominence >= params.min_prominence;
+        if params.min_prominence > 0 {
+            let h = t.headlines.get_or_insert((0, 0));
+            h.0 += u32::from(counted && falls.window);
+            h.1 += u32::from(counted && falls.baseline);
+        }
         if falls.window {
             t.window.push(o.article);
             if o.prominence > 0 {
@@ -199,14 +211,17 @@ pub(in crate::topics) fn tallies(
             }
         }
         t.baseline += u32::from(falls.baseline);
-        t.long += u32::from(falls.long);
-        t.long_baseline += u32::from(falls.long_baseline);
         if let Some(b) = periods.bucket(o.at) {
             if t.weekly.is_empty() {
                 t.weekly = vec![0; buckets];
             }
             t.weekly[b] += 1;
         }
+        if !counted {
+            continue;
+        }
+        t.long += u32::from(falls.long);
+        t.long_baseline += u32::from(falls.long_baseline);
         if let Some(d) = periods.day(o.at).filter(|d| *d < periods.days()) {
             if t.days.is_empty() {
                 t.days = vec![0; periods.days()];

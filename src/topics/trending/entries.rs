@@ -302,6 +302,7 @@ impl<'a> Stories<'a> {
                 }
                 None => {
                     let owners = self.owners(&kept);
+                    related.extend(self.mentioned_echoes(&kept, &related, &owners));
                     return Folded {
                         kept,
                         related,
@@ -310,6 +311,56 @@ impl<'a> Stories<'a> {
                 }
             }
         }
+    }
+
+    /// Echoes that do not trend by the headlines that name them but would
+    /// by every article that does, when more than half of those articles
+    /// belong to one entry's story: (host, echo, shared). Microneedling
+    /// named in the body of each exosome piece is related to the exosome
+    /// entry, though no headline makes it a story of its own.
+    fn mentioned_echoes(
+        &self,
+        kept: &[usize],
+        related: &[(usize, usize, u32)],
+        owners: &HashMap<u32, usize>,
+    ) -> Vec<(usize, usize, u32)> {
+        let (tallies, window_sets) = (self.tallies, &self.window_sets);
+        let mut out = Vec::new();
+        if self.scored.iter().all(|s| !s.trending) {
+            return out;
+        }
+        // The narrowest concept of a tree first: "Microneedling", not a
+        // broader family that only holds it.
+        let mut echoes: Vec<usize> = (0..self.scored.len())
+            .filter(|c| self.scored[*c].mentioned && !self.scored[*c].trending)
+            .collect();
+        echoes.sort_by_key(|c| std::cmp::Reverse(self.tree.depth[*c]));
+        for c in echoes {
+            let taken = kept.iter().any(|k| self.tree.related(*k, c))
+                || related
+                    .iter()
+                    .chain(&out)
+                    .any(|(_, e, _)| self.tree.related(*e, c));
+            if taken {
+                continue;
+            }
+            let mut by_owner: HashMap<usize, u32> = HashMap::new();
+            for a in &tallies[c].window {
+                if let Some(&o) = owners.get(a) {
+                    *by_owner.entry(o).or_default() += 1;
+                }
+            }
+            let total = u32::try_from(tallies[c].window.len()).unwrap_or(u32::MAX);
+            let host = by_owner
+                .into_iter()
+                .filter(|(_, n)| n * 2 > total)
+                .map(|(host, _)| host)
+                .next();
+            if let Some(host) = host {
+                out.push((host, c, overlap(&tallies[c].window, &window_sets[host])));
+            }
+        }
+        out
     }
 
     /// The entry of topic `c`: its figures, the narrower concepts it
@@ -327,6 +378,8 @@ impl<'a> Stories<'a> {
             },
             count: s.count,
             baseline_count: s.baseline,
+            headlines: s.headlines,
+            baseline_headlines: s.baseline_headlines,
             score: s.score,
             lift: s.lift,
             first_seen: tally.first_seen.unwrap_or(self.periods.now()),

@@ -95,6 +95,11 @@ pub struct Params {
     pub spikes: Spikes,
     /// How a count is tested against its baseline.
     pub test: Test,
+    /// How prominently an article must name a topic to count in the test
+    /// (0 anywhere, 1 the title, the dek or a heading, 2 the title).
+    pub min_prominence: u8,
+    /// Window articles an emerging phrase needs.
+    pub candidate_min_count: u32,
 }
 
 /// How a spike in the baseline (a festival week, a story that mentioned the
@@ -129,14 +134,16 @@ impl Default for Params {
             long_window_days: 14,
             prior_weight: 20.0,
             prior_rate: 0.005,
-            min_count: 3,
+            min_count: 4,
             min_lift: 3.0,
             min_score: 4.0,
             trend_tags: false,
             specific_share: 0.8,
             min_broad_baseline: 4,
-            spikes: Spikes::Median(2),
+            spikes: Spikes::Implausible,
             test: Test::Binomial,
+            min_prominence: 2,
+            candidate_min_count: 3,
         }
     }
 }
@@ -194,6 +201,10 @@ pub struct Entry {
     pub lift: f64,
     /// Its first occurrence ever.
     pub first_seen: DateTime<Utc>,
+    /// Of `count` and `baseline_count`, the articles the test counted:
+    /// those that name it prominently enough (`Params::min_prominence`).
+    pub headlines: u32,
+    pub baseline_headlines: u32,
     /// Articles per window-sized period, oldest first; the last is `count`.
     pub weekly: Vec<u32>,
     /// Narrower concepts with articles this window: (topic, count), most first.

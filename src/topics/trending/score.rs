@@ -111,11 +111,18 @@ pub fn burst_score(params: &Params, x: u32, n: u32, y: u32, m: u32) -> (f64, f64
 pub(in crate::topics) struct Scored {
     pub(in crate::topics) count: u32,
     pub(in crate::topics) baseline: u32,
+    /// What the test counted of `count` and `baseline`: the articles that
+    /// name it prominently enough (all of them for phrases).
+    pub(in crate::topics) headlines: u32,
+    pub(in crate::topics) baseline_headlines: u32,
     pub(in crate::topics) score: f64,
     pub(in crate::topics) lift: f64,
     /// The baseline rate p: how usual the topic is.
     pub(in crate::topics) rate: f64,
     pub(in crate::topics) trending: bool,
+    /// It would trend if every article that names it counted: an echo
+    /// when those articles are mostly another entry's story.
+    pub(in crate::topics) mentioned: bool,
 }
 
 /// A baseline count robust to one-off spikes: the baseline's days, from
@@ -169,10 +176,12 @@ fn robust_baseline(
 
 /// The test of one topic (or phrase): both windows, robust baselines.
 pub(in crate::topics) fn score(t: &Tally, s: &Sizes, params: &Params, two_windows: bool) -> Scored {
-    let x = u32::try_from(t.window.len()).unwrap_or(u32::MAX);
+    let count = u32::try_from(t.window.len()).unwrap_or(u32::MAX);
+    let (x, tested_baseline) = t.headlines.unwrap_or((count, t.baseline));
     let window = params.window_days.max(1) as usize;
     let baseline_days = params.baseline_days as usize;
-    let y = robust_baseline(&t.days, window, window, baseline_days, params.spikes).min(t.baseline);
+    let y =
+        robust_baseline(&t.days, window, window, baseline_days, params.spikes).min(tested_baseline);
     let (short, short_lift) = burst_score(params, x, s.window, y, s.baseline);
     let (score, lift) = if two_windows {
         let long_days = (params.long_window_days as usize).max(window);
@@ -189,14 +198,22 @@ pub(in crate::topics) fn score(t: &Tally, s: &Sizes, params: &Params, two_window
     } else {
         (short, short_lift)
     };
+    // Every article that names it, however prominently, against the
+    // baseline's: what makes a topic an echo of a story that names it.
+    let (all_score, all_lift) = burst_score(params, count, s.window, t.baseline, s.baseline);
     Scored {
-        count: x,
+        count,
         baseline: t.baseline,
+        headlines: x,
+        baseline_headlines: tested_baseline,
         score,
         lift,
         rate: (f64::from(t.baseline) + params.prior_weight * params.prior_rate)
             / (f64::from(s.baseline) + params.prior_weight),
         trending: x >= params.min_count && lift >= params.min_lift && score >= params.min_score,
+        mentioned: count >= params.min_count
+            && all_lift >= params.min_lift
+            && all_score >= params.min_score,
     }
 }
 

@@ -45,8 +45,8 @@ impl World {
         self.article_naming(days, &named)
     }
 
-    /// An article `days` ago naming each topic with its prominence (3 in
-    /// the title, 2 in the summary or a heading, 1 in the body).
+    /// An article `days` ago naming each topic with its prominence (2 in
+    /// the title, 1 in the summary or a heading, 0 in the body or tags).
     fn article_naming(&mut self, days: f64, topics: &[(&str, u8)]) -> u32 {
         let a = self.published.len() as u32;
         self.published.push(at(days));
@@ -146,18 +146,19 @@ fn a_story_split_over_narrower_concepts_is_one_entry_for_the_parent() {
     w.article(1.0, &["exosome-therapy"]);
     w.article(2.0, &["exosome-facial"]);
     w.article(3.0, &["exosome-facial", "exosome-therapy"]);
+    w.article(4.0, &["exosome-therapy"]);
     let e = w.entries(&Params::default());
     assert_eq!(e.len(), 1, "{:?}", w.run(&Params::default()));
     assert_eq!(w.topics[e[0].topic as usize].id, "exosomes");
-    assert_eq!((e[0].status, e[0].count), (Status::New, 3));
+    assert_eq!((e[0].status, e[0].count), (Status::New, 4));
     assert_eq!(
         w.ids(&e[0].includes),
         [
-            ("exosome-facial".to_owned(), 2),
-            ("exosome-therapy".to_owned(), 2)
+            ("exosome-therapy".to_owned(), 3),
+            ("exosome-facial".to_owned(), 2)
         ]
     );
-    assert_eq!(e[0].articles.len(), 3);
+    assert_eq!(e[0].articles.len(), 4);
 }
 
 #[test]
@@ -226,10 +227,10 @@ fn a_story_is_one_entry_when_ownership_splits_its_articles_with_its_echo() {
     // novel echo wins the tied titles, and neither side owns a majority.
     let mut w = skincare();
     for d in [1.0, 2.0, 3.0] {
-        w.article_naming(d, &[("exosomes", 3), ("microneedling", 3)]);
+        w.article_naming(d, &[("exosomes", 2), ("microneedling", 2)]);
     }
     for d in [1.5, 2.5, 3.5] {
-        w.article_naming(d, &[("exosomes", 3), ("microneedling", 1)]);
+        w.article_naming(d, &[("exosomes", 2), ("microneedling", 0)]);
     }
     w.article(44.0, &["exosomes"]);
     let e = w.entries(&Params::default());
@@ -249,11 +250,11 @@ fn a_ramp_rises_even_when_it_straddles_the_window() {
     // Well under one a week before: two in the first seven weeks.
     w.article(40.0, &["azelaic-acid"]);
     w.article(55.0, &["azelaic-acid"]);
-    // 1, 2, then 6 a week, the six split 3 + 3 over the window's edge.
+    // 1, 2, then 6 a week, the six split 2 + 4 over the window's edge.
     w.article(19.0, &["azelaic-acid"]);
     w.article(12.0, &["azelaic-acid"]);
     w.article(10.0, &["azelaic-acid"]);
-    for d in [7.5, 8.5, 9.0, 1.0, 2.0, 3.0] {
+    for d in [7.5, 8.5, 1.0, 2.0, 3.0, 4.0] {
         w.article(d, &["azelaic-acid"]);
     }
     let r = w.run(&Params::default());
@@ -364,4 +365,59 @@ fn order_and_time_shifts_do_not_change_the_result() {
             .collect::<Vec<_>>()
     };
     assert_eq!(strip(shifted), strip(base));
+}
+
+#[test]
+fn headlines_make_a_trend_and_mentions_in_passing_do_not() {
+    // Six articles this week name azelaic acid only in their bodies or
+    // tags: it is part of each, but no story is about it.
+    let mut w = skincare();
+    for d in [0.5, 1.5, 2.5, 3.5, 4.5, 5.5] {
+        w.article_naming(d, &[("sunscreen", 2), ("azelaic-acid", 0)]);
+    }
+    let r = w.run(&Params::default());
+    assert!(r.iter().all(|x| x.1 == Status::Covered), "{r:?}");
+    // Counted anywhere, as before `min_prominence`, the same week trends.
+    let anywhere = Params {
+        min_prominence: 0,
+        ..Params::default()
+    };
+    assert_eq!(w.run(&anywhere)[0].0, "azelaic-acid");
+
+    // Four headlines on it do make a story, and the entry says how many
+    // of its articles are headlined on it.
+    for d in [1.0, 2.0, 3.0, 4.0] {
+        w.article(d, &["azelaic-acid"]);
+    }
+    let e = w.entries(&Params::default());
+    assert_eq!(
+        w.entry_ids(&e),
+        ["azelaic-acid"],
+        "{:?}",
+        w.run(&Params::default())
+    );
+    assert_eq!((e[0].count, e[0].headlines), (10, 4));
+}
+
+#[test]
+fn three_headlines_on_a_rare_topic_are_not_yet_a_trend() {
+    // At about 25 articles a week, three headlines on a rare topic, even
+    // one not seen in eight weeks, happen by chance (the labelled
+    // benchmark's quiet weeks); four are the default minimum.
+    let mut w = skincare();
+    for d in [1.0, 2.0, 3.0] {
+        w.article(d, &["tretinoin"]);
+    }
+    assert!(
+        w.run(&Params::default())
+            .iter()
+            .all(|x| x.1 == Status::Covered),
+        "{:?}",
+        w.run(&Params::default())
+    );
+    let three = Params {
+        min_count: 3,
+        ..Params::default()
+    };
+    assert_eq!(w.run(&three)[0].0, "retinoids");
 }

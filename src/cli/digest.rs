@@ -17,7 +17,12 @@ pub(super) async fn digest(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<ExitCode> {
-    let store = crate::store::connect(&config.store).await?;
+    // Sending reads little at a time: a small SQLite page cache keeps it
+    // small in memory.
+    let store = match cmd {
+        DigestCommand::Send { .. } => crate::store::connect_for_sending(&config.store).await?,
+        _ => crate::store::connect(&config.store).await?,
+    };
     let tera = Arc::new(crate::templates::load(&config.site.templates_dir)?);
     match cmd {
         DigestCommand::Preview {

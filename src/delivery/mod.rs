@@ -149,6 +149,9 @@ impl Deliverer {
             report.counts = counts;
             return Ok(report);
         };
+        // Links of digests past their expiry no longer work: their tokens
+        // go, once a pass (the claims add new ones).
+        self.store.drop_expired_manage_tokens(now).await?;
         let material =
             digest::material(self.store.as_ref(), &self.config, run.fire, earliest).await?;
         let context = RunContext::new(self, run, schedule, material, stop.clone());

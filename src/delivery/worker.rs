@@ -1,18 +1,19 @@
-//! The workers of one pass: each takes a claimed row, composes, renders
-//! and sends its message over its own transport session, and hands the
-//! result back to the pass, which records it. A worker takes no new row
-//! before its last result is stored: that is what bounds the messages sent
-//! but not yet recorded to the number of workers.
+//! The workers of one pass: each takes a claimed row, composes its digest,
+//! sends its copy of the shared message for that composition (rendered and
+//! encoded once, see `mail::shared`) over its own transport session, and
+//! hands the result back to the pass, which records it. A worker takes no
+//! new row before its last result is stored: that is what bounds the
+//! messages sent but not yet recorded to the number of workers.
 
 use super::attempt::{Attempt, Failure, Skip, Unsent};
 use super::pacer::Pacer;
 use crate::config::{Config, DeliveryConfig, DigestConfig};
 use crate::digest::compose::{Composition, Material};
-use crate::digest::render::{Audience, Rendered, Renderer};
+use crate::digest::render::{Audience, Renderer, TOKEN_PLACEHOLDER};
 use crate::digest::{self, DigestError};
 use crate::domain::{Clock, SubscriberStatus};
 use crate::mail::transport::Session;
-use crate::mail::{Mailer, OutgoingMail, SendError};
+use crate::mail::{Copy, Mailer, SendError, SharedMessage};
 use crate::store::{Claimed, DigestRun, StoreError};
 use chrono::Duration;
 use std::collections::HashMap;
@@ -21,8 +22,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-/// Distinct renderings kept per run before the cache starts over.
-const CACHE_LIMIT: usize = 20_000;
+/// Bytes of encoded messages kept per pass before the cache starts over:
+/// a few hundred digests, whatever the number of subscribers.
+const CACHE_BYTES: usize = 24 << 20;
 
 /// A claimed row and, for a confirmed subscriber, the manage-link token
 /// its message carries (stored, hashed, before the row was handed over).
@@ -59,7 +61,7 @@ pub struct RunContext {
     pub list_id: String,
     /// Rows taken after this is cancelled are put back unsent.
     pub stop: CancellationToken,
-    cache: Mutex<HashMap<Composition, Arc<Rendered>>>,
+    cache: Mutex<Cache>,
     /// Set when the pass fails: workers send nothing more, so no message
     /// goes out that could not be recorded.
     abort: AtomicBool,
@@ -91,7 +93,7 @@ impl RunContext {
             clock: deliverer.clock.clone(),
             pacer: Pacer::new(config.mail.rate_per_second),
             stop,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Cache::default()),
             abort: AtomicBool::new(false),
         }
     }
@@ -220,16 +222,16 @@ async fn attempt(context: &RunContext, session: &mut Session, work: Work) -> Att
     if composition.is_empty() {
         return Attempt::Skipped(Skip::NothingNew);
     }
-    let rendered = match rendered(context, &composition) {
+    let shared = match shared_message(context, &composition) {
         Ok(r) => r,
-        Err(e) => return Attempt::Failed(Failure::Invalid(e.to_string())),
+        Err(e) => return Attempt::Failed(Failure::Invalid(e)),
     };
-    let mail = message(context, &row, &rendered, &token);
+    let copy = copy(context, &row, &token);
     context.pacer.wait().await;
     if context.abort.load(Ordering::SeqCst) {
         return unsent(context, Unsent::PassFailed);
     }
-    match session.send(&mail).await {
+    match session.send_copy(&shared, &copy).await {
         Ok(()) => Attempt::Sent,
         Err(SendError::Transient { reason }) => transient(context, &row, reason),
         Err(SendError::Permanent { reason }) => Attempt::Failed(Failure::Rejected(reason)),
@@ -256,19 +258,14 @@ fn transient(context: &RunContext, row: &Claimed, reason: String) -> Attempt {
     }
 }
 
-/// One subscriber's message: their links in the shared rendering.
-fn message(context: &RunContext, row: &Claimed, rendered: &Rendered, token: &str) -> OutgoingMail {
-    let (html, text) = rendered.personalise(token);
+/// One subscriber's copy: their address, links and envelope sender.
+fn copy<'a>(context: &RunContext, row: &'a Claimed, token: &'a str) -> Copy<'a> {
     let base = context.config.site.base();
-    OutgoingMail {
-        to: row.email.clone(),
-        subject: rendered.subject.clone(),
-        text,
-        html,
+    Copy {
+        to: &row.email,
+        token,
         message_id: super::message_id(&context.run, row.id, context.mailer.from_domain()),
         list_unsubscribe: Some(format!("{base}/unsubscribe/{token}")),
-        list_id: Some(context.list_id.clone()),
-        extra_headers: Vec::new(),
         bounce: Some(crate::bounces::verp::BounceRef {
             subscriber: row.subscriber_id,
             run: Some(context.run.id),
@@ -276,31 +273,52 @@ fn message(context: &RunContext, row: &Claimed, rendered: &Rendered, token: &str
     }
 }
 
-/// The rendering of `c`, from the cache or made now: subscribers with the
-/// same composition share one.
-fn rendered(context: &RunContext, c: &Composition) -> Result<Arc<Rendered>, DigestError> {
-    if let Some(r) = context
+/// Encoded messages by composition, and their size.
+#[derive(Default)]
+struct Cache {
+    messages: HashMap<Composition, Arc<SharedMessage>>,
+    bytes: usize,
+}
+
+/// The message of `c`, from the cache or rendered and encoded now:
+/// subscribers with the same composition share one.
+fn shared_message(context: &RunContext, c: &Composition) -> Result<Arc<SharedMessage>, String> {
+    if let Some(m) = context
         .cache
         .lock()
         .unwrap_or_else(|p| p.into_inner())
+        .messages
         .get(c)
     {
-        return Ok(r.clone());
+        return Ok(m.clone());
     }
-    let r = Arc::new(
-        Renderer {
-            config: &context.config,
-            schedule: &context.schedule,
-            tera: &context.tera,
-            fire: context.run.fire,
-            run_id: context.run.id,
-        }
-        .render(&context.material, c, Audience::Subscriber)?,
+    let rendered = Renderer {
+        config: &context.config,
+        schedule: &context.schedule,
+        tera: &context.tera,
+        fire: context.run.fire,
+        run_id: context.run.id,
+    }
+    .render(&context.material, c, Audience::Subscriber)
+    .map_err(|e| e.to_string())?;
+    let m = Arc::new(
+        SharedMessage::new(
+            &rendered.subject,
+            &rendered.text,
+            &rendered.html,
+            Some(&context.list_id),
+            TOKEN_PLACEHOLDER,
+        )
+        .map_err(|e| e.to_string())?,
     );
     let mut cache = context.cache.lock().unwrap_or_else(|p| p.into_inner());
-    if cache.len() >= CACHE_LIMIT {
-        cache.clear();
+    if cache.bytes + m.size() > CACHE_BYTES {
+        cache.messages.clear();
+        cache.bytes = 0;
     }
-    cache.insert(c.clone(), r.clone());
-    Ok(r)
+    cache.bytes += m.size();
+    if let Some(old) = cache.messages.insert(c.clone(), m.clone()) {
+        cache.bytes -= old.size();
+    }
+    Ok(m)
 }

@@ -15,11 +15,27 @@ const QP_LINE: usize = 75;
 
 /// `text` as a body lettre sends as it is.
 pub fn encode(text: &str) -> Body {
+    encode_keeping(text, "")
+}
+
+/// `encode`, with every occurrence of `keep` left whole on one line of
+/// the encoded text, so that another string of the same length and kind
+/// can later be written over it. `keep` must be literal in
+/// quoted-printable (printable ASCII without `=`) and fit on one line;
+/// any other `keep` is ignored.
+pub fn encode_keeping(text: &str, keep: &str) -> Body {
     if seven_bit(text) {
         Body::dangerous_pre_encoded(crlf(text), ContentTransferEncoding::SevenBit)
     } else {
+        let keep = if keep.len() <= QP_LINE
+            && keep.bytes().all(|b| literal(b) && b != b' ' && b != b'\t')
+        {
+            keep
+        } else {
+            ""
+        };
         Body::dangerous_pre_encoded(
-            quoted_printable(text),
+            quoted_printable(text, keep),
             ContentTransferEncoding::QuotedPrintable,
         )
     }
@@ -55,14 +71,27 @@ fn literal(b: u8) -> bool {
 
 /// Quoted-printable: `=XX` for `=`, control and non-ASCII bytes and for a
 /// space or tab that ends a line; soft breaks keep lines within 76
-/// characters; line endings become CRLF.
-fn quoted_printable(text: &str) -> Vec<u8> {
+/// characters, and never fall inside an occurrence of `keep` (empty: no
+/// such care); line endings become CRLF.
+fn quoted_printable(text: &str, keep: &str) -> Vec<u8> {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = Vec::with_capacity(text.len() + text.len() / 8);
     let mut lines = text.split('\n').peekable();
+    // Where `keep` occurs on the current line: (start, end), in order.
+    let mut kept: Vec<(usize, usize)> = Vec::new();
     while let Some(line) = lines.next() {
-        let line = line.strip_suffix('\r').unwrap_or(line).as_bytes();
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        kept.clear();
+        if !keep.is_empty() {
+            kept.extend(
+                line.match_indices(keep)
+                    .map(|(at, _)| (at, at + keep.len())),
+            );
+        }
+        let line = line.as_bytes();
         let (n, mut i, mut width) = (line.len(), 0, 0);
+        // The first kept span not yet passed.
+        let mut next_kept = 0;
         while i < n {
             let b = line[i];
             let plain = literal(b) && !(i + 1 == n && (b == b' ' || b == b'\t'));
@@ -71,9 +100,28 @@ fn quoted_printable(text: &str) -> Vec<u8> {
                     out.extend_from_slice(b"=\r\n");
                     width = 0;
                 }
+                while kept.get(next_kept).is_some_and(|&(start, _)| start < i) {
+                    next_kept += 1;
+                }
+                // A kept span that starts here goes on one line whole.
+                if let Some(&(start, end)) = kept.get(next_kept)
+                    && start == i
+                    && width + (end - start) > QP_LINE
+                {
+                    out.extend_from_slice(b"=\r\n");
+                    width = 0;
+                }
                 // The longest run of literal bytes that fits on this line;
-                // a space or tab that ends the line is not one.
-                let limit = (i + QP_LINE - width).min(n);
+                // a space or tab that ends the line is not one; nor does
+                // the run end inside a kept span (one that starts here
+                // fits, so the run still moves on).
+                let mut limit = (i + QP_LINE - width).min(n);
+                if let Some(&(start, _)) = kept[next_kept..]
+                    .iter()
+                    .find(|&&(start, end)| start < limit && limit < end)
+                {
+                    limit = start;
+                }
                 let mut j = i + 1;
                 while j < limit && literal(line[j]) {
                     j += 1;
@@ -173,6 +221,40 @@ mod tests {
                 input.replace("\r\n", "\n").replace('\n', "\r\n")
             );
         }
+    }
+
+    #[test]
+    fn a_kept_string_is_never_split_and_a_token_written_over_it_decodes_as_if_encoded() {
+        let keep = "ffffeeeeddddccccbbbbaaaa99998888ffffeeeeddddccccbbbbaaaa9999zzzz";
+        let token = "0123456789abcdef".repeat(4);
+        // The placeholder at every offset of a 76-character line, after
+        // escaped and plain bytes, and twice on one line.
+        let mut input = String::new();
+        for offset in 0..80 {
+            input.push_str(&"\u{e9}".repeat(offset % 7));
+            input.push_str(&"a".repeat(offset));
+            input.push_str(&format!("https://x.example/u/{keep}?r=1 {keep}\n"));
+        }
+        let body = encode_keeping(&input, keep);
+        assert_eq!(body.encoding(), ContentTransferEncoding::QuotedPrintable);
+        let qp = text(&body);
+        assert_eq!(qp.matches(keep).count(), 160);
+        for line in qp.split("\r\n") {
+            assert!(line.len() <= 76, "{line:?} is {} long", line.len());
+        }
+        let filled = qp.replace(keep, &token);
+        assert_eq!(
+            decode(&filled),
+            input.replace(keep, &token).replace('\n', "\r\n")
+        );
+        // Text that can go as 7bit keeps it whole anyway.
+        let plain = encode_keeping(&format!("Unsubscribe: https://x.example/{keep}\n"), keep);
+        assert_eq!(plain.encoding(), ContentTransferEncoding::SevenBit);
+        assert!(text(&plain).contains(keep));
+        // A string quoted-printable would escape is not kept: no panic,
+        // the text is still encoded and decodes back.
+        let odd = encode_keeping("caf\u{e9} a=b", "a=b");
+        assert_eq!(decode(text(&odd)), "caf\u{e9} a=b");
     }
 
     #[test]

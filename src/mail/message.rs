@@ -3,13 +3,16 @@
 //! DKIM-signed last so the signature covers every header we set.
 
 use super::MailError;
+use super::shared::{Copy, SharedMessage};
 use crate::domain::SubscriberEmail;
 use lettre::Message;
 use lettre::message::dkim::{
     DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
     DkimSigningKey,
 };
+use lettre::message::header::ContentTransferEncoding;
 use lettre::message::header::{Header, HeaderName, HeaderValue, MessageId};
+use lettre::message::{Body, MessageBuilder};
 use lettre::message::{Mailbox, MultiPart};
 use std::path::Path;
 
@@ -180,7 +183,7 @@ fn has_control(s: &str) -> bool {
 }
 
 /// Templates may leave a line break in a subject; a header cannot hold one.
-fn one_line_subject(subject: &str) -> String {
+pub(super) fn one_line_subject(subject: &str) -> String {
     let spaced: String = subject
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -225,7 +228,7 @@ fn unsubscribe_url(raw: &str) -> Result<String, MailError> {
     Ok(url.into())
 }
 
-fn list_id_value(raw: &str) -> Result<String, MailError> {
+pub(super) fn list_id_value(raw: &str) -> Result<String, MailError> {
     let value = raw.trim();
     let shaped = value.ends_with('>')
         && value
@@ -267,19 +270,30 @@ fn extra_header(name: &str, value: &str) -> Result<HeaderValue, MailError> {
     Ok(HeaderValue::new(name, value.to_owned()))
 }
 
-/// Builds the complete message, DKIM-signed when `dkim` is given, with
-/// `envelope_from` as the envelope sender (MAIL FROM) when given.
-pub(crate) fn build(
+/// The headers of one message, as `build` and `build_copy` fill them in.
+struct Head<'a> {
+    to: &'a SubscriberEmail,
+    /// On one line already.
+    subject: String,
+    message_id: &'a str,
+    list_unsubscribe: Option<&'a str>,
+    /// Checked already.
+    list_id: Option<String>,
+    extra_headers: &'a [(String, String)],
+}
+
+/// Every header but the body's, with `envelope_from` as the envelope
+/// sender (MAIL FROM) when given.
+fn headers(
     from: &Mailbox,
-    mail: &OutgoingMail,
-    dkim: Option<&DkimConfig>,
+    head: Head<'_>,
     envelope_from: Option<&str>,
-) -> Result<Message, MailError> {
-    let to: lettre::Address = mail
+) -> Result<MessageBuilder, MailError> {
+    let to: lettre::Address = head
         .to
         .as_str()
         .parse()
-        .map_err(|e| invalid(format!("recipient `{}`: {e}", mail.to)))?;
+        .map_err(|e| invalid(format!("recipient `{}`: {e}", head.to)))?;
     let mut builder = Message::builder();
     if let Some(sender) = envelope_from {
         let sender: lettre::Address = sender
@@ -292,25 +306,78 @@ pub(crate) fn build(
     let mut builder = builder
         .from(from.clone())
         .to(Mailbox::new(None, to))
-        .subject(one_line_subject(&mail.subject))
-        .header(MessageId::from(message_id_value(&mail.message_id)?));
-    if let Some(url) = &mail.list_unsubscribe {
+        .subject(head.subject)
+        .header(MessageId::from(message_id_value(head.message_id)?));
+    if let Some(url) = head.list_unsubscribe {
         builder = builder
             .header(ListUnsubscribe(unsubscribe_url(url)?))
             .header(ListUnsubscribePost);
     }
-    if let Some(id) = &mail.list_id {
-        builder = builder.header(ListId(list_id_value(id)?));
+    if let Some(id) = head.list_id {
+        builder = builder.header(ListId(id));
     }
-    for (name, value) in &mail.extra_headers {
+    for (name, value) in head.extra_headers {
         builder = builder.raw_header(extra_header(name, value)?);
     }
+    Ok(builder)
+}
+
+/// Builds the complete message, DKIM-signed when `dkim` is given, with
+/// `envelope_from` as the envelope sender (MAIL FROM) when given.
+pub(crate) fn build(
+    from: &Mailbox,
+    mail: &OutgoingMail,
+    dkim: Option<&DkimConfig>,
+    envelope_from: Option<&str>,
+) -> Result<Message, MailError> {
+    let head = Head {
+        to: &mail.to,
+        subject: one_line_subject(&mail.subject),
+        message_id: &mail.message_id,
+        list_unsubscribe: mail.list_unsubscribe.as_deref(),
+        list_id: mail.list_id.as_deref().map(list_id_value).transpose()?,
+        extra_headers: &mail.extra_headers,
+    };
     // `multipart` adds Date (now) and MIME-Version; text first, so clients
     // that cannot show HTML fall back to the written-for-text part.
-    let mut message = builder
+    let mut message = headers(from, head, envelope_from)?
         .multipart(MultiPart::alternative_plain_html(
             super::body::encode(&mail.text),
             super::body::encode(&mail.html),
+        ))
+        .map_err(|e| invalid(e.to_string()))?;
+    if let Some(dkim) = dkim {
+        message.sign(dkim);
+    }
+    Ok(message)
+}
+
+/// One recipient's copy of a shared message, complete and DKIM-signed
+/// when `dkim` is given: the same headers and wire format as `build`
+/// gives, the body encoded once for all copies.
+pub(crate) fn build_copy(
+    from: &Mailbox,
+    shared: &SharedMessage,
+    copy: &Copy<'_>,
+    dkim: Option<&DkimConfig>,
+    envelope_from: Option<&str>,
+) -> Result<Message, MailError> {
+    let head = Head {
+        to: copy.to,
+        subject: shared.subject.clone(),
+        message_id: &copy.message_id,
+        list_unsubscribe: copy.list_unsubscribe.as_deref(),
+        list_id: shared.list_id.clone(),
+        extra_headers: &[],
+    };
+    // `body` adds Date (now) and the body's Content-Transfer-Encoding
+    // (7bit: the parts inside are 7bit or quoted-printable).
+    let mut message = headers(from, head, envelope_from)?
+        .header(lettre::message::header::MIME_VERSION_1_0)
+        .header(shared.content_type.clone())
+        .body(Body::dangerous_pre_encoded(
+            shared.body_for(copy.token)?,
+            ContentTransferEncoding::SevenBit,
         ))
         .map_err(|e| invalid(e.to_string()))?;
     if let Some(dkim) = dkim {

@@ -1,12 +1,15 @@
 //! Outgoing e-mail: building one message (headers, multipart body, DKIM
-//! signature) and handing it to the configured transport (SMTP or a folder
+//! signature), or copies of one body encoded once for many recipients
+//! (`shared`), and handing it to the configured transport (SMTP or a folder
 //! of `.eml` files). Callers decide retries from `SendError`'s variant.
 
 mod body;
 pub mod message;
+pub mod shared;
 pub mod transport;
 
 pub use message::{ListId, ListUnsubscribe, ListUnsubscribePost, OutgoingMail};
+pub use shared::{Copy, SharedMessage};
 pub use transport::Mailer;
 
 use std::path::PathBuf;

@@ -159,6 +159,10 @@ pub trait DigestStore: Send + Sync {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Drops manage-link tokens expired by `now` (their links no longer
+    /// work anyway). Returns how many. Once a delivery pass: it reads every
+    /// token.
+    async fn drop_expired_manage_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Writes the outcomes of rows `holder` holds and marks the rows of
     /// `start` as handed to the transport (`started_ts`), in one
     /// transaction. Returns the ids of `start` it marked: the others are

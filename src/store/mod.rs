@@ -280,8 +280,30 @@ pub trait Store:
 
 /// Opens the store the config names and applies its migrations.
 pub async fn connect(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with_cache(config, backend::sqlite::CACHE_KIB).await
+}
+
+/// SQLite page cache per connection for a process that only sends digests.
+/// Its own queries touch a few pages each (claims, results, tokens); but
+/// building a run's material reads every article's topics once, and with
+/// the general 64 MiB per connection those pages stayed cached: `digest
+/// send` on a 4,000-article site peaked at 117 MiB, 49 MiB of it SQLite's
+/// cache. SQLite's own default is about 2 MiB.
+pub const SENDING_CACHE_KIB: u32 = 4_096;
+
+/// `connect` for `digest send`: a small page cache (`SENDING_CACHE_KIB`).
+pub async fn connect_for_sending(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with_cache(config, SENDING_CACHE_KIB).await
+}
+
+async fn connect_with_cache(
+    config: &StoreConfig,
+    cache_kib: u32,
+) -> Result<Arc<dyn Store>, StoreError> {
     let store: Arc<dyn Store> = match config {
-        StoreConfig::Sqlite { path } => Arc::new(SqliteStore::open(path).await?),
+        StoreConfig::Sqlite { path } => {
+            Arc::new(SqliteStore::open_with_cache(path, cache_kib).await?)
+        }
         StoreConfig::Postgres { url } => Arc::new(PgStore::open(url).await?),
     };
     store.migrate().await?;

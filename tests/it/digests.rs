@@ -3,7 +3,7 @@
 //! sending, stopping, killing and resuming.
 
 use crate::helpers::{BASE_URL, TestSite, sample_now};
-use crate::smtp_server::TestSmtp;
+use crate::smtp_server::{PipeliningSmtp, TestSmtp};
 use chrono::{DateTime, Utc};
 use feedletter::Clock as _;
 use feedletter::delivery::instance::Instance;
@@ -45,19 +45,23 @@ max_topics = 3
 max_articles_per_topic = 2
 "#;
 
-pub(crate) fn smtp_toml(smtp: &TestSmtp, extra_mail: &str) -> String {
+pub(crate) fn smtp_toml(port: u16, extra_mail: &str) -> String {
     format!(
         "[mail]\nfrom = \"The Dewline <digest@dewline.example>\"\ntransport = \"smtp\"\n\
          rate_per_second = 0\n\
          postal_address = \"The Dewline, 12 Test Lane, Mumbai 400050\"\n{extra_mail}\n\
-         [mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\npool_size = 4\ntimeout = \"2s\"\n",
-        smtp.port()
+         [mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\npool_size = 4\ntimeout = \"2s\"\n",
     )
 }
 
 /// The sample publication, ingested at `sample_now()`, mailing to `smtp`.
 pub(crate) async fn site(smtp: &TestSmtp, extra_mail: &str) -> TestSite {
-    let site = TestSite::new(&format!("{}{DIGESTS}", smtp_toml(smtp, extra_mail))).await;
+    site_on(smtp.port(), extra_mail).await
+}
+
+/// `site`, mailing to the SMTP server on `port` of 127.0.0.1.
+pub(crate) async fn site_on(port: u16, extra_mail: &str) -> TestSite {
+    let site = TestSite::new(&format!("{}{DIGESTS}", smtp_toml(port, extra_mail))).await;
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
     for entry in std::fs::read_dir(src).unwrap() {
         let entry = entry.unwrap();
@@ -372,6 +376,87 @@ async fn a_451_is_retried_and_delivered_once_a_550_fails_at_once_and_counts_a_bo
         SubscriberStatus::Confirmed,
         "one hard bounce is not three"
     );
+}
+
+#[tokio::test]
+async fn a_server_offering_pipelining_gets_each_envelope_in_one_go_and_every_copy_its_own_links() {
+    let smtp = PipeliningSmtp::start();
+    let site = site_on(smtp.port(), "").await;
+    let list = emails("p", 60);
+    add(&site, &list, &[], Frequency::Weekly).await;
+    smtp.reject_rcpt("p1@inbox.example", 451);
+    smtp.reject_rcpt("p2@inbox.example", 550);
+
+    let d = deliverer(&site).await;
+    let report = d
+        .fire(schedule(&site, "weekly"), monday(), &quick(), &no_stop())
+        .await
+        .unwrap();
+    // The server answers MAIL and RCPT only once DATA has come: a client
+    // that waited for each reply would have sent nothing.
+    assert_eq!(
+        (report.sent, report.retried, report.failed),
+        (58, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!(smtp.groups(), 60, "one MAIL-RCPT-DATA group a message");
+    let errors = d.store.last_errors(report.run_id, 10).await.unwrap();
+    assert!(
+        errors.iter().any(|e| e.email == "p2@inbox.example"
+            && e.state == "failed"
+            && e.error.contains("550")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.email == "p1@inbox.example"
+            && e.state == "pending"
+            && e.error.contains("451")),
+        "{errors:?}"
+    );
+    let bounced = d
+        .store
+        .subscriber_by_email("p2@inbox.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bounced.bounce_count, 1, "a refused RCPT is a hard bounce");
+
+    // One body encoded for everyone, each copy with its reader's token:
+    // in List-Unsubscribe and in both parts, and nowhere else different.
+    let got = smtp.received();
+    assert_eq!(got.len(), 58);
+    let mut tokens = BTreeSet::new();
+    let mut bodies = BTreeSet::new();
+    for r in &got {
+        assert_eq!(r.to.len(), 1);
+        assert!(r.from.starts_with("bounces+"), "VERP sender: {}", r.from);
+        let m = parsed(&r.data);
+        assert_eq!(
+            m.to().and_then(|a| a.first()).and_then(|a| a.address()),
+            Some(r.to[0].as_str())
+        );
+        let unsub = raw_header(&r.data, "List-Unsubscribe").unwrap();
+        let prefix = format!("<{BASE_URL}/unsubscribe/");
+        let token = unsub
+            .strip_prefix(&prefix)
+            .and_then(|t| t.strip_suffix('>'))
+            .unwrap_or_else(|| panic!("{unsub}"))
+            .to_owned();
+        assert_eq!(token.len(), 64);
+        let text = m.body_text(0).unwrap();
+        let html = m.body_html(0).unwrap();
+        for body in [&text, &html] {
+            assert!(body.contains(&format!("/unsubscribe/{token}")), "{body}");
+            assert!(body.contains(&format!("/preferences/{token}")));
+        }
+        bodies.insert((text.replace(&token, "TOKEN"), html.replace(&token, "TOKEN")));
+        tokens.insert(token);
+    }
+    assert_eq!(tokens.len(), 58, "a token per reader");
+    assert_eq!(bodies.len(), 1, "the bodies differ only in the token");
+    let (text, html) = bodies.into_iter().next().unwrap();
+    assert!(text.contains("/unsubscribe/TOKEN") && html.contains("/unsubscribe/TOKEN"));
+    assert!(html.contains("style=\""), "CSS is inlined");
 }
 
 #[tokio::test]

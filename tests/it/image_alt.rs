@@ -160,7 +160,7 @@ async fn the_digest_shows_each_image_with_its_alt_text_or_as_decorative() {
     posts(&remote);
     let site = TestSite::new(&format!(
         "{}{DIGESTS}{}",
-        smtp_toml(&smtp, ""),
+        smtp_toml(smtp.port(), ""),
         source("cms", "wordpress", &remote.wp_url())
     ))
     .await;

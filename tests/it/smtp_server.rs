@@ -149,3 +149,169 @@ impl Handler for Session {
         OK
     }
 }
+
+/// A small SMTP server that offers `PIPELINING` (RFC 2920) and, as the RFC
+/// lets a server do, answers MAIL and RCPT only once the group's DATA has
+/// come: a client that waits for each reply before sending the next
+/// command never gets one, and times out. It keeps what it accepts, as
+/// `TestSmtp` does, and counts the command groups it answered.
+pub struct PipeliningSmtp {
+    pub addr: SocketAddr,
+    messages: Arc<Mutex<Vec<Received>>>,
+    rejections: Arc<Mutex<HashMap<String, u16>>>,
+    groups: Arc<Mutex<usize>>,
+}
+
+impl PipeliningSmtp {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = Self {
+            addr,
+            messages: Arc::default(),
+            rejections: Arc::default(),
+            groups: Arc::default(),
+        };
+        let (messages, rejections, groups) = (
+            server.messages.clone(),
+            server.rejections.clone(),
+            server.groups.clone(),
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (messages, rejections, groups) =
+                    (messages.clone(), rejections.clone(), groups.clone());
+                std::thread::spawn(move || {
+                    let _ = pipelining_session(stream, &messages, &rejections, &groups);
+                });
+            }
+        });
+        server
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Replies `code` to `RCPT TO:<address>`.
+    pub fn reject_rcpt(&self, address: &str, code: u16) {
+        self.rejections
+            .lock()
+            .unwrap()
+            .insert(address.to_ascii_lowercase(), code);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// MAIL-RCPT-DATA groups answered in one go so far.
+    pub fn groups(&self) -> usize {
+        *self.groups.lock().unwrap()
+    }
+}
+
+fn pipelining_session(
+    stream: std::net::TcpStream,
+    messages: &Mutex<Vec<Received>>,
+    rejections: &Mutex<HashMap<String, u16>>,
+    groups: &Mutex<usize>,
+) -> std::io::Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut out = stream.try_clone()?;
+    let mut input = BufReader::new(stream);
+    out.write_all(b"220 pipe.test ESMTP\r\n")?;
+    // Replies held back until the group's DATA.
+    let mut held = String::new();
+    let mut from = String::new();
+    let mut to: Vec<String> = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_owned();
+        let upper = command.to_ascii_uppercase();
+        let path = |prefix: &str| {
+            command[prefix.len()..]
+                .trim()
+                .trim_start_matches('<')
+                .split('>')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        if upper.starts_with("MAIL FROM:") {
+            from = path("MAIL FROM:");
+            to.clear();
+            held.push_str("250 2.1.0 Ok\r\n");
+        } else if upper.starts_with("RCPT TO:") {
+            let rcpt = path("RCPT TO:");
+            let code = rejections
+                .lock()
+                .unwrap()
+                .get(&rcpt.to_ascii_lowercase())
+                .copied();
+            match code {
+                Some(code) => {
+                    held.push_str(&format!("{code} Refused by the test server: {rcpt}\r\n"))
+                }
+                None => {
+                    held.push_str("250 2.1.5 Ok\r\n");
+                    to.push(rcpt);
+                }
+            }
+        } else if upper == "DATA" {
+            let accept = !to.is_empty();
+            held.push_str(if accept {
+                "354 End data with <CR><LF>.<CR><LF>\r\n"
+            } else {
+                "554 5.5.1 No valid recipients\r\n"
+            });
+            out.write_all(std::mem::take(&mut held).as_bytes())?;
+            *groups.lock().unwrap() += 1;
+            if !accept {
+                continue;
+            }
+            let mut data = Vec::new();
+            loop {
+                let mut l = Vec::new();
+                if input.read_until(b'\n', &mut l)? == 0 {
+                    return Ok(());
+                }
+                if l == b".\r\n" {
+                    break;
+                }
+                data.extend_from_slice(l.strip_prefix(b".").unwrap_or(&l));
+            }
+            messages.lock().unwrap().push(Received {
+                from: std::mem::take(&mut from),
+                to: std::mem::take(&mut to),
+                data,
+            });
+            out.write_all(b"250 2.0.0 Ok: queued\r\n")?;
+        } else {
+            // Anything else ends a group: held replies go first.
+            let reply = if upper.starts_with("EHLO") {
+                "250-pipe.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+            } else if upper == "QUIT" {
+                "221 2.0.0 Bye\r\n"
+            } else if upper.starts_with("HELO") || upper == "RSET" || upper == "NOOP" {
+                "250 2.0.0 Ok\r\n"
+            } else {
+                "502 5.5.2 Command not recognized\r\n"
+            };
+            if upper == "RSET" {
+                from.clear();
+                to.clear();
+            }
+            held.push_str(reply);
+            out.write_all(std::mem::take(&mut held).as_bytes())?;
+            if upper == "QUIT" {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -15,7 +15,7 @@
 //! what it is.
 
 mod postgres;
-mod sqlite;
+pub(crate) mod sqlite;
 
 use super::sql::{ImportCommon, Sql, SqlDb, TopicRow, TopicSet};
 use super::{ImportRow, StoreError};

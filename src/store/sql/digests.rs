@@ -215,18 +215,23 @@ impl<B: Backend> DigestStore for SqlStore<B> {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
         B::insert_manage_tokens(&mut *tx, tokens, now, expires).await?;
-        // Links in digests older than their expiry no longer work: drop them.
-        sql::<B>(
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn drop_expired_manage_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(sql::<B>(
             "DELETE FROM subscriber_tokens WHERE expires_ts IS NOT NULL AND expires_ts < $1 \
              AND purpose = 'manage'",
         )
         .bind(now.timestamp())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .execute(&self.pool)
+        .await?)
     }
 
     async fn record(

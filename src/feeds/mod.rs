@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub mod atom;
+mod entries;
 pub mod json;
 pub mod opml;
 mod plan;
@@ -272,6 +273,7 @@ pub async fn build_feeds(
     now: DateTime<Utc>,
     scope: &Scope,
 ) -> Result<BuildReport, BuildError> {
+    let started = std::time::Instant::now();
     let plan::Plan {
         views,
         remove,
@@ -279,6 +281,7 @@ pub async fn build_feeds(
         manifests,
         opml,
     } = plan::plan(store, config, now, scope).await?;
+    let planned = started.elapsed();
     let mut report = BuildReport::default();
     let dir = config.feeds.dir.clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -343,6 +346,12 @@ pub async fn build_feeds(
                 report.removed.push(format!("topics/{id}"));
             }
         }
+        tracing::debug!(
+            plan_ms = planned.as_secs_f64() * 1000.0,
+            write_ms = (started.elapsed() - planned).as_secs_f64() * 1000.0,
+            files = views.len(),
+            "feeds built"
+        );
         Ok::<_, BuildError>(report)
     })
     .await

@@ -1,6 +1,6 @@
 //! RSS 2.0 with the content, Dublin Core and Atom extensions.
 
-use super::{FeedView, ItemView};
+use super::{FeedView, ItemView, entries};
 use crate::config::FeedFormat;
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
@@ -44,7 +44,8 @@ fn item(i: &ItemView) -> rss::Item {
         .build()
 }
 
-pub fn render(view: &FeedView) -> Vec<u8> {
+/// The channel with these items, written by the crate.
+fn document(view: &FeedView, items: Vec<rss::Item>) -> Vec<u8> {
     let mut links = vec![Link {
         href: view.url(FeedFormat::Rss),
         rel: "self".into(),
@@ -90,12 +91,64 @@ pub fn render(view: &FeedView) -> Vec<u8> {
         ))
         .ttl(Some("15".to_owned()))
         .atom_ext(Some(AtomExtension { links }))
-        .items(view.items.iter().map(|i| item(i)).collect::<Vec<_>>())
+        .items(items)
         .build();
+    write(&channel)
+}
+
+fn write(channel: &rss::Channel) -> Vec<u8> {
     // Writing into a Vec cannot fail.
     let mut out = channel
         .pretty_write_to(Vec::new(), b' ', 2)
         .unwrap_or_default();
     out.push(b'\n');
     out
+}
+
+/// The feed, with its items made from the cache: see `entries`.
+pub fn render(view: &FeedView) -> Vec<u8> {
+    if view.items.is_empty() {
+        return document(view, Vec::new());
+    }
+    // Like every item, the placeholder has content and a creator: the
+    // namespaces the channel declares follow its items'.
+    let placeholder = ItemBuilder::default()
+        .guid(Some(Guid {
+            permalink: false,
+            value: entries::PLACEHOLDER.to_owned(),
+        }))
+        .content(Some(String::new()))
+        .dublin_core_ext(Some(DublinCoreExtension {
+            creators: vec![String::new()],
+            ..Default::default()
+        }))
+        .build();
+    let skeleton = document(view, vec![placeholder]);
+    let parts: Vec<_> = view
+        .items
+        .iter()
+        .map(|i| {
+            entries::entry(FeedFormat::Rss, i, lone, |doc| {
+                entries::cut(doc, OPEN, CLOSE)
+            })
+        })
+        .collect();
+    let mark = format!("{}</guid>", entries::PLACEHOLDER);
+    entries::splice(&skeleton, mark.as_bytes(), OPEN, CLOSE, &parts)
+        .unwrap_or_else(|| document(view, view.items.iter().map(|i| item(i)).collect()))
+}
+
+const OPEN: &[u8] = b"<item>";
+const CLOSE: &[u8] = b"</item>";
+
+/// A document whose only item is `i`'s, for `entries::cut`.
+fn lone(i: &ItemView) -> Vec<u8> {
+    write(&ChannelBuilder::default().items(vec![item(i)]).build())
+}
+
+/// The whole channel written by the crate in one go: what `render` must
+/// equal.
+#[cfg(test)]
+pub(super) fn render_whole(view: &FeedView) -> Vec<u8> {
+    document(view, view.items.iter().map(|i| item(i)).collect())
 }

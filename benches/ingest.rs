@@ -22,6 +22,9 @@
 //! own `ms=` (target 60 ms); last, Hugo (if installed) building the same
 //! files from nothing, against the cold median (target at most 1.5x).
 //!
+//! `FEEDLETTER_BENCH_KEEP=1` keeps the bench's folder (corpus, store,
+//! config, feeds) for profiling the binary on it afterwards.
+//!
 //! The corpus is generated once; each cold run gets its own database, since
 //! the store remembers file stamps. Files are in the page cache throughout.
 //! The store is a SQLite file, or with
@@ -81,6 +84,10 @@ fn main() -> Result<()> {
     let clock = FixedClock::new(now);
 
     let root = tempfile::tempdir()?;
+    if std::env::var_os("FEEDLETTER_BENCH_KEEP").is_some() {
+        // For profiling the binary on this store afterwards.
+        println!("keeping the bench folder: {}", root.path().display());
+    }
     let content = root.path().join("content");
     let started = Instant::now();
     let corpus = corpus::write_articles(&content, count, SEED)?;
@@ -292,6 +299,9 @@ fn main() -> Result<()> {
     let daemon = daemon_one_change(&config_file, &newest.path)?;
     drop(store);
     let hugo = hugo_cold(root.path(), &content)?;
+    if std::env::var_os("FEEDLETTER_BENCH_KEEP").is_some() {
+        let _ = root.keep();
+    }
     let cold_median = ms(median(&mut cold.iter().map(Run::total).collect::<Vec<_>>()));
     println!();
     println!("summary (medians, ms):");

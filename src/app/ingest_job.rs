@@ -224,6 +224,7 @@ impl IngestJob {
         let after = self.store.revision().await.ok();
         let now = self.clock.now();
         let scope = self.scope(leading, report.as_ref(), (before, after), now, &mut memory);
+        let ingested = started.elapsed();
         let written = self.build(now, &scope).await;
         self.runs.fetch_add(1, Ordering::Relaxed);
         summarise(
@@ -231,7 +232,7 @@ impl IngestJob {
             leading,
             report.as_ref(),
             written,
-            started.elapsed(),
+            (ingested, started.elapsed()),
         );
     }
 
@@ -307,7 +308,7 @@ fn summarise(
     leading: bool,
     report: Option<&IngestReport>,
     written: usize,
-    took: Duration,
+    (ingested, took): (Duration, Duration),
 ) {
     let seconds = took.as_secs_f64();
     metrics::histogram!("feedletter_job_duration_seconds", "job" => "ingest").record(seconds);
@@ -336,6 +337,7 @@ fn summarise(
         rejected = count(|r| r.rejected.len()),
         feeds_written = written,
         ms = (seconds * 1000.0) as u64,
+        ingest_ms = ingested.as_millis() as u64,
         "job finished"
     );
 }

@@ -10,8 +10,7 @@ use super::instances::{Held, InstanceRecord};
 use super::mail_kind::MailKind;
 use super::subscribers::QueuedMail;
 use super::{
-    ArchiveEntry, IndexEntry, PublishedPhrases, StoreError, TopicArticle, TopicOccurrence,
-    TopicSummary,
+    IndexEntry, PublishedPhrases, StoreError, TopicArticle, TopicOccurrence, TopicSummary,
 };
 use crate::domain::{
     Article, ArticleStatus, Consent, Frequency, Person, Slug, StoredArticle, Subscriber,
@@ -116,7 +115,8 @@ pub(super) fn articles(rows: Vec<ArticleRow>) -> Result<Vec<StoredArticle>, Stor
 pub(super) const INDEX_COLUMNS: &str =
     "slug, source, status, content_hash, source_mtime_ns, source_size, render_key";
 
-#[derive(sqlx::FromRow)]
+/// Read as one JSON array per row (`Backend::json_rows`), in this order.
+#[derive(serde::Deserialize)]
 pub struct IndexRow {
     slug: String,
     source: String,
@@ -469,31 +469,6 @@ impl From<OutboxErrorRow> for OutboxError {
 pub struct WebCopyRow {
     pub(super) subject: String,
     pub(super) web_html: String,
-}
-
-/// The columns `ArchiveRow` reads, of `articles` aliased `a`.
-pub(super) const ARCHIVE_COLUMNS: &str =
-    "a.slug, a.status, a.content_hash, a.updated_ts, a.published_ts";
-
-#[derive(sqlx::FromRow)]
-pub struct ArchiveRow {
-    slug: String,
-    status: String,
-    content_hash: String,
-    updated_ts: i64,
-    published_ts: i64,
-}
-
-impl From<ArchiveRow> for ArchiveEntry {
-    fn from(r: ArchiveRow) -> Self {
-        ArchiveEntry {
-            slug: r.slug,
-            published: r.status == "published",
-            content_hash: r.content_hash,
-            updated_ts: r.updated_ts,
-            published_ts: r.published_ts,
-        }
-    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -88,6 +88,10 @@ impl Backend for Postgres {
         format!("string_agg({column}, chr(10))")
     }
 
+    fn json_rows(values: &str) -> String {
+        format!("COALESCE(json_agg(json_build_array({values}))::text, '[]')")
+    }
+
     fn bind_texts<'q>(q: Sql<'q, Self>, items: &[&str]) -> Result<Sql<'q, Self>, StoreError> {
         Ok(q.bind(items.to_vec()))
     }

@@ -92,6 +92,10 @@ impl Backend for Sqlite {
         format!("group_concat({column}, char(10))")
     }
 
+    fn json_rows(values: &str) -> String {
+        format!("json_group_array(json_array({values}))")
+    }
+
     fn bind_texts<'q>(q: Sql<'q, Self>, items: &[&str]) -> Result<Sql<'q, Self>, StoreError> {
         Ok(q.bind(json(items, "a list")?))
     }

@@ -78,13 +78,25 @@ impl<B: Backend> SqlStore<B> {
         Ok(row.counts())
     }
 
+    /// Every article's index entry, by slug. In one JSON text rather than a
+    /// row each: every command-line ingest reads all of them (10,000 rows
+    /// took 42 ms as rows, most of it handing each row between the
+    /// database's thread and this one).
     pub(super) async fn index(&self) -> Result<Vec<IndexEntry>, StoreError> {
-        let rows: Vec<IndexRow> = sql_built::<B>(format!(
-            "SELECT {INDEX_COLUMNS} FROM articles ORDER BY slug"
+        let text: String = sql_built::<B>(format!(
+            "SELECT {} FROM articles",
+            B::json_rows(INDEX_COLUMNS)
         ))
-        .fetch_all(&self.pool)
+        .scalar(&self.pool)
         .await?;
-        rows.into_iter().map(IndexEntry::try_from).collect()
+        let rows: Vec<IndexRow> = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("the article index: {e}")))?;
+        let mut entries = rows
+            .into_iter()
+            .map(IndexEntry::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.sort_unstable_by(|a, b| a.slug.cmp(&b.slug));
+        Ok(entries)
     }
 
     pub(super) async fn published(

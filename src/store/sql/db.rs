@@ -16,10 +16,9 @@
 //! `sql(TEXT).bind(x).fetch_all(&pool)` or `.execute(&mut *tx)`.
 
 use crate::store::rows::{
-    ArchiveRow, ArticleRow, ClaimedRow, CountsRow, DigestArticleRow, HeldRow, IndexRow,
-    InstanceRow, OutboxErrorRow, PhraseRow, QueuedRow, RunRow, SourceStateRow, StateCountRow,
-    SubscriberRow, TopicArticleRow, TopicCountRow, TopicOccurrenceRow, TopicSlugRow, TopicTotalRow,
-    WebCopyRow, WithdrawnRow,
+    ArticleRow, ClaimedRow, CountsRow, DigestArticleRow, HeldRow, InstanceRow, OutboxErrorRow,
+    PhraseRow, QueuedRow, RunRow, SourceStateRow, StateCountRow, SubscriberRow, TopicArticleRow,
+    TopicCountRow, TopicOccurrenceRow, TopicSlugRow, TopicTotalRow, WebCopyRow, WithdrawnRow,
 };
 use sqlx::query::Query;
 use sqlx::query_builder::Separated;
@@ -47,7 +46,6 @@ pub trait SqlDb:
     + Reads<(String,)>
     + Reads<CountsRow>
     + Reads<ArticleRow>
-    + Reads<IndexRow>
     + Reads<TopicCountRow>
     + Reads<TopicArticleRow>
     + Reads<TopicOccurrenceRow>
@@ -60,7 +58,6 @@ pub trait SqlDb:
     + Reads<StateCountRow>
     + Reads<OutboxErrorRow>
     + Reads<WebCopyRow>
-    + Reads<ArchiveRow>
     + Reads<TopicSlugRow>
     + Reads<TopicTotalRow>
     + Reads<WithdrawnRow>

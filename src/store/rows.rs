@@ -396,10 +396,11 @@ impl From<TopicCountRow> for TopicSummary {
     }
 }
 
-#[derive(sqlx::FromRow)]
+/// Read as one JSON array per row (`Backend::json_rows`), in this order.
+#[derive(serde::Deserialize)]
 pub struct TopicOccurrenceRow {
-    slug: String,
-    topic_id: String,
+    pub(super) slug: String,
+    pub(super) topic_id: String,
     label: String,
     first_seen_ts: i64,
     prominence: i64,

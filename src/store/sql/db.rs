@@ -17,8 +17,8 @@
 
 use crate::store::rows::{
     ArticleRow, ClaimedRow, CountsRow, DigestArticleRow, HeldRow, InstanceRow, OutboxErrorRow,
-    PhraseRow, QueuedRow, RunRow, SourceStateRow, StateCountRow, SubscriberRow, TopicArticleRow,
-    TopicCountRow, TopicOccurrenceRow, TopicSlugRow, TopicTotalRow, WebCopyRow, WithdrawnRow,
+    PhraseRow, QueuedRow, RunRow, SourceStateRow, StateCountRow, SubscriberRow, TopicCountRow,
+    TopicSlugRow, TopicTotalRow, WebCopyRow, WithdrawnRow,
 };
 use sqlx::query::Query;
 use sqlx::query_builder::Separated;
@@ -47,8 +47,6 @@ pub trait SqlDb:
     + Reads<CountsRow>
     + Reads<ArticleRow>
     + Reads<TopicCountRow>
-    + Reads<TopicArticleRow>
-    + Reads<TopicOccurrenceRow>
     + Reads<PhraseRow>
     + Reads<SubscriberRow>
     + Reads<QueuedRow>

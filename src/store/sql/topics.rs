@@ -93,24 +93,35 @@ impl<B: Backend> SqlStore<B> {
         articles(rows)
     }
 
+    /// Every published article and its topic rows, each read as one JSON
+    /// text (`Backend::json_rows`) and put in order here: on a site of
+    /// 10,000 articles that is 86,000 topic rows, and read as rows they
+    /// took a second, most of it handing each row between the database's
+    /// thread and this one.
     pub(super) async fn trending_data(&self) -> Result<TopicData, StoreError> {
-        let rows: Vec<TopicArticleRow> = sql::<B>(
-            "SELECT slug, title, url, published_ts FROM articles WHERE status = 'published' \
-             ORDER BY slug",
-        )
-        .fetch_all(&self.pool)
+        let text: String = sql_built::<B>(format!(
+            "SELECT {} FROM articles WHERE status = 'published'",
+            B::json_rows("slug, title, url, published_ts")
+        ))
+        .scalar(&self.pool)
         .await?;
+        let mut rows: Vec<TopicArticleRow> = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("the published articles: {e}")))?;
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let articles = rows
             .into_iter()
             .map(TopicArticle::try_from)
             .collect::<Result<_, _>>()?;
-        let rows: Vec<TopicOccurrenceRow> = sql::<B>(
-            "SELECT t.slug, t.topic_id, t.label, t.first_seen_ts, t.prominence \
-             FROM article_topics t JOIN articles a ON a.slug = t.slug \
-             WHERE a.status = 'published' ORDER BY t.slug, t.topic_id",
-        )
-        .fetch_all(&self.pool)
+        let text: String = sql_built::<B>(format!(
+            "SELECT {} FROM article_topics t JOIN articles a ON a.slug = t.slug \
+             WHERE a.status = 'published'",
+            B::json_rows("t.slug, t.topic_id, t.label, t.first_seen_ts, t.prominence")
+        ))
+        .scalar(&self.pool)
         .await?;
+        let mut rows: Vec<TopicOccurrenceRow> = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("the topic rows: {e}")))?;
+        rows.sort_unstable_by(|a, b| (&a.slug, &a.topic_id).cmp(&(&b.slug, &b.topic_id)));
         let occurrences = rows
             .into_iter()
             .map(TopicOccurrence::try_from)

@@ -150,22 +150,16 @@ pub fn render(view: &FeedView) -> Vec<u8> {
         .id(entries::PLACEHOLDER.to_owned())
         .build();
     let skeleton = document(view, vec![placeholder]);
-    let parts: Vec<_> = view
-        .items
-        .iter()
-        .map(|i| {
-            entries::entry(FeedFormat::Atom, i, lone, |doc| {
-                entries::cut(doc, OPEN, CLOSE)
-            })
-        })
-        .collect();
-    let mark = format!("<id>{}</id>", entries::PLACEHOLDER);
-    entries::splice(&skeleton, mark.as_bytes(), OPEN, CLOSE, &parts)
+    let xml = entries::XmlEntries {
+        format: FeedFormat::Atom,
+        open: b"<entry>",
+        close: b"</entry>",
+        mark: format!("<id>{}</id>", entries::PLACEHOLDER),
+        lone,
+    };
+    xml.splice_into(&skeleton, &view.items)
         .unwrap_or_else(|| document(view, view.items.iter().map(|i| entry(i)).collect()))
 }
-
-const OPEN: &[u8] = b"<entry>";
-const CLOSE: &[u8] = b"</entry>";
 
 /// A document whose only entry is `item`'s, for `entries::cut`.
 fn lone(item: &ItemView) -> Vec<u8> {

@@ -137,6 +137,40 @@ pub(super) fn entry(
     bytes
 }
 
+/// How an XML format's entries are written: the entry element's tags, and
+/// what the writer puts around the placeholder's id.
+pub(super) struct XmlEntries {
+    pub format: FeedFormat,
+    pub open: &'static [u8],
+    pub close: &'static [u8],
+    /// The placeholder's id with the markup the writer puts beside it.
+    pub mark: String,
+    /// A document holding the one entry, for `cut`.
+    pub lone: fn(&ItemView) -> Vec<u8>,
+}
+
+impl XmlEntries {
+    /// `items`, each from the cache or rendered, spliced into `skeleton` in
+    /// place of its placeholder entry; None when it has none.
+    pub(super) fn splice_into(&self, skeleton: &[u8], items: &[Arc<ItemView>]) -> Option<Vec<u8>> {
+        let parts: Vec<Arc<[u8]>> = items
+            .iter()
+            .map(|i| {
+                entry(self.format, i, self.lone, |doc| {
+                    cut(doc, self.open, self.close)
+                })
+            })
+            .collect();
+        splice(
+            skeleton,
+            self.mark.as_bytes(),
+            self.open,
+            self.close,
+            &parts,
+        )
+    }
+}
+
 /// The one `open`…`close` element of a document holding a single entry,
 /// with the line break and indentation before it: what the writer puts
 /// between two entries. The document's other text is fixed and escaped, so

@@ -124,22 +124,16 @@ pub fn render(view: &FeedView) -> Vec<u8> {
         }))
         .build();
     let skeleton = document(view, vec![placeholder]);
-    let parts: Vec<_> = view
-        .items
-        .iter()
-        .map(|i| {
-            entries::entry(FeedFormat::Rss, i, lone, |doc| {
-                entries::cut(doc, OPEN, CLOSE)
-            })
-        })
-        .collect();
-    let mark = format!("{}</guid>", entries::PLACEHOLDER);
-    entries::splice(&skeleton, mark.as_bytes(), OPEN, CLOSE, &parts)
+    let xml = entries::XmlEntries {
+        format: FeedFormat::Rss,
+        open: b"<item>",
+        close: b"</item>",
+        mark: format!("{}</guid>", entries::PLACEHOLDER),
+        lone,
+    };
+    xml.splice_into(&skeleton, &view.items)
         .unwrap_or_else(|| document(view, view.items.iter().map(|i| item(i)).collect()))
 }
-
-const OPEN: &[u8] = b"<item>";
-const CLOSE: &[u8] = b"</item>";
 
 /// A document whose only item is `i`'s, for `entries::cut`.
 fn lone(i: &ItemView) -> Vec<u8> {

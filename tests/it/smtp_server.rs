@@ -28,47 +28,16 @@ impl Received {
     }
 }
 
-pub struct TestSmtp {
-    pub addr: SocketAddr,
-    pub messages: Arc<Mutex<Vec<Received>>>,
+/// What both test servers keep: the messages they accepted and the
+/// recipients they refuse, shared with their sessions. Each server derefs
+/// to it.
+#[derive(Clone, Default)]
+pub struct Mailbox {
+    messages: Arc<Mutex<Vec<Received>>>,
     rejections: Arc<Mutex<HashMap<String, u16>>>,
 }
 
-impl TestSmtp {
-    /// Starts a server on 127.0.0.1 and a free port; it runs until the
-    /// test process ends.
-    pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let messages = Arc::new(Mutex::new(Vec::new()));
-        let rejections = Arc::new(Mutex::new(HashMap::new()));
-        let handler = Session {
-            messages: Arc::clone(&messages),
-            rejections: Arc::clone(&rejections),
-            current: None,
-        };
-        let mut server = Server::new(handler);
-        // Pooled client connections each hold a thread while idle.
-        server
-            .with_name("smtp.test")
-            .with_num_threads(16)
-            .with_tcp_listener(listener);
-        // The listener is bound already: connections made before the thread
-        // runs wait in the backlog.
-        std::thread::spawn(move || {
-            let _ = server.serve();
-        });
-        Self {
-            addr,
-            messages,
-            rejections,
-        }
-    }
-
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
+impl Mailbox {
     /// Replies `code` (e.g. 550 or 451) to `RCPT TO:<address>`.
     pub fn reject_rcpt(&self, address: &str, code: u16) {
         self.rejections
@@ -90,6 +59,61 @@ impl TestSmtp {
         self.messages.lock().unwrap().clone()
     }
 
+    /// The code `RCPT TO:<to>` is refused with, if it is.
+    fn refusal(&self, to: &str) -> Option<u16> {
+        self.rejections
+            .lock()
+            .unwrap()
+            .get(&to.to_ascii_lowercase())
+            .copied()
+    }
+
+    fn keep(&self, message: Received) {
+        self.messages.lock().unwrap().push(message);
+    }
+}
+
+pub struct TestSmtp {
+    pub addr: SocketAddr,
+    mailbox: Mailbox,
+}
+
+impl std::ops::Deref for TestSmtp {
+    type Target = Mailbox;
+    fn deref(&self) -> &Mailbox {
+        &self.mailbox
+    }
+}
+
+impl TestSmtp {
+    /// Starts a server on 127.0.0.1 and a free port; it runs until the
+    /// test process ends.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mailbox = Mailbox::default();
+        let handler = Session {
+            mailbox: mailbox.clone(),
+            current: None,
+        };
+        let mut server = Server::new(handler);
+        // Pooled client connections each hold a thread while idle.
+        server
+            .with_name("smtp.test")
+            .with_num_threads(16)
+            .with_tcp_listener(listener);
+        // The listener is bound already: connections made before the thread
+        // runs wait in the backlog.
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        Self { addr, mailbox }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
     /// Waits (up to `timeout`) until at least `n` messages have arrived, for
     /// code that sends in the background.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
@@ -107,20 +131,13 @@ impl TestSmtp {
 /// One per connection (mailin clones the prototype for each).
 #[derive(Clone)]
 struct Session {
-    messages: Arc<Mutex<Vec<Received>>>,
-    rejections: Arc<Mutex<HashMap<String, u16>>>,
+    mailbox: Mailbox,
     current: Option<Received>,
 }
 
 impl Handler for Session {
     fn rcpt(&mut self, to: &str) -> Response {
-        let code = self
-            .rejections
-            .lock()
-            .unwrap()
-            .get(&to.to_ascii_lowercase())
-            .copied();
-        match code {
+        match self.mailbox.refusal(to) {
             Some(code) => Response::custom(code, format!("Refused by the test server: {to}")),
             None => OK,
         }
@@ -144,7 +161,7 @@ impl Handler for Session {
 
     fn data_end(&mut self) -> Response {
         if let Some(done) = self.current.take() {
-            self.messages.lock().unwrap().push(done);
+            self.mailbox.keep(done);
         }
         OK
     }
@@ -157,9 +174,15 @@ impl Handler for Session {
 /// `TestSmtp` does, and counts the command groups it answered.
 pub struct PipeliningSmtp {
     pub addr: SocketAddr,
-    messages: Arc<Mutex<Vec<Received>>>,
-    rejections: Arc<Mutex<HashMap<String, u16>>>,
+    mailbox: Mailbox,
     groups: Arc<Mutex<usize>>,
+}
+
+impl std::ops::Deref for PipeliningSmtp {
+    type Target = Mailbox;
+    fn deref(&self) -> &Mailbox {
+        &self.mailbox
+    }
 }
 
 impl PipeliningSmtp {
@@ -168,22 +191,16 @@ impl PipeliningSmtp {
         let addr = listener.local_addr().unwrap();
         let server = Self {
             addr,
-            messages: Arc::default(),
-            rejections: Arc::default(),
+            mailbox: Mailbox::default(),
             groups: Arc::default(),
         };
-        let (messages, rejections, groups) = (
-            server.messages.clone(),
-            server.rejections.clone(),
-            server.groups.clone(),
-        );
+        let (mailbox, groups) = (server.mailbox.clone(), server.groups.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let (messages, rejections, groups) =
-                    (messages.clone(), rejections.clone(), groups.clone());
+                let (mailbox, groups) = (mailbox.clone(), groups.clone());
                 std::thread::spawn(move || {
-                    let _ = pipelining_session(stream, &messages, &rejections, &groups);
+                    let _ = pipelining_session(stream, &mailbox, &groups);
                 });
             }
         });
@@ -194,18 +211,6 @@ impl PipeliningSmtp {
         self.addr.port()
     }
 
-    /// Replies `code` to `RCPT TO:<address>`.
-    pub fn reject_rcpt(&self, address: &str, code: u16) {
-        self.rejections
-            .lock()
-            .unwrap()
-            .insert(address.to_ascii_lowercase(), code);
-    }
-
-    pub fn received(&self) -> Vec<Received> {
-        self.messages.lock().unwrap().clone()
-    }
-
     /// MAIL-RCPT-DATA groups answered in one go so far.
     pub fn groups(&self) -> usize {
         *self.groups.lock().unwrap()
@@ -214,8 +219,7 @@ impl PipeliningSmtp {
 
 fn pipelining_session(
     stream: std::net::TcpStream,
-    messages: &Mutex<Vec<Received>>,
-    rejections: &Mutex<HashMap<String, u16>>,
+    mailbox: &Mailbox,
     groups: &Mutex<usize>,
 ) -> std::io::Result<()> {
     use std::io::{BufRead, BufReader, Write};
@@ -249,12 +253,7 @@ fn pipelining_session(
             held.push_str("250 2.1.0 Ok\r\n");
         } else if upper.starts_with("RCPT TO:") {
             let rcpt = path("RCPT TO:");
-            let code = rejections
-                .lock()
-                .unwrap()
-                .get(&rcpt.to_ascii_lowercase())
-                .copied();
-            match code {
+            match mailbox.refusal(&rcpt) {
                 Some(code) => {
                     held.push_str(&format!("{code} Refused by the test server: {rcpt}\r\n"))
                 }
@@ -286,7 +285,7 @@ fn pipelining_session(
                 }
                 data.extend_from_slice(l.strip_prefix(b".").unwrap_or(&l));
             }
-            messages.lock().unwrap().push(Received {
+            mailbox.keep(Received {
                 from: std::mem::take(&mut from),
                 to: std::mem::take(&mut to),
                 data,

@@ -10,7 +10,8 @@ use super::instances::{Held, InstanceRecord};
 use super::mail_kind::MailKind;
 use super::subscribers::QueuedMail;
 use super::{
-    IndexEntry, PublishedPhrases, StoreError, TopicArticle, TopicOccurrence, TopicSummary,
+    ArchiveEntry, IndexEntry, PublishedPhrases, StoreError, TopicArticle, TopicOccurrence,
+    TopicSummary,
 };
 use crate::domain::{
     Article, ArticleStatus, Consent, Frequency, Person, Slug, StoredArticle, Subscriber,
@@ -470,6 +471,23 @@ impl From<OutboxErrorRow> for OutboxError {
 pub struct WebCopyRow {
     pub(super) subject: String,
     pub(super) web_html: String,
+}
+
+/// An article's place in the archives, read as one JSON array per row
+/// (`Backend::json_rows`): seq, slug, status, content hash, updated and
+/// published times.
+pub type ArchiveRow = (i64, String, String, String, i64, i64);
+
+impl From<ArchiveRow> for ArchiveEntry {
+    fn from((_, slug, status, content_hash, updated_ts, published_ts): ArchiveRow) -> Self {
+        ArchiveEntry {
+            slug,
+            published: status == "published",
+            content_hash,
+            updated_ts,
+            published_ts,
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -9,7 +9,7 @@ use crate::feeds::Scope;
 use crate::feeds::revision::{BuiltRevision, OnForeign};
 use crate::feeds::websub::Publisher;
 use crate::http::state::Served;
-use crate::ingest::{IndexCache, IngestReport, Rejection, ingest_with};
+use crate::ingest::{IndexCache, IngestReport, Rejection, Scan, ingest_with};
 use crate::scheduler::{Job, Timing};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -74,7 +74,7 @@ struct Memory {
     /// The hour of the last trending build; None before the first (full)
     /// build.
     trending_hour: Option<i64>,
-    /// The article index between scans.
+    /// The article index and the folder's listing between scans.
     index: IndexCache,
 }
 
@@ -103,10 +103,11 @@ impl IngestJob {
         }
     }
 
-    /// Ingests the content folder; None when it failed (logged).
-    async fn ingest(&self, memory: &mut Memory) -> Option<IngestReport> {
+    /// Ingests the content folder (the part `scan` names); None when it
+    /// failed (logged).
+    async fn ingest(&self, memory: &mut Memory, scan: &Scan) -> Option<IngestReport> {
         let (store, clock) = (self.store.as_ref(), self.clock.as_ref());
-        match ingest_with(store, &self.config, clock, &mut memory.index).await {
+        match ingest_with(store, &self.config, clock, &mut memory.index, scan).await {
             Ok(report) => {
                 log_rejections(&report, &mut memory.rejected);
                 Some(report)
@@ -209,9 +210,14 @@ impl Job for IngestJob {
 }
 
 impl IngestJob {
-    /// One run: ingest (as the lease holder), then build what changed. Runs
-    /// never overlap, whatever starts them.
+    /// One run over the whole content folder: see `run_scan`.
     pub(super) async fn run_for(&self, trigger: Trigger) {
+        self.run_scan(trigger, &Scan::Full).await;
+    }
+
+    /// One run: ingest (as the lease holder) the files `scan` names, then
+    /// build what changed. Runs never overlap, whatever starts them.
+    pub(super) async fn run_scan(&self, trigger: Trigger, scan: &Scan) {
         let mut memory = self.memory.lock().await;
         let leading = *self.leader.borrow();
         let started = Instant::now();
@@ -219,7 +225,7 @@ impl IngestJob {
         let report = match (leading, trigger) {
             (false, _) => None,
             (true, Trigger::Sources(poll)) => self.poll_sources(poll, &mut memory).await,
-            (true, _) => self.ingest(&mut memory).await,
+            (true, _) => self.ingest(&mut memory, scan).await,
         };
         let after = self.store.revision().await.ok();
         let now = self.clock.now();

@@ -2,10 +2,13 @@
 //! the ingest job as soon as the folder has been quiet for
 //! `content.debounce`, instead of waiting for `[schedule].ingest`.
 //!
-//! An event only wakes the job: the run is the usual scan, which compares
-//! every file's stamp with the index and reads only what changed, so a
-//! burst of saves is one run and a lost event costs nothing once any later
-//! run happens. The cron tick stays as the fallback: when the watcher
+//! An event wakes the job and names the file: the run looks at the files
+//! named since the last run (`Scan::Paths`), the rest as the last scan
+//! listed them, and reads only those whose stamp changed, so a burst of
+//! saves is one run. A folder created, moved or removed, or events lost,
+//! make the next run list the whole folder, as the cron tick's runs always
+//! do: a lost event costs nothing once any later full scan happens. The
+//! cron tick stays as the fallback: when the watcher
 //! cannot start (no inotify, its limits reached), it is logged once and the
 //! tick alone ingests. When the kernel's event queue overflows (or the
 //! watcher reports an error), events were lost: the job runs at once.
@@ -14,12 +17,13 @@
 //! reads (ingest's own opens) wake nothing.
 
 use super::ingest_job::{IngestJob, Trigger};
-use crate::ingest::{is_article_name, is_content_folder_name};
+use crate::ingest::{Scan, is_article_name, is_content_folder_name};
 use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RemoveKind};
 use notify::{Event, EventKind, RecursiveMode, Watcher as _};
+use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -36,6 +40,10 @@ pub(super) struct Changes {
     wake: Notify,
     /// Events were lost since the last run: run at once.
     lost: AtomicBool,
+    /// The article files changed since the last run took them; None when
+    /// the next run must list the whole folder (at start, after lost
+    /// events, after a folder changed).
+    paths: Mutex<Option<BTreeSet<PathBuf>>>,
 }
 
 impl Changes {
@@ -50,6 +58,41 @@ impl Changes {
             root,
             wake: Notify::new(),
             lost: AtomicBool::new(false),
+            paths: Mutex::new(None),
+        }
+    }
+
+    /// What the next run scans: the files changed since the last call, or
+    /// the whole folder. Taken before the run looks at any file, so a
+    /// change made while it runs is in the next one's.
+    pub(super) fn take(&self) -> Scan {
+        let taken = self
+            .paths
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(BTreeSet::new());
+        match taken {
+            Some(paths) => Scan::Paths {
+                root: self.root.clone(),
+                paths: paths.into_iter().collect(),
+            },
+            None => Scan::Full,
+        }
+    }
+
+    /// Keeps the article files `event` names for the next run; a folder
+    /// (or the content folder itself) means the whole folder.
+    fn note(&self, event: &Event) {
+        let mut paths = self.paths.lock().unwrap_or_else(|p| p.into_inner());
+        for path in &event.paths {
+            let Some(set) = paths.as_mut() else { return };
+            match seen(&self.root, event.kind, path) {
+                Seen::Ignored => {}
+                Seen::Article => {
+                    set.insert(path.clone());
+                }
+                Seen::Folder => *paths = None,
+            }
         }
     }
 
@@ -65,6 +108,7 @@ impl Changes {
             }
             Ok(event) => {
                 if matters(&self.root, &event) {
+                    self.note(&event);
                     self.wake.notify_one();
                 }
             }
@@ -76,6 +120,7 @@ impl Changes {
     }
 
     fn lost(&self) {
+        *self.paths.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.lost.store(true, Ordering::SeqCst);
         self.wake.notify_one();
     }
@@ -85,46 +130,61 @@ impl Changes {
 /// removal or rename of an article file, or of a folder that may hold some.
 /// Opens and reads never do.
 fn matters(root: &Path, event: &Event) -> bool {
-    let kind = event.kind;
-    match kind {
+    match event.kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => {}
         EventKind::Access(_) => return false,
         _ => {}
     }
-    event.paths.iter().any(|path| {
-        let Ok(rel) = path.strip_prefix(root) else {
-            return false;
-        };
-        let names: Vec<&str> = rel
-            .components()
-            .filter_map(|c| match c {
-                Component::Normal(n) => n.to_str(),
-                _ => None,
-            })
-            .collect();
-        let Some((last, folders)) = names.split_last() else {
-            // The content folder itself was moved or removed.
-            return true;
-        };
-        if !folders.iter().all(|f| is_content_folder_name(f)) {
-            return false;
-        }
-        if is_article_name(last) {
-            return true;
-        }
-        // A folder made, removed or moved holds articles; a name without a
-        // dot that is gone may have been one.
-        is_content_folder_name(last)
-            && match kind {
-                EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder) => {
-                    true
-                }
-                EventKind::Modify(ModifyKind::Name(_)) => {
-                    path.is_dir() || (!path.exists() && !last.contains('.'))
-                }
-                _ => false,
+    event
+        .paths
+        .iter()
+        .any(|path| seen(root, event.kind, path) != Seen::Ignored)
+}
+
+/// What a path an event names is to ingest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// Outside the content, or an editor's companion file.
+    Ignored,
+    /// An article file: the next run looks at it.
+    Article,
+    /// A folder made, removed or moved, or the content folder itself: the
+    /// next run lists everything.
+    Folder,
+}
+
+fn seen(root: &Path, kind: EventKind, path: &Path) -> Seen {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return Seen::Ignored;
+    };
+    let names: Vec<&str> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => n.to_str(),
+            _ => None,
+        })
+        .collect();
+    let Some((last, folders)) = names.split_last() else {
+        // The content folder itself was moved or removed.
+        return Seen::Folder;
+    };
+    if !folders.iter().all(|f| is_content_folder_name(f)) {
+        return Seen::Ignored;
+    }
+    if is_article_name(last) {
+        return Seen::Article;
+    }
+    // A folder made, removed or moved holds articles; a name without a
+    // dot that is gone may have been one.
+    let folder = is_content_folder_name(last)
+        && match kind {
+            EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder) => true,
+            EventKind::Modify(ModifyKind::Name(_)) => {
+                path.is_dir() || (!path.exists() && !last.contains('.'))
             }
-    })
+            _ => false,
+        };
+    if folder { Seen::Folder } else { Seen::Ignored }
 }
 
 /// Starts watching `root` with every change going to `changes`; None (and
@@ -180,7 +240,7 @@ pub(super) async fn wake_ingest_until_stopped(
         } else {
             Trigger::Watch
         };
-        job.run_for(trigger).await;
+        job.run_scan(trigger, &changes.take()).await;
     }
 }
 
@@ -228,6 +288,36 @@ mod tests {
         ] {
             assert!(!matters(root, &event(kind, path)), "{kind:?} {path}");
         }
+    }
+
+    #[test]
+    fn runs_scan_the_files_named_since_the_last_and_everything_after_a_folder_or_a_loss() {
+        let changes = Changes::new(PathBuf::from("/site/content"));
+        let write = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+        let tell = |kind, path: &str| changes.handle(Ok(event(kind, path)));
+        let paths = |names: &[&str]| Scan::Paths {
+            root: PathBuf::from("/site/content"),
+            paths: names.iter().map(PathBuf::from).collect(),
+        };
+        // Nothing is known of the folder before the first run.
+        tell(write, "/site/content/a.md");
+        assert_eq!(changes.take(), Scan::Full);
+        assert_eq!(changes.take(), paths(&[]));
+        tell(write, "/site/content/b.md");
+        tell(write, "/site/content/2026/a.md");
+        tell(write, "/site/content/b.md");
+        tell(write, "/site/content/.b.md.swp");
+        assert_eq!(
+            changes.take(),
+            paths(&["/site/content/2026/a.md", "/site/content/b.md"])
+        );
+        tell(write, "/site/content/b.md");
+        tell(EventKind::Create(CreateKind::Folder), "/site/content/2027");
+        tell(write, "/site/content/c.md");
+        assert_eq!(changes.take(), Scan::Full);
+        tell(write, "/site/content/c.md");
+        changes.handle(Err(notify::Error::generic("queue overflow")));
+        assert_eq!(changes.take(), Scan::Full);
     }
 
     #[test]

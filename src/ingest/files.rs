@@ -11,6 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// One Markdown file found in the content folder.
+#[derive(Debug)]
 pub(super) struct ContentFile {
     /// Relative to the content folder, with `/` separators.
     pub rel: String,
@@ -98,7 +99,7 @@ pub(super) fn scan(dir: &Path, render_key: &str) -> Result<Vec<ContentFile>, std
     Ok(out)
 }
 
-fn stamp(meta: &std::fs::Metadata, render_key: &str) -> SourceStamp {
+pub(super) fn stamp(meta: &std::fs::Metadata, render_key: &str) -> SourceStamp {
     let mtime_ns = meta
         .modified()
         .ok()

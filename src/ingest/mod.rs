@@ -24,7 +24,7 @@ pub use files::{is_article_name, is_content_folder_name};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 /// What one ingest did. Serialized as `ingest --json` prints it.
@@ -240,17 +240,107 @@ pub async fn ingest_once(
     config: &Config,
     clock: &dyn Clock,
 ) -> Result<IngestReport, IngestError> {
-    ingest_with(store, config, clock, &mut IndexCache::default()).await
+    ingest_with(
+        store,
+        config,
+        clock,
+        &mut IndexCache::default(),
+        &Scan::Full,
+    )
+    .await
+}
+
+/// Which files of the content folder a scan looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scan {
+    /// Lists the whole folder and compares every file's stamp.
+    Full,
+    /// Only these paths changed since the last scan (the watcher saw them,
+    /// as absolute paths below `root`, the content folder): the listing the
+    /// last scan left in the `IndexCache` is brought up to date by looking
+    /// at them alone. Without a listing, or when a path is not an article
+    /// file (a folder moved, say), the scan is full.
+    Paths { root: PathBuf, paths: Vec<PathBuf> },
 }
 
 /// The store's article index as a long-running ingester keeps it between
 /// scans, with the store revision it is good for. A scan reads the index
 /// from the store only when the revision moved under it (a push through
 /// the admin API, another instance); its own changes are applied to the
-/// copy in memory.
+/// copy in memory. Beside it, the content folder's listing from the last
+/// scan, which a `Scan::Paths` updates instead of listing the folder.
 #[derive(Debug, Default)]
 pub struct IndexCache {
     held: Option<HeldIndex>,
+    files: Option<HeldFiles>,
+}
+
+/// The last scan's listing, with the render key its stamps carry.
+#[derive(Debug)]
+struct HeldFiles {
+    key: String,
+    /// Sorted by relative path, as `scan` lists them.
+    files: Vec<ContentFile>,
+}
+
+/// `files` (sorted by relative path) with `paths` looked at again: a path
+/// that is an article file now is listed with its new stamp, one that is
+/// gone (or no longer a file) leaves the listing. None when a path cannot
+/// be placed that way (a folder, the folder itself, an error other than
+/// "not found"): the caller lists the whole folder instead.
+fn refresh_listing(
+    mut files: Vec<ContentFile>,
+    (root, dir): (&Path, &Path),
+    paths: &[PathBuf],
+    key: &str,
+) -> Option<Vec<ContentFile>> {
+    for path in paths {
+        let mut names = Vec::new();
+        for c in path.strip_prefix(root).ok()?.components() {
+            match c {
+                Component::Normal(n) => names.push(n.to_str()?),
+                _ => return None,
+            }
+        }
+        let (last, folders) = names.split_last()?;
+        if !folders.iter().all(|f| is_content_folder_name(f)) {
+            // In a hidden folder: no scan looks there.
+            continue;
+        }
+        if !is_article_name(last) {
+            return None;
+        }
+        let rel = names.join("/");
+        let at = files.binary_search_by(|f| f.rel.as_str().cmp(&rel));
+        let path = dir.join(&rel);
+        // As the listing does: a symbolic link is not followed.
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => return None,
+            Ok(meta) if meta.is_file() => {
+                let file = ContentFile {
+                    stamp: files::stamp(&meta, key),
+                    rel,
+                    path,
+                };
+                match at {
+                    Ok(i) => files[i] = file,
+                    Err(i) => files.insert(i, file),
+                }
+            }
+            Ok(_) => {
+                if let Ok(i) = at {
+                    files.remove(i);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Ok(i) = at {
+                    files.remove(i);
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+    Some(files)
 }
 
 #[derive(Debug)]
@@ -360,17 +450,30 @@ pub async fn ingest_with(
     config: &Config,
     clock: &dyn Clock,
     cache: &mut IndexCache,
+    scan: &Scan,
 ) -> Result<IngestReport, IngestError> {
     let now = clock.now();
     let reader = Reader::new(config, now)?;
+    let held = cache.files.take().filter(|h| h.key == reader.key);
+    let listed = match (scan, held) {
+        (Scan::Paths { root, paths }, Some(held)) => {
+            refresh_listing(held.files, (root, &reader.dir), paths, &reader.key)
+        }
+        _ => None,
+    };
     // Listing the folder and reading the index overlap.
-    let scanning = reader.scan();
+    let scanning = listed.is_none().then(|| reader.scan());
     let before = store.revision().await.ok();
     let index = match cache.take(before) {
         Some(entries) => entries,
         None => store.article_index().await?,
     };
-    let files = match scanning.await {
+    let listing = match (listed, scanning) {
+        (Some(files), _) => Ok(files),
+        (None, Some(scanning)) => scanning.await,
+        (None, None) => unreachable!("the folder is listed when no listing was kept"),
+    };
+    let files = match listing {
         Ok(files) => files,
         Err(e) if sources_only(config, &e) => {
             let report = without_content_folder(config, &index);
@@ -384,6 +487,10 @@ pub async fn ingest_with(
     let (files, reads, index) = reader.read(files, index).await?;
 
     let (mut report, changes) = decide(&index, &files, reads, &config.content.dir, now);
+    cache.files = Some(HeldFiles {
+        key: reader.key.clone(),
+        files,
+    });
     report.wrote = !changes.is_empty();
     report.trending_may_move = trending_may_move(config, now, &changes);
     if report.wrote {

@@ -5,7 +5,7 @@
 
 use crate::helpers::{RunningApp, TestSite, article};
 use crate::websub::Hub;
-use feedletter::ingest::{IndexCache, ingest_with};
+use feedletter::ingest::{IndexCache, Scan, ingest_with};
 use std::time::{Duration, Instant};
 
 /// How long a change may take to reach the served feed in these tests
@@ -236,33 +236,67 @@ async fn without_the_watcher_the_schedule_still_ingests() {
 }
 
 /// The index kept between scans stays what the store holds, through the
-/// scans' own changes and a push from elsewhere.
+/// scans' own changes and a push from elsewhere; a scan told which files
+/// changed (as the watcher tells it) looks at those alone, and one told of
+/// a folder lists everything.
 #[tokio::test]
 async fn the_index_kept_between_scans_matches_the_store() {
     let site = TestSite::new("").await;
     let store = site.store.as_ref();
+    let root = site.content_dir();
     let mut cache = IndexCache::default();
-    let mut scan_and_check = async |when: &str| {
-        let report = ingest_with(store, &site.config, &site.clock, &mut cache)
+    let mut scan_and_check = async |when: &str, scan: Scan| {
+        let report = ingest_with(store, &site.config, &site.clock, &mut cache, &scan)
             .await
             .unwrap();
         let stored = store.article_index().await.unwrap();
         assert_eq!(cache.entries(), Some(&stored[..]), "after {when}");
         report
     };
+    let only = |names: &[&str]| Scan::Paths {
+        root: root.clone(),
+        paths: names.iter().map(|n| root.join(n)).collect(),
+    };
     site.write("a.md", titled("a"));
     site.write("b.md", titled("b"));
-    scan_and_check("a cold scan").await;
+    // Without a listing kept, a scan of some paths lists the folder.
+    assert_eq!(
+        scan_and_check("a cold scan", only(&[])).await.new,
+        ["a", "b"]
+    );
     site.write("a.md", titled("a").replace("About a.", "About a, again."));
-    assert_eq!(scan_and_check("an update").await.updated, ["a"]);
-    std::fs::rename(
-        site.content_dir().join("b.md"),
-        site.content_dir().join("c.md"),
-    )
-    .unwrap();
-    scan_and_check("a rename").await;
+    assert_eq!(
+        scan_and_check("an update", only(&["a.md"])).await.updated,
+        ["a"]
+    );
+    std::fs::rename(root.join("b.md"), root.join("c.md")).unwrap();
+    let renamed = scan_and_check("a rename", only(&["b.md", "c.md"])).await;
+    assert_eq!(
+        (renamed.new, renamed.withdrawn),
+        (vec!["c".to_owned()], vec!["b".to_owned()])
+    );
+    // A file nobody named is not looked at until a full scan...
+    site.write("d.md", titled("d"));
+    assert!(
+        scan_and_check("an unnamed file", only(&[]))
+            .await
+            .new
+            .is_empty()
+    );
+    assert_eq!(scan_and_check("a full scan", Scan::Full).await.new, ["d"]);
+    // ...or until a folder is named.
+    site.write("2026/e.md", titled("e"));
+    assert_eq!(
+        scan_and_check("a new folder", only(&["2026"])).await.new,
+        ["e"]
+    );
     site.remove("a.md");
-    assert_eq!(scan_and_check("a deletion").await.withdrawn, ["a"]);
+    assert_eq!(
+        scan_and_check("a deletion", only(&["a.md"]))
+            .await
+            .withdrawn,
+        ["a"]
+    );
     // Another writer: the revision moves, so the next scan reads the index
     // again.
     let body = serde_json::json!({
@@ -275,7 +309,8 @@ async fn the_index_kept_between_scans_matches_the_store() {
         .unwrap();
     assert!(!pushed.feeds_written.is_empty());
     site.write("a.md", titled("a"));
-    assert_eq!(scan_and_check("a push, then a return").await.new, ["a"]);
+    let back = scan_and_check("a push, then a return", only(&["a.md"])).await;
+    assert_eq!(back.new, ["a"]);
 }
 
 /// `feedletter ingest` writes the feeds its changes touched (all of them

@@ -50,6 +50,10 @@ impl SqlStore<Sqlite> {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A connection to a local file cannot go stale as a server's
+            // can: no ping (a round trip to the connection's thread) before
+            // every statement or transaction.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .with_context(|| format!("opening SQLite database {}", path.display()))?;

@@ -5,9 +5,9 @@
 
 use crate::config::Config;
 use crate::domain::Clock;
-use crate::feeds::Scope;
 use crate::feeds::revision::{BuiltRevision, OnForeign};
 use crate::feeds::websub::Publisher;
+use crate::feeds::{Places, Scope};
 use crate::http::state::Served;
 use crate::ingest::{IndexCache, IngestReport, Rejection, Scan, ingest_with};
 use crate::scheduler::{Job, Timing};
@@ -76,6 +76,8 @@ struct Memory {
     trending_hour: Option<i64>,
     /// The article index and the folder's listing between scans.
     index: IndexCache,
+    /// Every article's archive place between builds.
+    places: Places,
 }
 
 /// The ingest job's timing: `[schedule].ingest` in the site's zone.
@@ -177,8 +179,10 @@ impl IngestJob {
 
     /// Builds the feeds in `scope` and tells the WebSub hub; the number of
     /// files written.
-    async fn build(&self, now: DateTime<Utc>, scope: &Scope) -> usize {
-        match crate::feeds::build_feeds(self.store.as_ref(), &self.config, now, scope).await {
+    async fn build(&self, now: DateTime<Utc>, scope: &Scope, places: &mut Places) -> usize {
+        let built =
+            crate::feeds::build_feeds_with(self.store.as_ref(), &self.config, now, scope, places);
+        match built.await {
             Ok(b) => {
                 // Served before the hub hears of it: what it fetches is new.
                 self.served.after_build(&b.written, &b.removed).await;
@@ -230,8 +234,10 @@ impl IngestJob {
         let after = self.store.revision().await.ok();
         let now = self.clock.now();
         let scope = self.scope(leading, report.as_ref(), (before, after), now, &mut memory);
+        let changed = report.as_ref().and_then(|r| r.changed_slugs.as_deref());
+        memory.places.advance((before, after), changed);
         let ingested = started.elapsed();
-        let written = self.build(now, &scope).await;
+        let written = self.build(now, &scope, &mut memory.places).await;
         self.runs.fetch_add(1, Ordering::Relaxed);
         summarise(
             trigger,

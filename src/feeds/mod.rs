@@ -11,7 +11,9 @@ pub mod atom;
 mod entries;
 pub mod json;
 pub mod opml;
+mod places;
 mod plan;
+pub use places::Places;
 pub mod revision;
 pub mod rss;
 pub mod websub;
@@ -273,6 +275,18 @@ pub async fn build_feeds(
     now: DateTime<Utc>,
     scope: &Scope,
 ) -> Result<BuildReport, BuildError> {
+    build_feeds_with(store, config, now, scope, &mut Places::default()).await
+}
+
+/// `build_feeds` with the articles' archive places kept in `places`
+/// between builds (see `places`).
+pub async fn build_feeds_with(
+    store: &dyn Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    scope: &Scope,
+    places: &mut Places,
+) -> Result<BuildReport, BuildError> {
     let started = std::time::Instant::now();
     let plan::Plan {
         views,
@@ -280,7 +294,7 @@ pub async fn build_feeds(
         remove_files,
         manifests,
         opml,
-    } = plan::plan(store, config, now, scope).await?;
+    } = plan::plan(store, config, now, scope, places).await?;
     let planned = started.elapsed();
     let mut report = BuildReport::default();
     let dir = config.feeds.dir.clone();

@@ -58,6 +58,7 @@ pub(super) async fn plan(
     config: &Config,
     now: DateTime<Utc>,
     scope: &Scope,
+    places: &mut super::Places,
 ) -> Result<Plan, StoreError> {
     let (mut main, topic_ids, trending) = match scope {
         Scope::All => (true, None, true),
@@ -109,7 +110,7 @@ pub(super) async fn plan(
         None
     };
     let site_entries = if archives && (main || topic_slugs.is_some()) {
-        store.archive_entries().await?
+        places.entries(store).await?
     } else {
         Vec::new()
     };

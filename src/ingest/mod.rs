@@ -46,6 +46,10 @@ pub struct IngestReport {
     /// The store was written (its revision moved once).
     #[serde(skip)]
     pub wrote: bool,
+    /// The articles that write stored or withdrew, when this ingest alone
+    /// knows them all (None once a source poll is added).
+    #[serde(skip)]
+    pub changed_slugs: Option<Vec<String>>,
     /// A change can move the trending report: an article published within
     /// the trending windows and baseline was stored, or one was withdrawn.
     #[serde(skip)]
@@ -64,6 +68,9 @@ impl IngestReport {
 
     /// Adds what a poll of the sources did.
     pub fn add_sources(&mut self, outcome: crate::sources::PollOutcome) {
+        if outcome.wrote {
+            self.changed_slugs = None;
+        }
         self.wrote |= outcome.wrote;
         self.trending_may_move |= outcome.trending_may_move;
         self.topics_changed.extend(outcome.topics_changed);
@@ -283,6 +290,10 @@ struct HeldFiles {
     files: Vec<ContentFile>,
 }
 
+fn files_held(cache: &IndexCache) -> usize {
+    cache.files.as_ref().map_or(0, |h| h.files.len())
+}
+
 /// `files` (sorted by relative path) with `paths` looked at again: a path
 /// that is an article file now is listed with its new stamp, one that is
 /// gone (or no longer a file) leaves the listing. None when a path cannot
@@ -453,6 +464,7 @@ pub async fn ingest_with(
     scan: &Scan,
 ) -> Result<IngestReport, IngestError> {
     let now = clock.now();
+    let began = std::time::Instant::now();
     let reader = Reader::new(config, now)?;
     let held = cache.files.take().filter(|h| h.key == reader.key);
     let listed = match (scan, held) {
@@ -484,18 +496,38 @@ pub async fn ingest_with(
         }
         Err(e) => return Err(e),
     };
+    let listed_at = began.elapsed();
     let (files, reads, index) = reader.read(files, index).await?;
-
+    let read_at = began.elapsed();
     let (mut report, changes) = decide(&index, &files, reads, &config.content.dir, now);
+    let decided_at = began.elapsed();
     cache.files = Some(HeldFiles {
         key: reader.key.clone(),
         files,
     });
     report.wrote = !changes.is_empty();
+    report.changed_slugs = Some(
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                ArticleChange::Upsert { article, .. } => Some(article.slug.to_string()),
+                ArticleChange::Withdraw { slug, .. } => Some(slug.clone()),
+                ArticleChange::Restamp { .. } => None,
+            })
+            .collect(),
+    );
     report.trending_may_move = trending_may_move(config, now, &changes);
     if report.wrote {
         report.topics_changed = store.apply_changes(&changes).await?;
     }
+    tracing::debug!(
+        files = files_held(cache),
+        list_ms = listed_at.as_secs_f64() * 1e3,
+        read_ms = (read_at - listed_at).as_secs_f64() * 1e3,
+        decide_ms = (decided_at - read_at).as_secs_f64() * 1e3,
+        write_ms = (began.elapsed() - decided_at).as_secs_f64() * 1e3,
+        "content folder ingested"
+    );
     // Kept when the store moved by exactly this scan's own write (or not at
     // all); anything else means another writer: read it again next time.
     let after = store.revision().await.ok();

@@ -242,6 +242,9 @@ pub trait Store:
     /// Every article ever stored, published or withdrawn, in the order they
     /// were first stored (then slug): the site feed's archive order.
     async fn archive_entries(&self) -> Result<Vec<ArchiveEntry>, StoreError>;
+    /// `archive_entries` of these slugs alone (those stored), in the same
+    /// order.
+    async fn archive_entries_of(&self, slugs: &[&str]) -> Result<Vec<ArchiveEntry>, StoreError>;
     /// The slugs of each topic's articles (published or withdrawn), in no
     /// set order; every topic any article has when `topics` is None. Read
     /// before `archive_entries`, they give each topic's archive order.

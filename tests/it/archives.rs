@@ -587,3 +587,76 @@ async fn archive_page_size_zero_publishes_no_archive_and_removes_the_pages() {
     );
     assert_eq!(site.feed("atom.xml").entries.len(), 2);
 }
+
+/// The daemon keeps every article's archive place between builds and reads
+/// only the changed ones again: through new, changed, withdrawn and
+/// returning articles, and a push from elsewhere, its scoped builds leave
+/// exactly the files a full build from nothing writes.
+#[tokio::test]
+async fn builds_with_places_kept_between_them_write_what_a_full_build_writes() {
+    use feedletter::feeds::{Places, build_feeds_with};
+    use feedletter::ingest::{IndexCache, Scan, ingest_with};
+    let site = small_site().await;
+    let store = site.store.as_ref();
+    for n in 1..=7 {
+        numbered(&site, n, if n % 2 == 0 { "even" } else { "odd" });
+    }
+    let (mut index, mut places) = (IndexCache::default(), Places::default());
+    let mut first = true;
+    let mut step = async |what: &str| {
+        site.clock.advance(Duration::minutes(10));
+        let before = store.revision().await.ok();
+        let r = ingest_with(store, &site.config, &site.clock, &mut index, &Scan::Full)
+            .await
+            .unwrap();
+        let after = store.revision().await.ok();
+        places.advance((before, after), r.changed_slugs.as_deref());
+        let scope = if std::mem::take(&mut first) {
+            Scope::All
+        } else {
+            Scope::Changed {
+                main: r.changed(),
+                topics: r.topics_changed.clone(),
+                trending: false,
+            }
+        };
+        build_feeds_with(store, &site.config, site.clock.now(), &scope, &mut places)
+            .await
+            .unwrap();
+        let kept = archive_files(&site);
+        std::fs::remove_dir_all(site.feeds_dir()).unwrap();
+        site.build().await;
+        assert_eq!(
+            kept.keys().collect::<Vec<_>>(),
+            archive_files(&site).keys().collect::<Vec<_>>(),
+            "after {what}"
+        );
+        assert!(kept == archive_files(&site), "after {what}: pages differ");
+        kept.len()
+    };
+    let pages = step("the first build").await;
+    for n in 8..=11 {
+        numbered(&site, n, "odd");
+    }
+    assert!(step("four new articles").await > pages);
+    site.write(
+        "a02.md",
+        "---\ntitle: \"Article 2, corrected\"\npublished: 2026-11-02 09:00\ntags: [\"odd\"]\n---\nBody, corrected.\n",
+    );
+    step("a change of text and topic").await;
+    site.remove("a05.md");
+    step("a withdrawal").await;
+    numbered(&site, 5, "even");
+    step("a return").await;
+    let body = serde_json::json!({
+        "title": "Pushed",
+        "published": "2026-11-20 09:00",
+        "tags": ["odd"],
+        "body": "From the API.",
+    });
+    feedletter::ingest::api::push(store, &site.config, &site.clock, "pushed", body)
+        .await
+        .unwrap();
+    numbered(&site, 12, "odd");
+    step("a push from elsewhere, then a new article").await;
+}

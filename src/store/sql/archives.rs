@@ -17,6 +17,18 @@ use std::collections::BTreeMap;
 /// Slugs per statement that reads bodies.
 const BODY_ROWS: usize = 1000;
 
+/// An article's place, as `ArchiveRow` reads it.
+const ARCHIVE_COLUMNS: &str =
+    "a.seq, a.slug, a.status, a.content_hash, a.updated_ts, a.published_ts";
+
+/// Places from their JSON text, in the order articles were first stored.
+fn places(text: &str) -> Result<Vec<ArchiveEntry>, StoreError> {
+    let mut rows: Vec<ArchiveRow> = serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("the articles' archive places: {e}")))?;
+    rows.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    Ok(rows.into_iter().map(ArchiveEntry::from).collect())
+}
+
 impl<B: Backend> SqlStore<B> {
     /// Every article's place, in the order articles were first stored. In
     /// one JSON text rather than a row each (`Backend::json_rows`): a build
@@ -25,14 +37,29 @@ impl<B: Backend> SqlStore<B> {
     pub(super) async fn site_archive(&self) -> Result<Vec<ArchiveEntry>, StoreError> {
         let text: String = sql_built::<B>(format!(
             "SELECT {} FROM articles a",
-            B::json_rows("a.seq, a.slug, a.status, a.content_hash, a.updated_ts, a.published_ts")
+            B::json_rows(ARCHIVE_COLUMNS)
         ))
         .scalar(&self.pool)
         .await?;
-        let mut rows: Vec<ArchiveRow> = serde_json::from_str(&text)
-            .map_err(|e| StoreError::Corrupt(format!("the articles' archive places: {e}")))?;
-        rows.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        Ok(rows.into_iter().map(ArchiveEntry::from).collect())
+        places(&text)
+    }
+
+    /// The places of `slugs` alone, in the same order: what a build that
+    /// keeps every place between builds reads after a change.
+    pub(super) async fn site_archive_of(
+        &self,
+        slugs: &[&str],
+    ) -> Result<Vec<ArchiveEntry>, StoreError> {
+        if slugs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = sql_built::<B>(format!(
+            "SELECT {} FROM articles a WHERE {}",
+            B::json_rows(ARCHIVE_COLUMNS),
+            B::in_list("a.slug", 1)
+        ));
+        let text: String = B::bind_texts(q, slugs)?.scalar(&self.pool).await?;
+        places(&text)
     }
 
     pub(super) async fn topic_slug_lists(

@@ -156,6 +156,10 @@ impl<B: Backend> Store for SqlStore<B> {
         self.site_archive().await
     }
 
+    async fn archive_entries_of(&self, slugs: &[&str]) -> Result<Vec<ArchiveEntry>, StoreError> {
+        self.site_archive_of(slugs).await
+    }
+
     async fn topic_slugs(
         &self,
         topics: Option<&[String]>,

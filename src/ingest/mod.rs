@@ -174,13 +174,31 @@ impl Reader {
         })
     }
 
-    /// Lists the folder, off the async threads.
+    /// Lists the folder, off the async threads: only the paths `what`
+    /// names when the last scan's listing (`held`) can be brought up to
+    /// date with them, else all of it.
     fn scan(
         &self,
+        what: &Scan,
+        held: Option<Vec<ContentFile>>,
     ) -> impl std::future::Future<Output = Result<Vec<ContentFile>, IngestError>> + use<> {
         let (dir, key) = (self.dir.clone(), self.key.clone());
-        let task =
-            tokio::task::spawn_blocking(move || scan(&dir, &key).map_err(|source| (dir, source)));
+        let named = match what {
+            Scan::Paths { root, paths } => Some((root.clone(), paths.clone())),
+            Scan::Full => None,
+        };
+        let task = tokio::task::spawn_blocking(move || {
+            let refreshed = match (held, named) {
+                (Some(files), Some((root, paths))) => {
+                    refresh_listing(files, (&root, &dir), &paths, &key)
+                }
+                _ => None,
+            };
+            match refreshed {
+                Some(files) => Ok(files),
+                None => scan(&dir, &key).map_err(|source| (dir, source)),
+            }
+        });
         async move {
             task.await
                 .map_err(|e| task_failed("scan", e))?
@@ -467,25 +485,14 @@ pub async fn ingest_with(
     let began = std::time::Instant::now();
     let reader = Reader::new(config, now)?;
     let held = cache.files.take().filter(|h| h.key == reader.key);
-    let listed = match (scan, held) {
-        (Scan::Paths { root, paths }, Some(held)) => {
-            refresh_listing(held.files, (root, &reader.dir), paths, &reader.key)
-        }
-        _ => None,
-    };
     // Listing the folder and reading the index overlap.
-    let scanning = listed.is_none().then(|| reader.scan());
+    let scanning = reader.scan(scan, held.map(|h| h.files));
     let before = store.revision().await.ok();
     let index = match cache.take(before) {
         Some(entries) => entries,
         None => store.article_index().await?,
     };
-    let listing = match (listed, scanning) {
-        (Some(files), _) => Ok(files),
-        (None, Some(scanning)) => scanning.await,
-        (None, None) => unreachable!("the folder is listed when no listing was kept"),
-    };
-    let files = match listing {
+    let files = match scanning.await {
         Ok(files) => files,
         Err(e) if sources_only(config, &e) => {
             let report = without_content_folder(config, &index);
@@ -583,7 +590,7 @@ fn without_content_folder(config: &Config, index: &[IndexEntry]) -> IngestReport
 pub async fn check_content(config: &Config) -> Result<Vec<Rejection>, IngestError> {
     // No phrases: checking needs none.
     let reader = Reader::new(config, DateTime::<Utc>::MAX_UTC)?;
-    let files = reader.scan().await?;
+    let files = reader.scan(&Scan::Full, None).await?;
     let (files, reads, _) = reader.read(files, Vec::new()).await?;
     // Far future: scheduled articles are not problems.
     let (report, _) = decide(

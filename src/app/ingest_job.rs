@@ -67,7 +67,6 @@ impl Trigger {
     }
 }
 
-#[derive(Default)]
 struct Memory {
     /// The rejections last logged.
     rejected: Vec<Rejection>,
@@ -76,8 +75,20 @@ struct Memory {
     trending_hour: Option<i64>,
     /// The article index and the folder's listing between scans.
     index: IndexCache,
-    /// Every article's archive place between builds.
+    /// Every article's archive place, and every topic's articles, between
+    /// builds.
     places: Places,
+}
+
+impl Default for Memory {
+    fn default() -> Self {
+        Self {
+            rejected: Vec::new(),
+            trending_hour: None,
+            index: IndexCache::default(),
+            places: Places::with_members(),
+        }
+    }
 }
 
 /// The ingest job's timing: `[schedule].ingest` in the site's zone.

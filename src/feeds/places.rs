@@ -13,24 +13,115 @@
 //! first), so a write racing a read costs a read, never a stale page.
 
 use crate::store::{ArchiveEntry, Store, StoreError};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The places kept between builds; empty until the first build.
 #[derive(Debug, Default)]
 pub struct Places {
     held: Option<Held>,
+    /// Each topic's articles are kept too (`with_members`).
+    members: bool,
 }
 
 #[derive(Debug)]
 struct Held {
     revision: i64,
     entries: Vec<ArchiveEntry>,
+    /// Every topic's articles, when kept.
+    members: Option<Members>,
     /// Articles written since the places were read: read again at the next
     /// build.
     stale: BTreeSet<String>,
 }
 
+/// Which topics' articles a build needs.
+#[derive(Debug, Clone, Copy)]
+pub enum Wanted<'a> {
+    /// None: the site feed alone.
+    Nothing,
+    /// These topics'.
+    Topics(&'a [String]),
+    /// Every topic's.
+    All,
+}
+
+/// Every topic's articles, and every article's topics.
+#[derive(Debug, Default)]
+struct Members {
+    by_topic: HashMap<String, HashSet<String>>,
+    of_article: HashMap<String, Vec<String>>,
+}
+
+impl Members {
+    fn from_lists(lists: BTreeMap<String, Vec<String>>) -> Self {
+        let mut out = Self::default();
+        for (topic, slugs) in lists {
+            for slug in &slugs {
+                out.of_article
+                    .entry(slug.clone())
+                    .or_default()
+                    .push(topic.clone());
+            }
+            out.by_topic.insert(topic, slugs.into_iter().collect());
+        }
+        out
+    }
+
+    /// `slugs` now have the topics `fresh` gives them (none when absent).
+    fn patch(&mut self, slugs: &[&str], mut fresh: BTreeMap<String, Vec<String>>) {
+        for &slug in slugs {
+            for topic in self.of_article.remove(slug).unwrap_or_default() {
+                if let Some(set) = self.by_topic.get_mut(&topic) {
+                    set.remove(slug);
+                    if set.is_empty() {
+                        self.by_topic.remove(&topic);
+                    }
+                }
+            }
+            let topics = fresh.remove(slug).unwrap_or_default();
+            for topic in &topics {
+                self.by_topic
+                    .entry(topic.clone())
+                    .or_default()
+                    .insert(slug.to_owned());
+            }
+            if !topics.is_empty() {
+                self.of_article.insert(slug.to_owned(), topics);
+            }
+        }
+    }
+
+    /// What `Store::topic_slugs` answers for `wanted`.
+    fn lists(&self, wanted: Wanted<'_>) -> BTreeMap<String, Vec<String>> {
+        let list = |set: &HashSet<String>| set.iter().cloned().collect::<Vec<_>>();
+        match wanted {
+            Wanted::Nothing => BTreeMap::new(),
+            Wanted::Topics(ids) => ids
+                .iter()
+                .filter_map(|id| Some((id.clone(), list(self.by_topic.get(id)?))))
+                .collect(),
+            Wanted::All => self
+                .by_topic
+                .iter()
+                .map(|(id, set)| (id.clone(), list(set)))
+                .collect(),
+        }
+    }
+}
+
 impl Places {
+    /// Places that keep each topic's articles as well: a build after one
+    /// change then reads neither the site's places nor the touched topics'
+    /// articles (tens of thousands of rows on a large site). For a process
+    /// that builds again and again; one build alone is better served by
+    /// `default`, which reads only the topics it needs.
+    pub fn with_members() -> Self {
+        Self {
+            held: None,
+            members: true,
+        }
+    }
+
     /// The store went from revision `before` to `after`; `changed` names
     /// the articles written meanwhile when the caller wrote them all (None
     /// when it cannot say). Unless the store stayed put, or moved by exactly
@@ -57,33 +148,77 @@ impl Places {
         }
     }
 
-    /// Every article's place, as `Store::archive_entries` reads them: from
-    /// memory (with the changed articles read again) when what is kept is
-    /// good for the store's revision, else read whole and kept.
-    pub async fn entries(&mut self, store: &dyn Store) -> Result<Vec<ArchiveEntry>, StoreError> {
+    /// The articles of the topics `wanted` names (what `Store::topic_slugs`
+    /// reads; None for `Wanted::Nothing`), and every article's place (what
+    /// `Store::archive_entries` reads): from memory, with the changed
+    /// articles read again, when what is kept is good for the store's
+    /// revision; else read from the store and kept. The topics are read
+    /// before the places, so that every article a topic names has a place
+    /// (articles are never deleted).
+    pub async fn read(
+        &mut self,
+        store: &dyn Store,
+        wanted: Wanted<'_>,
+    ) -> Result<(Option<BTreeMap<String, Vec<String>>>, Vec<ArchiveEntry>), StoreError> {
+        let wants = !matches!(wanted, Wanted::Nothing);
+        // Without kept members, the topics come from the store, first.
+        let read_first = match (self.members, wants) {
+            (false, true) => Some(topic_slugs(store, wanted).await?),
+            _ => None,
+        };
         let revision = store.revision().await.ok();
         if let (Some(held), Some(revision)) = (&mut self.held, revision)
             && held.revision == revision
         {
             if !held.stale.is_empty() {
                 let slugs: Vec<&str> = held.stale.iter().map(String::as_str).collect();
+                if let Some(members) = &mut held.members {
+                    members.patch(&slugs, store.topics_of_articles(&slugs).await?);
+                }
                 let fresh = store.archive_entries_of(&slugs).await?;
                 patch(&mut held.entries, fresh);
                 held.stale.clear();
             }
-            return Ok(held.entries.clone());
+            let lists = match &held.members {
+                Some(members) if wants => Some(members.lists(wanted)),
+                _ => read_first,
+            };
+            return Ok((lists, held.entries.clone()));
         }
         self.held = None;
+        let (members, lists) = match (self.members, revision) {
+            (true, Some(_)) => {
+                let members = Members::from_lists(store.topic_slugs(None).await?);
+                let lists = wants.then(|| members.lists(wanted));
+                (Some(members), lists)
+            }
+            (true, None) if wants => (None, Some(topic_slugs(store, wanted).await?)),
+            _ => (None, read_first),
+        };
         let entries = store.archive_entries().await?;
         if let Some(revision) = revision {
             self.held = Some(Held {
                 revision,
                 entries: entries.clone(),
+                members,
                 stale: BTreeSet::new(),
             });
         }
-        Ok(entries)
+        Ok((lists, entries))
     }
+}
+
+/// `Store::topic_slugs` for `wanted` (not `Nothing`).
+async fn topic_slugs(
+    store: &dyn Store,
+    wanted: Wanted<'_>,
+) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
+    store
+        .topic_slugs(match wanted {
+            Wanted::Topics(ids) => Some(ids),
+            _ => None,
+        })
+        .await
 }
 
 /// `entries` with `fresh` (in store order) in place of the entries of the
@@ -154,13 +289,54 @@ mod tests {
     }
 
     #[test]
+    fn kept_members_follow_an_article_from_topic_to_topic() {
+        let lists = |pairs: &[(&str, &[&str])]| -> BTreeMap<String, Vec<String>> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+                .collect()
+        };
+        let sorted = |m: BTreeMap<String, Vec<String>>| -> BTreeMap<String, Vec<String>> {
+            m.into_iter()
+                .map(|(k, mut v)| {
+                    v.sort();
+                    (k, v)
+                })
+                .collect()
+        };
+        let mut members = Members::from_lists(lists(&[
+            ("acne", &["a", "b"]),
+            ("retinoids", &["a"]),
+            ("spf", &["c"]),
+        ]));
+        // "a" leaves retinoids (which empties) for spf; "c" loses every
+        // topic; "d" is new.
+        members.patch(
+            &["a", "c", "d"],
+            lists(&[("a", &["acne", "spf"]), ("d", &["spf", "new"])]),
+        );
+        assert_eq!(
+            sorted(members.lists(Wanted::All)),
+            lists(&[("acne", &["a", "b"]), ("new", &["d"]), ("spf", &["a", "d"])])
+        );
+        let wanted = ["spf".to_owned(), "retinoids".to_owned()];
+        assert_eq!(
+            sorted(members.lists(Wanted::Topics(&wanted))),
+            lists(&[("spf", &["a", "d"])])
+        );
+        assert!(members.lists(Wanted::Nothing).is_empty());
+    }
+
+    #[test]
     fn places_are_kept_only_through_the_callers_own_write() {
         let held = |revision| Places {
             held: Some(Held {
                 revision,
                 entries: Vec::new(),
+                members: None,
                 stale: BTreeSet::new(),
             }),
+            members: false,
         };
         let changed = ["a".to_owned()];
         // Its own write: kept, with the article to read again.

@@ -3,6 +3,7 @@
 //! topic folders and pages that are to go.
 
 use super::archive::{self, ArchivePlan};
+use super::places::Wanted;
 use super::{FeedView, ItemView, Scope, feed_view, opml, page_view, sort_items};
 use crate::config::Config;
 use crate::domain::{Slug, StoredArticle};
@@ -101,18 +102,17 @@ pub(super) async fn plan(
     } else {
         Vec::new()
     };
-    // Every article's place, read once for the site feed and the topics;
-    // the topics' slugs first, so that each is among the places read after
-    // (an ingest may run in between; articles are never deleted).
-    let topic_slugs = if archives && !wanted.is_empty() {
-        Some(store.topic_slugs(topic_ids.as_deref()).await?)
+    // Every article's place, read once for the site feed and the topics,
+    // and the topics' articles.
+    let (topic_slugs, site_entries) = if !archives {
+        (None, Vec::new())
+    } else if !wanted.is_empty() {
+        let which = topic_ids.as_deref().map_or(Wanted::All, Wanted::Topics);
+        places.read(store, which).await?
+    } else if main {
+        places.read(store, Wanted::Nothing).await?
     } else {
-        None
-    };
-    let site_entries = if archives && (main || topic_slugs.is_some()) {
-        places.entries(store).await?
-    } else {
-        Vec::new()
+        (None, Vec::new())
     };
     let mut topic_entries = match topic_slugs {
         Some(slugs) => archive::topic_entries(&site_entries, slugs)?,

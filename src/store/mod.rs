@@ -252,6 +252,12 @@ pub trait Store:
         &self,
         topics: Option<&[String]>,
     ) -> Result<BTreeMap<String, Vec<String>>, StoreError>;
+    /// The topics of each of `slugs` that has any, in no set order: what a
+    /// build that keeps `topic_slugs` between builds reads after a change.
+    async fn topics_of_articles(
+        &self,
+        slugs: &[&str],
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError>;
     /// How many articles (published or withdrawn) the site has, and each
     /// topic: the archive pages' count without reading every entry.
     async fn archive_counts(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError>;

@@ -588,20 +588,31 @@ async fn archive_page_size_zero_publishes_no_archive_and_removes_the_pages() {
     assert_eq!(site.feed("atom.xml").entries.len(), 2);
 }
 
-/// The daemon keeps every article's archive place between builds and reads
-/// only the changed ones again: through new, changed, withdrawn and
-/// returning articles, and a push from elsewhere, its scoped builds leave
-/// exactly the files a full build from nothing writes.
+/// The daemon keeps every article's archive place and every topic's
+/// articles between builds, and reads only the changed articles again:
+/// through new, changed, withdrawn and returning articles, and a push from
+/// elsewhere, its scoped builds leave exactly the files a full build from
+/// nothing writes.
+#[tokio::test]
+async fn builds_with_places_and_members_kept_between_them_write_what_a_full_build_writes() {
+    builds_with_kept_places(feedletter::feeds::Places::with_members()).await;
+}
+
+/// The same with the places alone kept, each topic's articles read.
 #[tokio::test]
 async fn builds_with_places_kept_between_them_write_what_a_full_build_writes() {
-    use feedletter::feeds::{Places, build_feeds_with};
+    builds_with_kept_places(feedletter::feeds::Places::default()).await;
+}
+
+async fn builds_with_kept_places(mut places: feedletter::feeds::Places) {
+    use feedletter::feeds::build_feeds_with;
     use feedletter::ingest::{IndexCache, Scan, ingest_with};
     let site = small_site().await;
     let store = site.store.as_ref();
     for n in 1..=7 {
         numbered(&site, n, if n % 2 == 0 { "even" } else { "odd" });
     }
-    let (mut index, mut places) = (IndexCache::default(), Places::default());
+    let mut index = IndexCache::default();
     let mut first = true;
     let mut step = async |what: &str| {
         site.clock.advance(Duration::minutes(10));

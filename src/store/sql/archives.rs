@@ -93,6 +93,31 @@ impl<B: Backend> SqlStore<B> {
             .collect())
     }
 
+    /// Each of `slugs`' topics, as `topic_slug_lists` reads them the other
+    /// way round.
+    pub(super) async fn article_topic_lists(
+        &self,
+        slugs: &[&str],
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
+        if slugs.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let q = sql_built::<B>(format!(
+            // The row type reads a key and the values joined to it.
+            "SELECT slug AS topic_id, {} AS slugs FROM article_topics WHERE {} GROUP BY slug",
+            B::joined("topic_id"),
+            B::in_list("slug", 1)
+        ));
+        let rows: Vec<TopicSlugRow> = B::bind_texts(q, slugs)?.fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let topics = r.slugs.split('\n').map(str::to_owned).collect();
+                (r.topic_id, topics)
+            })
+            .collect())
+    }
+
     pub(super) async fn archive_totals(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError> {
         let site: i64 = sql::<B>("SELECT COUNT(*) FROM articles")
             .scalar(&self.pool)

@@ -167,6 +167,13 @@ impl<B: Backend> Store for SqlStore<B> {
         self.topic_slug_lists(topics).await
     }
 
+    async fn topics_of_articles(
+        &self,
+        slugs: &[&str],
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
+        self.article_topic_lists(slugs).await
+    }
+
     async fn archive_counts(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError> {
         self.archive_totals().await
     }

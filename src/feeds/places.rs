@@ -13,7 +13,7 @@
 //! first), so a write racing a read costs a read, never a stale page.
 
 use crate::store::{ArchiveEntry, Store, StoreError};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The places kept between builds; empty until the first build.
 #[derive(Debug, Default)]
@@ -45,65 +45,106 @@ pub enum Wanted<'a> {
     All,
 }
 
-/// Every topic's articles, and every article's topics.
+/// Every topic's articles, and every article's topics, as positions in
+/// the kept places (which never move: new articles go at the end). Numbers
+/// rather than slugs: 10,000 articles have 86,000 topic rows, and a slug
+/// kept twice for each would cost more than every place together.
 #[derive(Debug, Default)]
 struct Members {
-    by_topic: HashMap<String, HashSet<String>>,
-    of_article: HashMap<String, Vec<String>>,
+    topics: Vec<String>,
+    topic_at: HashMap<String, u32>,
+    /// By topic: the positions of its articles.
+    by_topic: Vec<Vec<u32>>,
+    /// By position: the article's topics.
+    of_article: Vec<Vec<u32>>,
+}
+
+fn position(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 impl Members {
-    fn from_lists(lists: BTreeMap<String, Vec<String>>) -> Self {
-        let mut out = Self::default();
+    /// From `Store::topic_slugs(None)` read before `entries`.
+    fn from_lists(
+        lists: BTreeMap<String, Vec<String>>,
+        entries: &[ArchiveEntry],
+    ) -> Result<Self, StoreError> {
+        let place: HashMap<&str, u32> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.slug.as_str(), position(i)))
+            .collect();
+        let mut out = Self {
+            of_article: vec![Vec::new(); entries.len()],
+            ..Self::default()
+        };
         for (topic, slugs) in lists {
+            let t = out.topic(&topic);
             for slug in &slugs {
-                out.of_article
-                    .entry(slug.clone())
-                    .or_default()
-                    .push(topic.clone());
+                let Some(&p) = place.get(slug.as_str()) else {
+                    return Err(StoreError::Corrupt(format!(
+                        "topic row {topic} of {slug} has no article"
+                    )));
+                };
+                out.by_topic[t as usize].push(p);
+                out.of_article[p as usize].push(t);
             }
-            out.by_topic.insert(topic, slugs.into_iter().collect());
         }
-        out
+        Ok(out)
     }
 
-    /// `slugs` now have the topics `fresh` gives them (none when absent).
-    fn patch(&mut self, slugs: &[&str], mut fresh: BTreeMap<String, Vec<String>>) {
-        for &slug in slugs {
-            for topic in self.of_article.remove(slug).unwrap_or_default() {
-                if let Some(set) = self.by_topic.get_mut(&topic) {
-                    set.remove(slug);
-                    if set.is_empty() {
-                        self.by_topic.remove(&topic);
-                    }
-                }
+    /// The number of topic `id`, added when new.
+    fn topic(&mut self, id: &str) -> u32 {
+        if let Some(&t) = self.topic_at.get(id) {
+            return t;
+        }
+        let t = position(self.topics.len());
+        self.topics.push(id.to_owned());
+        self.topic_at.insert(id.to_owned(), t);
+        self.by_topic.push(Vec::new());
+        t
+    }
+
+    /// The articles at these positions of `len` places now have these
+    /// topics.
+    fn patch(&mut self, len: usize, fresh: Vec<(u32, Vec<String>)>) {
+        if self.of_article.len() < len {
+            self.of_article.resize(len, Vec::new());
+        }
+        for (p, topics) in fresh {
+            for t in std::mem::take(&mut self.of_article[p as usize]) {
+                self.by_topic[t as usize].retain(|&q| q != p);
             }
-            let topics = fresh.remove(slug).unwrap_or_default();
             for topic in &topics {
-                self.by_topic
-                    .entry(topic.clone())
-                    .or_default()
-                    .insert(slug.to_owned());
-            }
-            if !topics.is_empty() {
-                self.of_article.insert(slug.to_owned(), topics);
+                let t = self.topic(topic);
+                self.by_topic[t as usize].push(p);
+                self.of_article[p as usize].push(t);
             }
         }
     }
 
-    /// What `Store::topic_slugs` answers for `wanted`.
-    fn lists(&self, wanted: Wanted<'_>) -> BTreeMap<String, Vec<String>> {
-        let list = |set: &HashSet<String>| set.iter().cloned().collect::<Vec<_>>();
+    /// What `Store::topic_slugs` answers for `wanted`, with `entries` the
+    /// places the positions point into.
+    fn lists(&self, wanted: Wanted<'_>, entries: &[ArchiveEntry]) -> BTreeMap<String, Vec<String>> {
+        let list = |t: u32| -> Option<Vec<String>> {
+            let at = self.by_topic.get(t as usize)?;
+            (!at.is_empty()).then(|| {
+                at.iter()
+                    .filter_map(|&p| entries.get(p as usize).map(|e| e.slug.clone()))
+                    .collect()
+            })
+        };
         match wanted {
             Wanted::Nothing => BTreeMap::new(),
             Wanted::Topics(ids) => ids
                 .iter()
-                .filter_map(|id| Some((id.clone(), list(self.by_topic.get(id)?))))
+                .filter_map(|id| Some((id.clone(), list(*self.topic_at.get(id)?)?)))
                 .collect(),
             Wanted::All => self
-                .by_topic
+                .topics
                 .iter()
-                .map(|(id, set)| (id.clone(), list(set)))
+                .enumerate()
+                .filter_map(|(t, id)| Some((id.clone(), list(position(t))?)))
                 .collect(),
         }
     }
@@ -172,30 +213,45 @@ impl Places {
         {
             if !held.stale.is_empty() {
                 let slugs: Vec<&str> = held.stale.iter().map(String::as_str).collect();
-                if let Some(members) = &mut held.members {
-                    members.patch(&slugs, store.topics_of_articles(&slugs).await?);
-                }
+                let topics = match held.members {
+                    Some(_) => Some(store.topics_of_articles(&slugs).await?),
+                    None => None,
+                };
                 let fresh = store.archive_entries_of(&slugs).await?;
                 patch(&mut held.entries, fresh);
+                if let (Some(members), Some(mut topics)) = (&mut held.members, topics) {
+                    let at: Vec<(u32, Vec<String>)> = held
+                        .entries
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, e)| held.stale.contains(&e.slug))
+                        .map(|(i, e)| (position(i), topics.remove(&e.slug).unwrap_or_default()))
+                        .collect();
+                    members.patch(held.entries.len(), at);
+                }
                 held.stale.clear();
             }
             let lists = match &held.members {
-                Some(members) if wants => Some(members.lists(wanted)),
+                Some(members) if wants => Some(members.lists(wanted, &held.entries)),
                 _ => read_first,
             };
             return Ok((lists, held.entries.clone()));
         }
         self.held = None;
-        let (members, lists) = match (self.members, revision) {
-            (true, Some(_)) => {
-                let members = Members::from_lists(store.topic_slugs(None).await?);
-                let lists = wants.then(|| members.lists(wanted));
-                (Some(members), lists)
-            }
+        let (all, lists) = match (self.members, revision) {
+            (true, Some(_)) => (Some(store.topic_slugs(None).await?), None),
             (true, None) if wants => (None, Some(topic_slugs(store, wanted).await?)),
             _ => (None, read_first),
         };
         let entries = store.archive_entries().await?;
+        let (members, lists) = match all {
+            Some(all) => {
+                let members = Members::from_lists(all, &entries)?;
+                let lists = wants.then(|| members.lists(wanted, &entries));
+                (Some(members), lists)
+            }
+            None => (None, lists),
+        };
         if let Some(revision) = revision {
             self.held = Some(Held {
                 revision,
@@ -304,27 +360,40 @@ mod tests {
                 })
                 .collect()
         };
-        let mut members = Members::from_lists(lists(&[
-            ("acne", &["a", "b"]),
-            ("retinoids", &["a"]),
-            ("spf", &["c"]),
-        ]));
+        let mut entries = vec![entry("a", "1"), entry("b", "1"), entry("c", "1")];
+        let mut members = Members::from_lists(
+            lists(&[
+                ("acne", &["a", "b"]),
+                ("retinoids", &["a"]),
+                ("spf", &["c"]),
+            ]),
+            &entries,
+        )
+        .unwrap();
         // "a" leaves retinoids (which empties) for spf; "c" loses every
-        // topic; "d" is new.
+        // topic; "d" is new, at the end of the places.
+        entries.push(entry("d", "1"));
         members.patch(
-            &["a", "c", "d"],
-            lists(&[("a", &["acne", "spf"]), ("d", &["spf", "new"])]),
+            entries.len(),
+            vec![
+                (0, vec!["acne".into(), "spf".into()]),
+                (2, Vec::new()),
+                (3, vec!["spf".into(), "new".into()]),
+            ],
         );
         assert_eq!(
-            sorted(members.lists(Wanted::All)),
+            sorted(members.lists(Wanted::All, &entries)),
             lists(&[("acne", &["a", "b"]), ("new", &["d"]), ("spf", &["a", "d"])])
         );
         let wanted = ["spf".to_owned(), "retinoids".to_owned()];
         assert_eq!(
-            sorted(members.lists(Wanted::Topics(&wanted))),
+            sorted(members.lists(Wanted::Topics(&wanted), &entries)),
             lists(&[("spf", &["a", "d"])])
         );
-        assert!(members.lists(Wanted::Nothing).is_empty());
+        assert!(members.lists(Wanted::Nothing, &entries).is_empty());
+        // A topic row naming an article with no place is a corrupt store.
+        let e = Members::from_lists(lists(&[("acne", &["zz"])]), &entries).unwrap_err();
+        assert!(e.to_string().contains("acne of zz"), "{e}");
     }
 
     #[test]

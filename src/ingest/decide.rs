@@ -70,9 +70,8 @@ pub(super) fn decide(
 /// are placed: a stored article keeps its slug while its file is unchanged,
 /// rejected, or still claims it; an article from elsewhere (the API) keeps
 /// it always.
-///
-/// The claims borrow the stored index: with 10,000 articles and one changed
-/// file, copying every slug and path was most of the decision's time.
+/// The claims borrow the stored index rather than copy 10,000 slugs and
+/// paths per scan.
 fn kept_claims<'a>(
     stored: &'a [IndexEntry],
     files: &[ContentFile],

@@ -57,8 +57,9 @@
 use super::{FeedView, Tombstone};
 use crate::config::{Config, FeedFormat};
 use crate::store::{ArchiveEntry, StoreError, Withdrawn};
+use foldhash::HashMap;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 /// The archive folder of each feed.

@@ -6,8 +6,8 @@ use super::{IngestReport, Rejection, Scheduled};
 use crate::domain::{Article, ArticleSource};
 use crate::store::{ArticleChange, IndexEntry};
 use chrono::{DateTime, FixedOffset, Utc};
+use foldhash::HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::Path;
 
 /// How a version of an article relates to what the store holds.
@@ -83,7 +83,7 @@ fn kept_claims<'a>(
         .enumerate()
         .map(|(i, f)| (f.rel.as_str(), i))
         .collect();
-    let mut claims = Claims::with_capacity(stored.len());
+    let mut claims = Claims::with_capacity_and_hasher(stored.len(), Default::default());
     for s in stored.iter().filter(|s| s.published) {
         let keeps = match s.source.file() {
             None => true,
@@ -102,7 +102,9 @@ fn kept_claims<'a>(
     claims
 }
 
-/// Slug to the source that holds it after this scan.
+/// Slug to the source that holds it after this scan. The maps a scan
+/// builds over every article use foldhash: SipHash was a visible part of a
+/// run after one save at 10,000 articles.
 type Claims<'a> = HashMap<Cow<'a, str>, Cow<'a, ArticleSource>>;
 
 /// A scan's decision as it is made, file by file.

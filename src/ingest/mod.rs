@@ -23,7 +23,6 @@ use files::{ContentFile, FileRead, read_file, scan};
 pub use files::{is_article_name, is_content_folder_name};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -216,7 +215,7 @@ impl Reader {
     ) -> Result<(Vec<ContentFile>, Vec<FileRead>, Vec<IndexEntry>), IngestError> {
         let reader = self.clone();
         tokio::task::spawn_blocking(move || {
-            let stored: HashMap<&str, &IndexEntry> = index
+            let stored: foldhash::HashMap<&str, &IndexEntry> = index
                 .iter()
                 .filter(|s| s.published)
                 .filter_map(|s| Some((s.source.file()?, s)))

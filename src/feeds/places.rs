@@ -123,28 +123,38 @@ impl Members {
         }
     }
 
-    /// What `Store::topic_slugs` answers for `wanted`, with `entries` the
-    /// places the positions point into.
-    fn lists(&self, wanted: Wanted<'_>, entries: &[ArchiveEntry]) -> BTreeMap<String, Vec<String>> {
-        let list = |t: u32| -> Option<Vec<String>> {
-            let at = self.by_topic.get(t as usize)?;
-            (!at.is_empty()).then(|| {
+    /// The archive entries of the topics `wanted` names, in the order of
+    /// `entries` (the places the positions point into): what
+    /// `archive::topic_entries` makes of `Store::topic_slugs`, without the
+    /// slugs.
+    fn entries(
+        &self,
+        wanted: Wanted<'_>,
+        entries: &[ArchiveEntry],
+    ) -> BTreeMap<String, Vec<ArchiveEntry>> {
+        let of = |t: u32| -> Option<Vec<ArchiveEntry>> {
+            let mut at = self.by_topic.get(t as usize)?.clone();
+            if at.is_empty() {
+                return None;
+            }
+            at.sort_unstable();
+            Some(
                 at.iter()
-                    .filter_map(|&p| entries.get(p as usize).map(|e| e.slug.clone()))
-                    .collect()
-            })
+                    .filter_map(|&p| entries.get(p as usize).cloned())
+                    .collect(),
+            )
         };
         match wanted {
             Wanted::Nothing => BTreeMap::new(),
             Wanted::Topics(ids) => ids
                 .iter()
-                .filter_map(|id| Some((id.clone(), list(*self.topic_at.get(id)?)?)))
+                .filter_map(|id| Some((id.clone(), of(*self.topic_at.get(id)?)?)))
                 .collect(),
             Wanted::All => self
                 .topics
                 .iter()
                 .enumerate()
-                .filter_map(|(t, id)| Some((id.clone(), list(position(t))?)))
+                .filter_map(|(t, id)| Some((id.clone(), of(position(t))?)))
                 .collect(),
         }
     }
@@ -189,8 +199,8 @@ impl Places {
         }
     }
 
-    /// The articles of the topics `wanted` names (what `Store::topic_slugs`
-    /// reads; None for `Wanted::Nothing`), and every article's place (what
+    /// The archive entries of the topics `wanted` names (in archive order;
+    /// none for `Wanted::Nothing`), and every article's place (what
     /// `Store::archive_entries` reads): from memory, with the changed
     /// articles read again, when what is kept is good for the store's
     /// revision; else read from the store and kept. The topics are read
@@ -200,7 +210,7 @@ impl Places {
         &mut self,
         store: &dyn Store,
         wanted: Wanted<'_>,
-    ) -> Result<(Option<BTreeMap<String, Vec<String>>>, Vec<ArchiveEntry>), StoreError> {
+    ) -> Result<(TopicEntries, Vec<ArchiveEntry>), StoreError> {
         let wants = !matches!(wanted, Wanted::Nothing);
         // Without kept members, the topics come from the store, first.
         let read_first = match (self.members, wants) {
@@ -231,27 +241,23 @@ impl Places {
                 }
                 held.stale.clear();
             }
-            let lists = match &held.members {
-                Some(members) if wants => Some(members.lists(wanted, &held.entries)),
-                _ => read_first,
-            };
-            return Ok((lists, held.entries.clone()));
+            let topics = by_topic(held.members.as_ref(), read_first, wanted, &held.entries)?;
+            return Ok((topics, held.entries.clone()));
         }
         self.held = None;
-        let (all, lists) = match (self.members, revision) {
-            (true, Some(_)) => (Some(store.topic_slugs(None).await?), None),
-            (true, None) if wants => (None, Some(topic_slugs(store, wanted).await?)),
-            _ => (None, read_first),
+        let all = match (self.members, revision) {
+            (true, Some(_)) => Some(store.topic_slugs(None).await?),
+            _ => None,
+        };
+        let read_first = match (self.members, &all, wants) {
+            (true, None, true) => Some(topic_slugs(store, wanted).await?),
+            _ => read_first,
         };
         let entries = store.archive_entries().await?;
-        let (members, lists) = match all {
-            Some(all) => {
-                let members = Members::from_lists(all, &entries)?;
-                let lists = wants.then(|| members.lists(wanted, &entries));
-                (Some(members), lists)
-            }
-            None => (None, lists),
-        };
+        let members = all
+            .map(|all| Members::from_lists(all, &entries))
+            .transpose()?;
+        let topics = by_topic(members.as_ref(), read_first, wanted, &entries)?;
         if let Some(revision) = revision {
             self.held = Some(Held {
                 revision,
@@ -260,7 +266,25 @@ impl Places {
                 stale: BTreeSet::new(),
             });
         }
-        Ok((lists, entries))
+        Ok((topics, entries))
+    }
+}
+
+/// Each wanted topic's archive entries.
+pub type TopicEntries = BTreeMap<String, Vec<ArchiveEntry>>;
+
+/// The wanted topics' entries among `entries`: from the kept members, or
+/// from the slugs read from the store.
+fn by_topic(
+    members: Option<&Members>,
+    slugs: Option<BTreeMap<String, Vec<String>>>,
+    wanted: Wanted<'_>,
+    entries: &[ArchiveEntry],
+) -> Result<TopicEntries, StoreError> {
+    match (members, slugs) {
+        (Some(members), _) => Ok(members.entries(wanted, entries)),
+        (None, Some(slugs)) => super::archive::topic_entries(entries, slugs),
+        (None, None) => Ok(BTreeMap::new()),
     }
 }
 
@@ -352,9 +376,10 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
                 .collect()
         };
-        let sorted = |m: BTreeMap<String, Vec<String>>| -> BTreeMap<String, Vec<String>> {
+        let sorted = |m: TopicEntries| -> BTreeMap<String, Vec<String>> {
             m.into_iter()
-                .map(|(k, mut v)| {
+                .map(|(k, v)| {
+                    let mut v: Vec<String> = v.into_iter().map(|e| e.slug).collect();
                     v.sort();
                     (k, v)
                 })
@@ -382,15 +407,15 @@ mod tests {
             ],
         );
         assert_eq!(
-            sorted(members.lists(Wanted::All, &entries)),
+            sorted(members.entries(Wanted::All, &entries)),
             lists(&[("acne", &["a", "b"]), ("new", &["d"]), ("spf", &["a", "d"])])
         );
         let wanted = ["spf".to_owned(), "retinoids".to_owned()];
         assert_eq!(
-            sorted(members.lists(Wanted::Topics(&wanted), &entries)),
+            sorted(members.entries(Wanted::Topics(&wanted), &entries)),
             lists(&[("spf", &["a", "d"])])
         );
-        assert!(members.lists(Wanted::Nothing, &entries).is_empty());
+        assert!(members.entries(Wanted::Nothing, &entries).is_empty());
         // A topic row naming an article with no place is a corrupt store.
         let e = Members::from_lists(lists(&[("acne", &["zz"])]), &entries).unwrap_err();
         assert!(e.to_string().contains("acne of zz"), "{e}");

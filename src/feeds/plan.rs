@@ -103,20 +103,16 @@ pub(super) async fn plan(
         Vec::new()
     };
     // Every article's place, read once for the site feed and the topics,
-    // and the topics' articles.
-    let (topic_slugs, site_entries) = if !archives {
-        (None, Vec::new())
+    // and the topics' entries among them.
+    let (mut topic_entries, site_entries) = if !archives {
+        (BTreeMap::new(), Vec::new())
     } else if !wanted.is_empty() {
         let which = topic_ids.as_deref().map_or(Wanted::All, Wanted::Topics);
         places.read(store, which).await?
     } else if main {
         places.read(store, Wanted::Nothing).await?
     } else {
-        (None, Vec::new())
-    };
-    let mut topic_entries = match topic_slugs {
-        Some(slugs) => archive::topic_entries(&site_entries, slugs)?,
-        None => BTreeMap::new(),
+        (BTreeMap::new(), Vec::new())
     };
     let mut pending: Vec<Pending> = Vec::new();
     // Articles read whole already, whose items need no second read.

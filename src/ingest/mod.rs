@@ -45,8 +45,8 @@ pub struct IngestReport {
     /// The store was written (its revision moved once).
     #[serde(skip)]
     pub wrote: bool,
-    /// The articles that write stored or withdrew, when this ingest alone
-    /// knows them all (None once a source poll is added).
+    /// The articles that write stored, restamped or withdrew, when this
+    /// ingest alone knows them all (None once a source poll is added).
     #[serde(skip)]
     pub changed_slugs: Option<Vec<String>>,
     /// A change can move the trending report: an article published within
@@ -355,17 +355,13 @@ fn refresh_listing(
                     Err(i) => files.insert(i, file),
                 }
             }
-            Ok(_) => {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return None,
+            // Gone, or no longer a file: off the listing.
+            _ => {
                 if let Ok(i) = at {
                     files.remove(i);
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if let Ok(i) = at {
-                    files.remove(i);
-                }
-            }
-            Err(_) => return None,
         }
     }
     Some(files)
@@ -515,10 +511,13 @@ pub async fn ingest_with(
     report.changed_slugs = Some(
         changes
             .iter()
-            .filter_map(|c| match c {
-                ArticleChange::Upsert { article, .. } => Some(article.slug.to_string()),
-                ArticleChange::Withdraw { slug, .. } => Some(slug.clone()),
-                ArticleChange::Restamp { .. } => None,
+            .map(|c| match c {
+                ArticleChange::Upsert { article, .. } => article.slug.to_string(),
+                // A restamp may give the article other topics (the
+                // vocabulary changed while the process ran).
+                ArticleChange::Withdraw { slug, .. } | ArticleChange::Restamp { slug, .. } => {
+                    slug.clone()
+                }
             })
             .collect(),
     );

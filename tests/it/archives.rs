@@ -659,6 +659,14 @@ async fn builds_with_kept_places(mut places: feedletter::feeds::Places) {
     step("a withdrawal").await;
     numbered(&site, 5, "even");
     step("a return").await;
+    // A concept added to the local vocabulary while the process runs: the
+    // unchanged files are read again and get its topic (restamps).
+    std::fs::write(
+        site.dir.path().join("topics.local.toml"),
+        "[[topic]]\nid = \"numbered-notes\"\nlabel = \"Numbered notes\"\nkind = \"trend\"\naliases = [\"article\"]\n",
+    )
+    .unwrap();
+    step("a vocabulary change").await;
     let body = serde_json::json!({
         "title": "Pushed",
         "published": "2026-11-20 09:00",

@@ -512,17 +512,7 @@ fn cli_one_change(config_file: &Path, newest: &Path) -> Result<f64> {
 
 /// One HTTP/1.1 GET on loopback; the body, or None if nothing answers.
 fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read as _, Write as _};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).ok()?;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    text.starts_with("HTTP/1.1 200").then_some(text)
+    poll_feed(port, path, &mut None)
 }
 
 /// A feed reader's poll: `GET path` with `If-None-Match: etag` when one is

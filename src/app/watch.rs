@@ -80,16 +80,16 @@ impl Changes {
         }
     }
 
-    /// Keeps the article files `event` names for the next run; a folder
+    /// Keeps the article files an event named for the next run; a folder
     /// (or the content folder itself) means the whole folder.
-    fn note(&self, event: &Event) {
+    fn note(&self, seen: &[(&Path, Seen)]) {
         let mut paths = self.paths.lock().unwrap_or_else(|p| p.into_inner());
-        for path in &event.paths {
+        for (path, what) in seen {
             let Some(set) = paths.as_mut() else { return };
-            match seen(&self.root, event.kind, path) {
+            match what {
                 Seen::Ignored => {}
                 Seen::Article => {
-                    set.insert(path.clone());
+                    set.insert(path.to_path_buf());
                 }
                 Seen::Folder => *paths = None,
             }
@@ -107,8 +107,9 @@ impl Changes {
                 self.lost();
             }
             Ok(event) => {
-                if matters(&self.root, &event) {
-                    self.note(&event);
+                let seen = classify(&self.root, &event);
+                if !seen.is_empty() {
+                    self.note(&seen);
                     self.wake.notify_one();
                 }
             }
@@ -126,19 +127,28 @@ impl Changes {
     }
 }
 
-/// Whether an event may change what ingest finds: a write, creation,
-/// removal or rename of an article file, or of a folder that may hold some.
-/// Opens and reads never do.
-fn matters(root: &Path, event: &Event) -> bool {
+/// The paths of an event that may change what ingest finds, each with
+/// what it is: a write, creation, removal or rename of an article file, or
+/// of a folder that may hold some. Opens and reads never do; an event that
+/// wakes nothing gives none.
+fn classify<'e>(root: &Path, event: &'e Event) -> Vec<(&'e Path, Seen)> {
     match event.kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => {}
-        EventKind::Access(_) => return false,
+        EventKind::Access(_) => return Vec::new(),
         _ => {}
     }
     event
         .paths
         .iter()
-        .any(|path| seen(root, event.kind, path) != Seen::Ignored)
+        .map(|path| (path.as_path(), seen(root, event.kind, path)))
+        .filter(|(_, what)| *what != Seen::Ignored)
+        .collect()
+}
+
+/// Whether an event wakes the job.
+#[cfg(test)]
+fn matters(root: &Path, event: &Event) -> bool {
+    !classify(root, event).is_empty()
 }
 
 /// What a path an event names is to ingest.

@@ -155,7 +155,10 @@ fn main() -> Result<()> {
     let (db, config, store) = kept.context("no cold run")?;
     let db_bytes = rt.block_on(db.size_bytes())?;
     // Rows written besides the articles: one per (article, topic).
-    let topic_rows = rt.block_on(store.topic_data())?.occurrences.len();
+    let topic_rows = rt
+        .block_on(store.topic_data(DateTime::<Utc>::MIN_UTC))?
+        .occurrences
+        .len();
 
     // No change: nothing to read, nothing to write.
     let mut unchanged = Vec::new();

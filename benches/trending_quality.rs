@@ -314,8 +314,8 @@ fn detail(seed: u64, params: &Params) {
                     .data
                     .occurrences
                     .iter()
-                    .filter(|o| o.slug == *slug)
-                    .map(|o| o.topic.as_str())
+                    .filter(|o| read.data.articles[o.article as usize].slug == *slug)
+                    .map(|o| read.data.topic(o).id.as_str())
                     .collect();
                 println!(
                     "{at} {slug}: salient {:?}; about {concepts:?}",

@@ -11,7 +11,7 @@
 use super::stories::{Bench, Label, Shape};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use feedletter::domain::{Article, Person, Slug};
-use feedletter::store::{PublishedPhrases, TopicArticle, TopicData, TopicOccurrence};
+use feedletter::store::{PublishedPhrases, TopicArticle, TopicData};
 use feedletter::topics::report::{TrendingReport, report_from};
 use feedletter::topics::trending::{Params, Status};
 use feedletter::topics::{Matcher, Vocabulary};
@@ -32,7 +32,8 @@ pub fn read(bench: &Bench) -> Read {
     )
     .expect("the matcher");
     let ist = FixedOffset::east_opt(5 * 3600 + 1800).expect("IST");
-    let mut data = TopicData::default();
+    let mut articles = Vec::new();
+    let mut rows: Vec<(String, String, String, DateTime<Utc>, u8)> = Vec::new();
     let mut phrases = Vec::new();
     for a in &bench.articles {
         let article = Article {
@@ -56,15 +57,9 @@ pub fn read(bench: &Bench) -> Read {
         // Every article: the harness reports at every week of the corpus.
         let (topics, found) = matcher.analyze(&article, chrono::DateTime::<chrono::Utc>::MIN_UTC);
         for t in topics {
-            data.occurrences.push(TopicOccurrence {
-                slug: a.slug.clone(),
-                topic: t.id,
-                label: t.label,
-                first_seen: a.published,
-                prominence: t.prominence,
-            });
+            rows.push((a.slug.clone(), t.id, t.label, a.published, t.prominence));
         }
-        data.articles.push(TopicArticle {
+        articles.push(TopicArticle {
             slug: a.slug.clone(),
             title: a.title.clone(),
             url: article.url.clone(),
@@ -76,6 +71,11 @@ pub fn read(bench: &Bench) -> Read {
             phrases: found,
         });
     }
+    let data = TopicData::from_rows(
+        articles,
+        rows.iter()
+            .map(|(slug, id, label, at, p)| (slug.as_str(), id.as_str(), label.as_str(), *at, *p)),
+    );
     Read {
         data,
         phrases,
@@ -348,7 +348,7 @@ pub fn prominences(read: &Read, at: DateTime<Utc>, params: &Params, id: &str) ->
     read.data
         .occurrences
         .iter()
-        .filter(|o| o.topic == id && o.first_seen >= from && o.first_seen < at)
+        .filter(|o| read.data.topic(o).id == id && o.first_seen >= from && o.first_seen < at)
         .map(|o| o.prominence)
         .collect()
 }

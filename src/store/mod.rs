@@ -106,14 +106,22 @@ pub struct TopicArticle {
 }
 
 /// A topic of a published article, when it first appeared there.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopicOccurrence {
-    pub slug: String,
-    pub topic: String,
-    pub label: String,
+    /// Index into `TopicData::articles`.
+    pub article: u32,
+    /// Index into `TopicData::topics`.
+    pub topic: u32,
     pub first_seen: DateTime<Utc>,
     /// How prominently the article names it (`TopicRef::prominence`).
     pub prominence: u8,
+}
+
+/// A topic as its rows name it: its id and the label stored with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTopic {
+    pub id: String,
+    pub label: String,
 }
 
 /// A topic with published articles.
@@ -133,12 +141,83 @@ pub struct PublishedPhrases {
     pub phrases: ArticlePhrases,
 }
 
-/// What trending needs, for published articles only.
+/// What trending needs, for published articles only: the articles (by
+/// slug), the topics their rows name (each once), and the rows, by article
+/// and then topic id.
 #[derive(Debug, Clone, Default)]
 pub struct TopicData {
     pub articles: Vec<TopicArticle>,
+    pub topics: Vec<StoredTopic>,
     pub occurrences: Vec<TopicOccurrence>,
 }
+
+impl TopicData {
+    /// Every article and topic row given as (slug, topic, label, first
+    /// seen, prominence) put in the order `Store::topic_data` gives them:
+    /// articles by slug, rows by article and then topic id. For data made
+    /// elsewhere than a store (benchmarks); a row whose slug is not among
+    /// the articles is left out.
+    pub fn from_rows<'a>(
+        mut articles: Vec<TopicArticle>,
+        rows: impl IntoIterator<Item = (&'a str, &'a str, &'a str, DateTime<Utc>, u8)>,
+    ) -> Self {
+        articles.sort_by(|a, b| a.slug.cmp(&b.slug));
+        let position: foldhash::HashMap<&str, u32> = articles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.slug.as_str(), u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        let placed: Vec<PlacedRow<'_>> = rows
+            .into_iter()
+            .filter_map(|(slug, topic, label, at, prominence)| {
+                Some((*position.get(slug)?, topic, label, at, prominence))
+            })
+            .collect();
+        drop(position);
+        Self::assemble(articles, placed)
+    }
+
+    /// The data from articles in slug order and their rows, each placed
+    /// by its article's index: the rows put in order, the topics named
+    /// once each (a tag's label is its first row's, in that order).
+    pub(crate) fn assemble(articles: Vec<TopicArticle>, mut rows: Vec<PlacedRow<'_>>) -> Self {
+        rows.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut list: Vec<StoredTopic> = Vec::new();
+        let mut position: foldhash::HashMap<&str, u32> = foldhash::HashMap::default();
+        let occurrences = rows
+            .iter()
+            .map(|&(article, id, label, first_seen, prominence)| {
+                let topic = *position.entry(id).or_insert_with(|| {
+                    list.push(StoredTopic {
+                        id: id.to_owned(),
+                        label: label.to_owned(),
+                    });
+                    u32::try_from(list.len() - 1).unwrap_or(u32::MAX)
+                });
+                TopicOccurrence {
+                    article,
+                    topic,
+                    first_seen,
+                    prominence,
+                }
+            })
+            .collect();
+        Self {
+            articles,
+            topics: list,
+            occurrences,
+        }
+    }
+
+    /// The stored topic of an occurrence.
+    pub fn topic(&self, o: &TopicOccurrence) -> &StoredTopic {
+        &self.topics[o.topic as usize]
+    }
+}
+
+/// A topic row placed by its article's index: (article, topic, label,
+/// first seen, prominence).
+pub(crate) type PlacedRow<'a> = (u32, &'a str, &'a str, DateTime<Utc>, u8);
 
 /// An article's place in a feed's archive, without its body: what a build
 /// needs to number the archive pages and to tell whether a page's bytes
@@ -235,8 +314,16 @@ pub trait Store:
         &self,
         limit: Option<usize>,
     ) -> Result<Vec<StoredArticle>, StoreError>;
-    /// Published articles' publication times and topic occurrences.
-    async fn topic_data(&self) -> Result<TopicData, StoreError>;
+    /// The published articles published or updated at or after `since`
+    /// (`DateTime::MIN_UTC`: every one), with all their topic occurrences:
+    /// every article a trending report over a span from `since` counts.
+    async fn topic_data(&self, since: DateTime<Utc>) -> Result<TopicData, StoreError>;
+    /// When each of `topics` first appeared in a published article (the
+    /// earliest time of its topic rows), for those that ever did.
+    async fn first_appearances(
+        &self,
+        topics: &[&str],
+    ) -> Result<BTreeMap<String, DateTime<Utc>>, StoreError>;
     /// Published articles published at or after `since`, by slug.
     async fn phrase_data(&self, since: DateTime<Utc>) -> Result<Vec<PublishedPhrases>, StoreError>;
     /// Every article ever stored, published or withdrawn, in the order they

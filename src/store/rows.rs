@@ -9,17 +9,14 @@ use super::digests::{Claimed, DigestArticle, DigestRun, OutboxError};
 use super::instances::{Held, InstanceRecord};
 use super::mail_kind::MailKind;
 use super::subscribers::QueuedMail;
-use super::{
-    ArchiveEntry, IndexEntry, PublishedPhrases, StoreError, TopicArticle, TopicOccurrence,
-    TopicSummary,
-};
+use super::{ArchiveEntry, IndexEntry, PublishedPhrases, StoreError, TopicArticle, TopicSummary};
 use crate::domain::{
     Article, ArticleStatus, Consent, Frequency, Person, Slug, StoredArticle, Subscriber,
     SubscriberEmail, SubscriberStatus,
 };
 use chrono::{DateTime, FixedOffset, Utc};
 
-pub(super) fn ts(secs: i64) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn ts(secs: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp(secs, 0)
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs}")))
 }
@@ -397,34 +394,12 @@ impl From<TopicCountRow> for TopicSummary {
     }
 }
 
-/// Read as one JSON array per row (`Backend::json_rows`), in this order.
+/// An article's salient phrases, as JSON text: read as one JSON array per
+/// row (`Backend::json_rows`): slug, publication, phrases.
 #[derive(serde::Deserialize)]
-pub struct TopicOccurrenceRow {
-    pub(super) slug: String,
-    pub(super) topic_id: String,
-    label: String,
-    first_seen_ts: i64,
-    prominence: i64,
-}
-
-impl TryFrom<TopicOccurrenceRow> for TopicOccurrence {
-    type Error = StoreError;
-    fn try_from(r: TopicOccurrenceRow) -> Result<Self, StoreError> {
-        Ok(TopicOccurrence {
-            slug: r.slug,
-            topic: r.topic_id,
-            label: r.label,
-            first_seen: ts(r.first_seen_ts)?,
-            prominence: u8::try_from(r.prominence).unwrap_or(0),
-        })
-    }
-}
-
-/// An article's salient phrases, as JSON text.
-#[derive(sqlx::FromRow)]
 pub struct PhraseRow {
     slug: String,
-    published_ts: i64,
+    pub(super) published_ts: i64,
     phrases: String,
 }
 

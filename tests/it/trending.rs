@@ -357,6 +357,16 @@ async fn a_new_phrase_is_a_candidate_until_topics_add_makes_it_a_concept() {
     assert_eq!(ids(&r), ["sea-fennel"], "{r:#?}");
     assert_eq!(r.topics[0].label, "Sea fennel (crithmum)");
     assert_eq!(r.topics[0].status, Status::New);
+    // First seen when the first of them was published, not when the
+    // vocabulary learnt the word.
+    let first = DateTime::parse_from_rfc3339(&r.topics[0].first_seen).unwrap();
+    assert_eq!(
+        first
+            .with_timezone(&chrono_tz::Asia::Kolkata)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        day(5)
+    );
     assert!(
         r.candidates.iter().all(|c| !c.phrase.contains("fennel")),
         "{:?}",
@@ -652,5 +662,141 @@ async fn editors_can_keep_candidates_out_of_the_preview() {
         r.candidates.iter().any(|c| c.phrase == "sea fennel"),
         "{:?}",
         r.candidates
+    );
+}
+
+/// An article as `article` writes it, with an `updated` time.
+fn updated_article(title: &str, published: &str, updated: &str, body: &str) -> String {
+    format!(
+        "---\ntitle: \"{title}\"\npublished: {published}\nupdated: {updated}\ntags: [test]\n---\n{body}\n"
+    )
+}
+
+#[tokio::test]
+async fn a_report_reads_its_span_yet_knows_when_a_topic_first_appeared() {
+    let site = site_with_background("").await;
+    // Azelaic acid, long before the report's ten weeks: once in an article
+    // that stays, earlier still in one that is withdrawn.
+    site.write(
+        "azelaic-withdrawn.md",
+        article(
+            "Azelaic acid, an early look",
+            &day(400),
+            "Azelaic acid calms redness.",
+        ),
+    );
+    site.write(
+        "azelaic-first.md",
+        article(
+            "Azelaic acid for rosacea",
+            &day(300),
+            "Azelaic acid is an old rosacea cream.",
+        ),
+    );
+    site.write(
+        "sunscreen-old.md",
+        article(
+            "Sunscreen under makeup",
+            &day(200),
+            "Sunscreen goes on first.",
+        ),
+    );
+    site.ingest().await;
+    site.remove("azelaic-withdrawn.md");
+    site.ingest().await;
+    // This week: four new azelaic acid articles, and the old sunscreen
+    // article updated to be about it too (its row dated by the update).
+    for d in 1..5 {
+        site.write(
+            &format!("azelaic-{d}.md"),
+            article(
+                &format!("Azelaic acid, week note {d}"),
+                &day(d),
+                "Azelaic acid fades marks after acne.",
+            ),
+        );
+    }
+    site.write(
+        "sunscreen-old.md",
+        updated_article(
+            "Sunscreen and azelaic acid under makeup",
+            &day(200),
+            &day(1),
+            "Sunscreen goes on after azelaic acid.",
+        ),
+    );
+    site.ingest().await;
+
+    let r = report(&site).await;
+    let entry = r
+        .topics
+        .iter()
+        .find(|t| t.id == "azelaic-acid")
+        .unwrap_or_else(|| panic!("azelaic acid is not listed: {r:#?}"));
+    assert_eq!(entry.count, 5, "{entry:#?}");
+    assert!(
+        entry.articles.iter().any(|a| a.slug == "sunscreen-old"),
+        "the article updated this week is not counted: {entry:#?}"
+    );
+    // First seen: the first time the site covered it, though that article
+    // was withdrawn later; not the first article of the report's span.
+    let first = DateTime::parse_from_rfc3339(&entry.first_seen).unwrap();
+    assert_eq!(
+        first
+            .with_timezone(&chrono_tz::Asia::Kolkata)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        day(400),
+        "{entry:#?}"
+    );
+
+    // Everything else is the report computed whole, from every published
+    // article of all history.
+    let config = &site.config;
+    let all = site
+        .store
+        .topic_data(DateTime::<Utc>::MIN_UTC)
+        .await
+        .unwrap();
+    let phrases = site
+        .store
+        .phrase_data(DateTime::<Utc>::MIN_UTC)
+        .await
+        .unwrap();
+    let matcher = feedletter::topics::load_matcher(config).unwrap();
+    let whole = feedletter::topics::report::report_from(
+        &all,
+        &phrases,
+        &matcher,
+        &feedletter::topics::report::params(config),
+        monday(),
+        10,
+    );
+    let without_first_seen = |r: &TrendingReport| {
+        let mut v = serde_json::to_value(r).unwrap();
+        for t in v["topics"].as_array_mut().unwrap() {
+            t.as_object_mut().unwrap().remove("first_seen");
+        }
+        v
+    };
+    assert_eq!(
+        without_first_seen(&r),
+        without_first_seen(&whole),
+        "the span's report differs from the whole history's"
+    );
+    // And the span read is the smaller: the background's first weeks and
+    // the articles of last year are not in it.
+    let span = site
+        .store
+        .topic_data(monday() - Duration::days(71))
+        .await
+        .unwrap();
+    assert!(
+        span.articles.len() < all.articles.len()
+            && span.articles.iter().any(|a| a.slug == "sunscreen-old")
+            && !span.articles.iter().any(|a| a.slug == "azelaic-first"),
+        "{} of {} articles read",
+        span.articles.len(),
+        all.articles.len()
     );
 }

@@ -58,6 +58,16 @@ pub trait Backend: SqlDb<Connection: Migrate> + Send + Sync {
     /// when there is no row. For reads of thousands of rows of any text.
     fn json_rows(values: &str) -> String;
 
+    /// An aggregate making a group's rows one JSON array of `values`
+    /// each, as a JSON value (to nest in `json_rows`, through `json`).
+    fn json_group(values: &str) -> String;
+
+    /// `expr`, a JSON value a sub-select gave, as JSON to nest.
+    fn json(expr: &str) -> String;
+
+    /// The later of two integer expressions (times).
+    fn latest(a: &str, b: &str) -> String;
+
     /// Binds a list of texts for `in_list`.
     fn bind_texts<'q>(q: Sql<'q, Self>, items: &[&str]) -> Result<Sql<'q, Self>, StoreError>;
 
@@ -76,6 +86,14 @@ pub trait Backend: SqlDb<Connection: Migrate> + Send + Sync {
     fn insert_topics(
         conn: &mut Self::Connection,
         rows: &[TopicRow<'_>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Lowers each topic's `topic_firsts` time to `times[i]` when that is
+    /// earlier, adding the topics it does not hold.
+    fn note_first_seen(
+        conn: &mut Self::Connection,
+        topics: &[&str],
+        times: &[i64],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Inserts the import rows whose address is not on the list yet;

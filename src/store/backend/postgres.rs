@@ -89,7 +89,22 @@ impl Backend for Postgres {
     }
 
     fn json_rows(values: &str) -> String {
-        format!("COALESCE(json_agg(json_build_array({values}))::text, '[]')")
+        format!(
+            "convert_to(COALESCE({}::text, '[]'), 'UTF8')",
+            Self::json_group(values)
+        )
+    }
+
+    fn json_group(values: &str) -> String {
+        format!("json_agg(json_build_array({values}))")
+    }
+
+    fn json(expr: &str) -> String {
+        expr.to_owned()
+    }
+
+    fn latest(a: &str, b: &str) -> String {
+        format!("GREATEST({a}, {b})")
     }
 
     fn bind_texts<'q>(q: Sql<'q, Self>, items: &[&str]) -> Result<Sql<'q, Self>, StoreError> {
@@ -142,6 +157,25 @@ impl Backend for Postgres {
         .bind(&labels)
         .bind(&seen)
         .bind(&prominence)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// One array per column.
+    async fn note_first_seen(
+        conn: &mut PgConnection,
+        topics: &[&str],
+        times: &[i64],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO topic_firsts (topic_id, first_seen_ts) \
+             SELECT * FROM unnest($1::text[], $2::int8[]) \
+             ON CONFLICT (topic_id) DO UPDATE SET \
+             first_seen_ts = LEAST(topic_firsts.first_seen_ts, excluded.first_seen_ts)",
+        )
+        .bind(topics)
+        .bind(times)
         .execute(&mut *conn)
         .await?;
         Ok(())

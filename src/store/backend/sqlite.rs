@@ -47,6 +47,7 @@ impl SqlStore<Sqlite> {
             // Negative: KiB rather than pages.
             .pragma("cache_size", format!("-{cache_kib}"))
             .pragma("temp_store", "memory")
+            .pragma("mmap_size", "1073741824")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -96,8 +97,22 @@ impl Backend for Sqlite {
         format!("group_concat({column}, char(10))")
     }
 
+    /// As bytes: a text of several MB would be copied once more to end it
+    /// with a NUL.
     fn json_rows(values: &str) -> String {
+        format!("CAST({} AS BLOB)", Self::json_group(values))
+    }
+
+    fn json_group(values: &str) -> String {
         format!("json_group_array(json_array({values}))")
+    }
+
+    fn json(expr: &str) -> String {
+        format!("json({expr})")
+    }
+
+    fn latest(a: &str, b: &str) -> String {
+        format!("max({a}, {b})")
     }
 
     fn bind_texts<'q>(q: Sql<'q, Self>, items: &[&str]) -> Result<Sql<'q, Self>, StoreError> {
@@ -148,6 +163,25 @@ impl Backend for Sqlite {
              prominence = excluded.prominence",
         )
         .bind(json(&doc, "topics")?)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// One JSON document of `[topic, time]` pairs.
+    async fn note_first_seen(
+        conn: &mut SqliteConnection,
+        topics: &[&str],
+        times: &[i64],
+    ) -> Result<(), StoreError> {
+        let doc: Vec<(&str, i64)> = topics.iter().copied().zip(times.iter().copied()).collect();
+        sqlx::query(
+            "INSERT INTO topic_firsts (topic_id, first_seen_ts) \
+             SELECT value ->> 0, value ->> 1 FROM json_each($1) WHERE true \
+             ON CONFLICT (topic_id) DO UPDATE SET \
+             first_seen_ts = min(first_seen_ts, excluded.first_seen_ts)",
+        )
+        .bind(json(&doc, "first appearances")?)
         .execute(&mut *conn)
         .await?;
         Ok(())

@@ -22,8 +22,8 @@ const ARCHIVE_COLUMNS: &str =
     "a.seq, a.slug, a.status, a.content_hash, a.updated_ts, a.published_ts";
 
 /// Places from their JSON text, in the order articles were first stored.
-fn places(text: &str) -> Result<Vec<ArchiveEntry>, StoreError> {
-    let mut rows: Vec<ArchiveRow> = serde_json::from_str(text)
+fn places(text: &[u8]) -> Result<Vec<ArchiveEntry>, StoreError> {
+    let mut rows: Vec<ArchiveRow> = serde_json::from_slice(text)
         .map_err(|e| StoreError::Corrupt(format!("the articles' archive places: {e}")))?;
     rows.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     Ok(rows.into_iter().map(ArchiveEntry::from).collect())
@@ -35,7 +35,7 @@ impl<B: Backend> SqlStore<B> {
     /// after one change reads all 10,000 places of a large site, and each
     /// row was a hand-off between the database's thread and this one.
     pub(super) async fn site_archive(&self) -> Result<Vec<ArchiveEntry>, StoreError> {
-        let text: String = sql_built::<B>(format!(
+        let text: Vec<u8> = sql_built::<B>(format!(
             "SELECT {} FROM articles a",
             B::json_rows(ARCHIVE_COLUMNS)
         ))
@@ -58,7 +58,7 @@ impl<B: Backend> SqlStore<B> {
             B::json_rows(ARCHIVE_COLUMNS),
             B::in_list("a.slug", 1)
         ));
-        let text: String = B::bind_texts(q, slugs)?.scalar(&self.pool).await?;
+        let text: Vec<u8> = B::bind_texts(q, slugs)?.scalar(&self.pool).await?;
         places(&text)
     }
 

@@ -83,13 +83,13 @@ impl<B: Backend> SqlStore<B> {
     /// took 42 ms as rows, most of it handing each row between the
     /// database's thread and this one).
     pub(super) async fn index(&self) -> Result<Vec<IndexEntry>, StoreError> {
-        let text: String = sql_built::<B>(format!(
+        let text: Vec<u8> = sql_built::<B>(format!(
             "SELECT {} FROM articles",
             B::json_rows(INDEX_COLUMNS)
         ))
         .scalar(&self.pool)
         .await?;
-        let rows: Vec<IndexRow> = serde_json::from_str(&text)
+        let rows: Vec<IndexRow> = serde_json::from_slice(&text)
             .map_err(|e| StoreError::Corrupt(format!("the article index: {e}")))?;
         let mut entries = rows
             .into_iter()

@@ -17,8 +17,8 @@
 
 use crate::store::rows::{
     ArticleRow, ClaimedRow, CountsRow, DigestArticleRow, HeldRow, InstanceRow, OutboxErrorRow,
-    PhraseRow, QueuedRow, RunRow, SourceStateRow, StateCountRow, SubscriberRow, TopicCountRow,
-    TopicSlugRow, TopicTotalRow, WebCopyRow, WithdrawnRow,
+    QueuedRow, RunRow, SourceStateRow, StateCountRow, SubscriberRow, TopicCountRow, TopicSlugRow,
+    TopicTotalRow, WebCopyRow, WithdrawnRow,
 };
 use sqlx::query::Query;
 use sqlx::query_builder::Separated;
@@ -44,10 +44,11 @@ pub trait SqlDb:
     + Reads<(i64,)>
     + Reads<(Option<i64>,)>
     + Reads<(String,)>
+    + Reads<(Vec<u8>,)>
+    + Reads<(String, i64)>
     + Reads<CountsRow>
     + Reads<ArticleRow>
     + Reads<TopicCountRow>
-    + Reads<PhraseRow>
     + Reads<SubscriberRow>
     + Reads<QueuedRow>
     + Reads<RunRow>

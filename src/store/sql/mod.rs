@@ -144,8 +144,15 @@ impl<B: Backend> Store for SqlStore<B> {
         self.published(limit).await
     }
 
-    async fn topic_data(&self) -> Result<TopicData, StoreError> {
-        self.trending_data().await
+    async fn topic_data(&self, since: DateTime<Utc>) -> Result<TopicData, StoreError> {
+        self.trending_data(since).await
+    }
+
+    async fn first_appearances(
+        &self,
+        topics: &[&str],
+    ) -> Result<BTreeMap<String, DateTime<Utc>>, StoreError> {
+        self.first_appearances_of(topics).await
     }
 
     async fn phrase_data(&self, since: DateTime<Utc>) -> Result<Vec<PublishedPhrases>, StoreError> {

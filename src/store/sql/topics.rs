@@ -7,18 +7,21 @@ use super::plan::{TopicRow, TopicSet};
 use crate::domain::StoredArticle;
 use crate::store::backend::Backend;
 use crate::store::rows::{
-    ARTICLE_COLUMNS, ArticleRow, PhraseRow, TopicArticleRow, TopicCountRow, TopicOccurrenceRow,
-    articles,
+    ARTICLE_COLUMNS, ArticleRow, PhraseRow, TopicArticleRow, TopicCountRow, articles, ts,
 };
 use crate::store::{
-    PublishedPhrases, StoreError, TopicArticle, TopicData, TopicOccurrence, TopicSummary,
+    PlacedRow, PublishedPhrases, StoreError, TopicArticle, TopicData, TopicSummary,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Transaction;
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Slugs per batched topic statement.
 const TOPIC_ROWS: usize = 1000;
+
+/// Articles whose topic rows trending reads per statement.
+const TOPIC_READ: usize = 2000;
 
 /// The topics these articles have now.
 pub(super) async fn topics_of<B: Backend>(
@@ -52,7 +55,45 @@ pub(super) async fn set_topics<B: Backend>(
     for chunk in rows.chunks(TOPIC_ROWS * 5) {
         B::insert_topics(&mut **tx, chunk).await?;
     }
-    Ok(())
+    note_firsts::<B>(tx, sets, &rows).await
+}
+
+/// Brings `topic_firsts` up to date with rows just written: a new
+/// article's rows are as written; an article that had rows before kept the
+/// first-seen time of the topics it still has, so those are read back.
+async fn note_firsts<B: Backend>(
+    tx: &mut Transaction<'_, B>,
+    sets: &[TopicSet<'_>],
+    rows: &[TopicRow<'_>],
+) -> Result<(), StoreError> {
+    let mut firsts: BTreeMap<String, i64> = BTreeMap::new();
+    let mut note = |topic: &str, at: i64| match firsts.get_mut(topic) {
+        Some(f) => *f = (*f).min(at),
+        None => {
+            firsts.insert(topic.to_owned(), at);
+        }
+    };
+    let existing: BTreeSet<&str> = sets.iter().filter(|s| s.existing).map(|s| s.slug).collect();
+    for r in rows.iter().filter(|r| !existing.contains(r.slug)) {
+        note(r.topic, r.first_seen);
+    }
+    let existing: Vec<&str> = existing.into_iter().collect();
+    for chunk in existing.chunks(TOPIC_ROWS) {
+        let q = sql_built::<B>(format!(
+            "SELECT topic_id, MIN(first_seen_ts) FROM article_topics WHERE {} GROUP BY topic_id",
+            B::in_list("slug", 1)
+        ));
+        let kept: Vec<(String, i64)> = B::bind_texts(q, chunk)?.fetch_all(&mut **tx).await?;
+        for (topic, at) in &kept {
+            note(topic, *at);
+        }
+    }
+    if firsts.is_empty() {
+        return Ok(());
+    }
+    let (topics, times): (Vec<&str>, Vec<i64>) =
+        firsts.iter().map(|(t, at)| (t.as_str(), *at)).unzip();
+    B::note_first_seen(&mut **tx, &topics, &times).await
 }
 
 impl<B: Backend> SqlStore<B> {
@@ -93,56 +134,156 @@ impl<B: Backend> SqlStore<B> {
         articles(rows)
     }
 
-    /// Every published article and its topic rows, each read as one JSON
-    /// text (`Backend::json_rows`) and put in order here: on a site of
-    /// 10,000 articles that is 86,000 topic rows, and read as rows they
-    /// took a second, most of it handing each row between the database's
-    /// thread and this one.
-    pub(super) async fn trending_data(&self) -> Result<TopicData, StoreError> {
-        let text: String = sql_built::<B>(format!(
-            "SELECT {} FROM articles WHERE status = 'published'",
-            B::json_rows("slug, title, url, published_ts")
+    /// The published articles a trending report starting at `since` can
+    /// count (`DateTime::MIN_UTC`: every one) and all their topic rows, each
+    /// read as one JSON text (`Backend::json_rows`) and put in order here:
+    /// on a site of 10,000 articles that is 86,000 topic rows, and read as
+    /// rows they took a second, most of it handing each row between the
+    /// database's thread and this one.
+    ///
+    /// An article counts in the span when it was published or updated in
+    /// it: a topic row's time is its article's publication or the update
+    /// that gave it the topic, so it is never later than the later of the
+    /// two (`ingest::version_times`). At 100,000 articles over two years,
+    /// a report's ten weeks are a tenth of the history, and reading it all
+    /// took 2 s.
+    pub(super) async fn trending_data(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<TopicData, StoreError> {
+        let latest = B::latest("a.published_ts", "a.updated_ts");
+        let text: Vec<u8> = sql_built::<B>(format!(
+            "SELECT {} FROM articles a WHERE a.status = 'published' AND {latest} >= $1",
+            B::json_rows("a.slug, a.title, a.url, a.published_ts")
         ))
+        .bind(since.timestamp())
         .scalar(&self.pool)
         .await?;
-        let mut rows: Vec<TopicArticleRow> = serde_json::from_str(&text)
+        let mut rows: Vec<TopicArticleRow> = serde_json::from_slice(&text)
             .map_err(|e| StoreError::Corrupt(format!("the published articles: {e}")))?;
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let articles = rows
+        let articles: Vec<TopicArticle> = rows
             .into_iter()
             .map(TopicArticle::try_from)
             .collect::<Result<_, _>>()?;
-        let text: String = sql_built::<B>(format!(
-            "SELECT {} FROM article_topics t JOIN articles a ON a.slug = t.slug \
-             WHERE a.status = 'published'",
-            B::json_rows("t.slug, t.topic_id, t.label, t.first_seen_ts, t.prominence")
-        ))
-        .scalar(&self.pool)
-        .await?;
-        let mut rows: Vec<TopicOccurrenceRow> = serde_json::from_str(&text)
-            .map_err(|e| StoreError::Corrupt(format!("the topic rows: {e}")))?;
-        rows.sort_unstable_by(|a, b| (&a.slug, &a.topic_id).cmp(&(&b.slug, &b.topic_id)));
-        let occurrences = rows
-            .into_iter()
-            .map(TopicOccurrence::try_from)
-            .collect::<Result<_, _>>()?;
-        Ok(TopicData {
-            articles,
-            occurrences,
-        })
+        // Their topic rows, a few thousand articles at a time and grouped
+        // by article (each slug once): at 100,000 articles, one JSON text
+        // of all 88,000 rows was 9 MB, half of it slugs, and each copy of
+        // it (SQLite's, sqlx's) as much new memory to fault in.
+        let slugs: Vec<&str> = articles.iter().map(|a| a.slug.as_str()).collect();
+        let mut texts: Vec<Vec<u8>> = Vec::new();
+        for chunk in slugs.chunks(TOPIC_READ) {
+            let q = sql_built::<B>(format!(
+                "SELECT {} FROM (SELECT t.slug AS slug, {} AS topics FROM article_topics t \
+                 WHERE {} GROUP BY t.slug) g",
+                B::json_rows(&format!("g.slug, {}", B::json("g.topics"))),
+                B::json_group("t.topic_id, t.label, t.first_seen_ts, t.prominence"),
+                B::in_list("t.slug", 1)
+            ));
+            texts.push(B::bind_texts(q, chunk)?.scalar(&self.pool).await?);
+        }
+        let mut groups: Vec<ArticleTopics<'_>> = Vec::new();
+        for text in &texts {
+            let read: Vec<ArticleTopics<'_>> = serde_json::from_slice(text)
+                .map_err(|e| StoreError::Corrupt(format!("the topic rows: {e}")))?;
+            groups.extend(read);
+        }
+        let position: foldhash::HashMap<&str, u32> = slugs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (*s, u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        let mut rows: Vec<PlacedRow<'_>> = Vec::with_capacity(groups.len() * 10);
+        for g in &groups {
+            let Some(article) = position.get(g.slug.as_ref()) else {
+                continue;
+            };
+            for r in &g.topics {
+                rows.push((
+                    *article,
+                    &r.topic,
+                    &r.label,
+                    ts(r.at)?,
+                    u8::try_from(r.prominence).unwrap_or(0),
+                ));
+            }
+        }
+        drop(position);
+        drop(slugs);
+        let data = TopicData::assemble(articles, rows);
+        Ok(data)
+    }
+
+    /// When each of `topics` was first given to an article, for those
+    /// that ever were (`topic_firsts`, kept as topic rows are written).
+    pub(super) async fn first_appearances_of(
+        &self,
+        topics: &[&str],
+    ) -> Result<BTreeMap<String, DateTime<Utc>>, StoreError> {
+        let mut out = BTreeMap::new();
+        if topics.is_empty() {
+            return Ok(out);
+        }
+        let q = sql_built::<B>(format!(
+            "SELECT topic_id, first_seen_ts FROM topic_firsts WHERE {}",
+            B::in_list("topic_id", 1)
+        ));
+        let rows: Vec<(String, i64)> = B::bind_texts(q, topics)?.fetch_all(&self.pool).await?;
+        for (topic, ts) in rows {
+            let at = DateTime::from_timestamp(ts, 0).ok_or_else(|| {
+                StoreError::Corrupt(format!("topic '{topic}': first seen at {ts}, not a time"))
+            })?;
+            out.insert(topic, at);
+        }
+        Ok(out)
     }
 
     pub(super) async fn phrases_since(
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<PublishedPhrases>, StoreError> {
-        let rows: Vec<PhraseRow> = sql::<B>(
-            "SELECT slug, published_ts, phrases FROM articles \
-             WHERE status = 'published' AND published_ts >= $1 ORDER BY slug",
-        )
+        // The condition of `trending_data`, so that SQLite reads them from
+        // the index that holds the phrases (`articles_by_latest`) rather
+        // than from the rows, where they sit past the article's HTML; the
+        // few articles only updated since are dropped here. One JSON text,
+        // as for the topic rows: 9,000 rows one by one took 30 ms.
+        let text: Vec<u8> = sql_built::<B>(format!(
+            "SELECT {} FROM articles WHERE status = 'published' AND {} >= $1",
+            B::json_rows("slug, published_ts, phrases"),
+            B::latest("published_ts", "updated_ts")
+        ))
         .bind(since.timestamp())
-        .fetch_all(&self.pool)
+        .scalar(&self.pool)
         .await?;
-        rows.into_iter().map(PublishedPhrases::try_from).collect()
+        let rows: Vec<PhraseRow> = serde_json::from_slice(&text)
+            .map_err(|e| StoreError::Corrupt(format!("the articles' phrases: {e}")))?;
+        let mut out = rows
+            .into_iter()
+            .filter(|r| r.published_ts >= since.timestamp())
+            .map(PublishedPhrases::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_unstable_by(|a, b| a.slug.cmp(&b.slug));
+        Ok(out)
     }
+}
+
+/// An article's topic rows as JSON reads them: `[slug, [[topic, label,
+/// first seen, prominence], ...]]`, borrowing the texts that hold no
+/// escape.
+#[derive(serde::Deserialize)]
+struct ArticleTopics<'a> {
+    #[serde(borrow)]
+    slug: Cow<'a, str>,
+    #[serde(borrow)]
+    topics: Vec<BorrowedRow<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct BorrowedRow<'a> {
+    #[serde(borrow)]
+    topic: Cow<'a, str>,
+    #[serde(borrow)]
+    label: Cow<'a, str>,
+    at: i64,
+    prominence: i64,
 }

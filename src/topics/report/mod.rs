@@ -171,13 +171,23 @@ pub async fn trending_at(
         - Duration::days(
             i64::from(p.window_days.max(p.long_window_days)) + i64::from(p.baseline_days) + 1,
         );
-    let data = store.topic_data().await?;
+    // Only the span's articles count, but an entry's first appearance may
+    // be older: read it for the entries alone.
+    let data = store.topic_data(since).await?;
     let phrases = if config.topics.candidates {
         store.phrase_data(since).await?
     } else {
         Vec::new()
     };
-    Ok(report_from(&data, &phrases, &matcher, &p, at, limit))
+    let mut report = report_from(&data, &phrases, &matcher, &p, at, limit);
+    let ids: Vec<&str> = report.topics.iter().map(|t| t.id.as_str()).collect();
+    let firsts = store.first_appearances(&ids).await?;
+    for t in &mut report.topics {
+        if let Some(first) = firsts.get(&t.id) {
+            t.first_seen = first.to_rfc3339_opts(SecondsFormat::Secs, true);
+        }
+    }
+    Ok(report)
 }
 
 /// Published articles with their salient phrases, as the store reads them.
@@ -201,7 +211,7 @@ pub fn report_from(
         .map(|(i, a)| (a.slug.as_str(), u32::try_from(i).unwrap_or(u32::MAX)))
         .collect();
     let published: Vec<DateTime<Utc>> = data.articles.iter().map(|a| a.published).collect();
-    let (names, occurrences) = TopicNames::of(data, vocabulary, &index);
+    let (names, occurrences) = TopicNames::of(data, vocabulary);
     let topics = names.infos(vocabulary);
     let input = Input {
         published: &published,
@@ -251,28 +261,31 @@ struct TopicNames {
 }
 
 impl TopicNames {
-    /// The stored topics and their occurrences in the articles of `index`.
-    fn of(
-        data: &TopicData,
-        vocabulary: &Vocabulary,
-        index: &HashMap<&str, u32>,
-    ) -> (Self, Vec<Occurrence>) {
+    /// The stored topics and their occurrences.
+    fn of(data: &TopicData, vocabulary: &Vocabulary) -> (Self, Vec<Occurrence>) {
         let mut names = Self {
             ids: Vec::new(),
             labels: Vec::new(),
             position: HashMap::new(),
         };
+        // Interned in the order their first rows come (by article, then
+        // topic id), so that the indexes do not depend on the store.
+        let mut of_stored: Vec<Option<u32>> = vec![None; data.topics.len()];
         let mut occurrences = Vec::with_capacity(data.occurrences.len());
         for o in &data.occurrences {
-            let topic = names.intern(&o.topic, &o.label, vocabulary);
-            if let Some(article) = index.get(o.slug.as_str()) {
-                occurrences.push(Occurrence {
-                    article: *article,
-                    topic,
-                    at: o.first_seen,
-                    prominence: o.prominence,
-                });
-            }
+            let Some(slot) = of_stored.get_mut(o.topic as usize) else {
+                continue;
+            };
+            let topic = *slot.get_or_insert_with(|| {
+                let t = &data.topics[o.topic as usize];
+                names.intern(&t.id, &t.label, vocabulary)
+            });
+            occurrences.push(Occurrence {
+                article: o.article,
+                topic,
+                at: o.first_seen,
+                prominence: o.prominence,
+            });
         }
         for i in 0..names.ids.len() {
             let id = names.ids[i].clone();

@@ -289,6 +289,11 @@ pub trait Store:
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Closes the store's connections, waiting for those in use. On SQLite
+    /// the last connection to a database to close writes its write-ahead
+    /// log back and deletes it: a process that leaves a large log behind
+    /// makes every process that opens the database next read it all.
+    async fn close(&self);
     /// Reachable, and every migration this build knows is applied.
     async fn ready(&self) -> Result<(), StoreError>;
     /// (published, withdrawn) articles.

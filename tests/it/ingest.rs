@@ -354,3 +354,26 @@ async fn a_stored_source_that_is_no_source_is_reported_with_its_article() {
     assert!(err.contains("article 'azelaic'"), "{err}");
     assert!(err.contains("`ftp:azelaic.md`"), "{err}");
 }
+
+#[tokio::test]
+async fn the_ingest_command_leaves_no_write_ahead_log_behind() {
+    // SQLite keeps what a transaction wrote in `<db>-wal` until a
+    // checkpoint; a process that exits with a large log left makes every
+    // process that opens the database next read all of it (a cold ingest
+    // of 100,000 articles left 750 MB, and `trending` took 0.5 s instead of
+    // 0.2 s). The command closes its connections, so the log is written
+    // back and removed.
+    let site = TestSite::new_on_sqlite("").await.with_sample();
+    site.store.close().await;
+    let out = site.command().arg("ingest").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = site.dir.path().join("data/feedletter.db");
+    assert!(db.exists(), "no database at {}", db.display());
+    let wal = site.dir.path().join("data/feedletter.db-wal");
+    let left = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(left, 0, "{} holds {left} bytes", wal.display());
+}

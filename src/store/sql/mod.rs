@@ -91,6 +91,10 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(())
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn ready(&self) -> Result<(), StoreError> {
         let latest = B::migrator().iter().map(|m| m.version).max().unwrap_or(0);
         self.ping().await?;

@@ -43,8 +43,10 @@ pub(super) async fn digest(
         DigestCommand::Send { schedule, at } => {
             let schedule = crate::digest::schedule(&config, &schedule)?.clone();
             let fire = crate::digest::fire_at(&schedule, parse_at(at.as_deref(), clock.as_ref())?)?;
-            let report = deliver(store, config, tera, clock, &schedule, fire).await?;
-            print_sent(&report, &schedule, fire);
+            let report = deliver(store.clone(), config, tera, clock, &schedule, fire).await;
+            // A run's outbox rows leave a large log on SQLite (`Store::close`).
+            store.close().await;
+            print_sent(&report?, &schedule, fire);
         }
         DigestCommand::Status { run } => status(store.as_ref(), run).await?,
     }

@@ -40,7 +40,12 @@ pub(super) async fn subscribers(
             file,
             confirmed,
             json,
-        } => import(&subs, &file, confirmed, json).await,
+        } => {
+            let done = import(&subs, &file, confirmed, json).await;
+            // A million rows leave a large log on SQLite (`Store::close`).
+            store.close().await;
+            done
+        }
         SubscribersCommand::Export { format } => {
             subs.export(std::io::stdout().lock(), format.into(), None)
                 .await?;

@@ -356,7 +356,7 @@ async fn a_stored_source_that_is_no_source_is_reported_with_its_article() {
 }
 
 #[tokio::test]
-async fn the_ingest_command_leaves_no_write_ahead_log_behind() {
+async fn the_ingest_and_import_commands_leave_no_write_ahead_log_behind() {
     // SQLite keeps what a transaction wrote in `<db>-wal` until a
     // checkpoint; a process that exits with a large log left makes every
     // process that opens the database next read all of it (a cold ingest
@@ -376,4 +376,29 @@ async fn the_ingest_command_leaves_no_write_ahead_log_behind() {
     let wal = site.dir.path().join("data/feedletter.db-wal");
     let left = std::fs::metadata(&wal).map_or(0, |m| m.len());
     assert_eq!(left, 0, "{} holds {left} bytes", wal.display());
+
+    // So does an import, the other large writer from the command line.
+    let csv = site.dir.path().join("list.csv");
+    let rows: String = (0..500)
+        .map(|i| format!("reader{i}@example.com,weekly\n"))
+        .collect();
+    std::fs::write(&csv, format!("email,frequency\n{rows}")).unwrap();
+    let out = site
+        .command()
+        .args(["subscribers", "import", "--confirmed"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(
+        left,
+        0,
+        "after the import, {} holds {left} bytes",
+        wal.display()
+    );
 }

@@ -154,9 +154,9 @@ pub struct TopicData {
 impl TopicData {
     /// Every article and topic row given as (slug, topic, label, first
     /// seen, prominence) put in the order `Store::topic_data` gives them:
-    /// articles by slug, rows by article and then topic id. For data made
-    /// elsewhere than a store (benchmarks); a row whose slug is not among
-    /// the articles is left out.
+    /// articles by slug, rows by article and then topic id, each topic
+    /// named once (a tag's label is its first row's, in that order). A row
+    /// whose slug is not among the articles is left out.
     pub fn from_rows<'a>(
         mut articles: Vec<TopicArticle>,
         rows: impl IntoIterator<Item = (&'a str, &'a str, &'a str, DateTime<Utc>, u8)>,
@@ -167,32 +167,25 @@ impl TopicData {
             .enumerate()
             .map(|(i, a)| (a.slug.as_str(), u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
-        let placed: Vec<PlacedRow<'_>> = rows
+        // By article position, then topic id: no slug compared.
+        let mut placed: Vec<(u32, &str, &str, DateTime<Utc>, u8)> = rows
             .into_iter()
             .filter_map(|(slug, topic, label, at, prominence)| {
                 Some((*position.get(slug)?, topic, label, at, prominence))
             })
             .collect();
-        drop(position);
-        Self::assemble(articles, placed)
-    }
-
-    /// The data from articles in slug order and their rows, each placed
-    /// by its article's index: the rows put in order, the topics named
-    /// once each (a tag's label is its first row's, in that order).
-    pub(crate) fn assemble(articles: Vec<TopicArticle>, mut rows: Vec<PlacedRow<'_>>) -> Self {
-        rows.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        let mut list: Vec<StoredTopic> = Vec::new();
-        let mut position: foldhash::HashMap<&str, u32> = foldhash::HashMap::default();
-        let occurrences = rows
+        placed.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut topics: Vec<StoredTopic> = Vec::new();
+        let mut named: foldhash::HashMap<&str, u32> = foldhash::HashMap::default();
+        let occurrences = placed
             .iter()
             .map(|&(article, id, label, first_seen, prominence)| {
-                let topic = *position.entry(id).or_insert_with(|| {
-                    list.push(StoredTopic {
+                let topic = *named.entry(id).or_insert_with(|| {
+                    topics.push(StoredTopic {
                         id: id.to_owned(),
                         label: label.to_owned(),
                     });
-                    u32::try_from(list.len() - 1).unwrap_or(u32::MAX)
+                    u32::try_from(topics.len() - 1).unwrap_or(u32::MAX)
                 });
                 TopicOccurrence {
                     article,
@@ -204,7 +197,7 @@ impl TopicData {
             .collect();
         Self {
             articles,
-            topics: list,
+            topics,
             occurrences,
         }
     }
@@ -214,10 +207,6 @@ impl TopicData {
         &self.topics[o.topic as usize]
     }
 }
-
-/// A topic row placed by its article's index: (article, topic, label,
-/// first seen, prominence).
-pub(crate) type PlacedRow<'a> = (u32, &'a str, &'a str, DateTime<Utc>, u8);
 
 /// An article's place in a feed's archive, without its body: what a build
 /// needs to number the archive pages and to tell whether a page's bytes

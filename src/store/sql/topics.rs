@@ -9,9 +9,7 @@ use crate::store::backend::Backend;
 use crate::store::rows::{
     ARTICLE_COLUMNS, ArticleRow, PhraseRow, TopicArticleRow, TopicCountRow, articles, ts,
 };
-use crate::store::{
-    PlacedRow, PublishedPhrases, StoreError, TopicArticle, TopicData, TopicSummary,
-};
+use crate::store::{PublishedPhrases, StoreError, TopicArticle, TopicData, TopicSummary};
 use chrono::{DateTime, Utc};
 use sqlx::Transaction;
 use std::borrow::Cow;
@@ -159,9 +157,8 @@ impl<B: Backend> SqlStore<B> {
         .bind(since.timestamp())
         .scalar(&self.pool)
         .await?;
-        let mut rows: Vec<TopicArticleRow> = serde_json::from_slice(&text)
+        let rows: Vec<TopicArticleRow> = serde_json::from_slice(&text)
             .map_err(|e| StoreError::Corrupt(format!("the published articles: {e}")))?;
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let articles: Vec<TopicArticle> = rows
             .into_iter()
             .map(TopicArticle::try_from)
@@ -170,9 +167,9 @@ impl<B: Backend> SqlStore<B> {
         // by article (each slug once): at 100,000 articles, one JSON text
         // of all 88,000 rows was 9 MB, half of it slugs, and each copy of
         // it (SQLite's, sqlx's) as much new memory to fault in.
-        let slugs: Vec<&str> = articles.iter().map(|a| a.slug.as_str()).collect();
         let mut texts: Vec<Vec<u8>> = Vec::new();
-        for chunk in slugs.chunks(TOPIC_READ) {
+        for chunk in articles.chunks(TOPIC_READ) {
+            let slugs: Vec<&str> = chunk.iter().map(|a| a.slug.as_str()).collect();
             let q = sql_built::<B>(format!(
                 "SELECT {} FROM (SELECT t.slug AS slug, {} AS topics FROM article_topics t \
                  WHERE {} GROUP BY t.slug) g",
@@ -180,7 +177,7 @@ impl<B: Backend> SqlStore<B> {
                 B::json_group("t.topic_id, t.label, t.first_seen_ts, t.prominence"),
                 B::in_list("t.slug", 1)
             ));
-            texts.push(B::bind_texts(q, chunk)?.scalar(&self.pool).await?);
+            texts.push(B::bind_texts(q, &slugs)?.scalar(&self.pool).await?);
         }
         let mut groups: Vec<ArticleTopics<'_>> = Vec::new();
         for text in &texts {
@@ -188,30 +185,14 @@ impl<B: Backend> SqlStore<B> {
                 .map_err(|e| StoreError::Corrupt(format!("the topic rows: {e}")))?;
             groups.extend(read);
         }
-        let position: foldhash::HashMap<&str, u32> = slugs
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (*s, u32::try_from(i).unwrap_or(u32::MAX)))
-            .collect();
-        let mut rows: Vec<PlacedRow<'_>> = Vec::with_capacity(groups.len() * 10);
+        let mut rows = Vec::with_capacity(groups.len() * 10);
         for g in &groups {
-            let Some(article) = position.get(g.slug.as_ref()) else {
-                continue;
-            };
             for r in &g.topics {
-                rows.push((
-                    *article,
-                    &r.topic,
-                    &r.label,
-                    ts(r.at)?,
-                    u8::try_from(r.prominence).unwrap_or(0),
-                ));
+                let prominence = u8::try_from(r.prominence).unwrap_or(0);
+                rows.push((&*g.slug, &*r.topic, &*r.label, ts(r.at)?, prominence));
             }
         }
-        drop(position);
-        drop(slugs);
-        let data = TopicData::assemble(articles, rows);
-        Ok(data)
+        Ok(TopicData::from_rows(articles, rows))
     }
 
     /// When each of `topics` was first given to an article, for those

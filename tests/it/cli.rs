@@ -1,7 +1,7 @@
 //! The binary as operators use it: exit codes, one-line errors that name the
 //! key or file, JSON output, and a clean stop on SIGTERM.
 
-use crate::helpers::{TestSite, article};
+use crate::helpers::{TestSite, article, run_ok};
 use std::process::{Command, Stdio};
 
 #[tokio::test]
@@ -129,17 +129,6 @@ async fn run_stops_cleanly_on_sigterm() {
         waited += 1;
     };
     assert_eq!(code.code(), Some(0));
-}
-
-fn run_ok(site: &TestSite, args: &[&str]) -> String {
-    let out = site.command().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "feedletter {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[tokio::test]

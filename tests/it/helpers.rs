@@ -286,6 +286,19 @@ impl RunningApp {
     }
 }
 
+/// Runs `feedletter args` on the site, asserts it succeeded, and returns
+/// its standard output.
+pub fn run_ok(site: &TestSite, args: &[&str]) -> String {
+    let out = site.command().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "feedletter {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A minimal valid article.
 pub fn article(title: &str, published: &str, body: &str) -> String {
     format!("---\ntitle: \"{title}\"\npublished: {published}\ntags: [test]\n---\n{body}\n")

@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use chrono::{DateTime, FixedOffset, Utc};
 
-pub(crate) fn ts(secs: i64) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn ts(secs: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp(secs, 0)
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs}")))
 }

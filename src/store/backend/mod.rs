@@ -20,7 +20,9 @@ pub(crate) mod sqlite;
 use super::sql::{ImportCommon, Sql, SqlDb, TopicRow, TopicSet};
 use super::{ImportRow, StoreError};
 use chrono::{DateTime, Utc};
+use sqlx::Pool;
 use sqlx::migrate::{Migrate, Migrator};
+use sqlx::pool::PoolConnection;
 use std::future::Future;
 
 /// A database the store runs on: what the shared statements need from
@@ -95,6 +97,23 @@ pub trait Backend: SqlDb<Connection: Migrate> + Send + Sync {
         topics: &[&str],
         times: &[i64],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Before an ingest's write transaction on `conn`: SQLite stops
+    /// copying its write-ahead log back into the database file at commit
+    /// on this connection (see `checkpoint_later`). Nothing on PostgreSQL.
+    fn defer_checkpoint(
+        conn: &mut Self::Connection,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// After that transaction, committed or not: SQLite gives `conn` its
+    /// usual checkpoints back and copies the log into the database file
+    /// on another connection, in the background, so that the ingest's
+    /// caller (the feeds' build) does not wait for it. Nothing on
+    /// PostgreSQL.
+    fn checkpoint_later(
+        conn: PoolConnection<Self>,
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = ()> + Send;
 
     /// Inserts the import rows whose address is not on the list yet;
     /// returns how many it inserted.

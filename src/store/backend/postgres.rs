@@ -7,9 +7,10 @@ use crate::store::sql::{ImportCommon, Sql, SqlDb, SqlStore, TopicRow, TopicSet, 
 use crate::store::{ImportRow, StoreError};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use sqlx::Postgres;
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgQueryResult};
+use sqlx::{Pool, Postgres};
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -70,6 +71,12 @@ impl SqlDb for Postgres {
 impl Backend for Postgres {
     const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
     const BEGIN_WRITE: &'static str = "BEGIN";
+
+    async fn defer_checkpoint(_conn: &mut PgConnection) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn checkpoint_later(_conn: PoolConnection<Postgres>, _pool: &Pool<Postgres>) {}
 
     fn migrator() -> &'static Migrator {
         &MIGRATOR

@@ -11,7 +11,7 @@ use crate::store::rows::{
 };
 use crate::store::{ArticleChange, IndexEntry, StoreError};
 use anyhow::Context as _;
-use sqlx::QueryBuilder;
+use sqlx::{Connection as _, QueryBuilder};
 
 /// Rows per multi-row article upsert (27 binds each).
 const UPSERT_ROWS: usize = 200;
@@ -28,41 +28,11 @@ impl<B: Backend> SqlStore<B> {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
-        let mut plan = Plan::new(changes);
-        let mut tx = self.pool.begin_with(B::BEGIN_WRITE).await?;
-        if !plan.upserts.is_empty() {
-            let last: Option<i64> = sql::<B>("SELECT MAX(seq) FROM articles")
-                .scalar(&mut *tx)
-                .await?;
-            plan.number(last.unwrap_or(0));
-        }
-        let before = topics::topics_of::<B>(&mut tx, &plan.known).await?;
-        for r in &plan.restamps {
-            let phrases = serde_json::to_string(r.phrases).context("encoding phrases")?;
-            sql::<B>(RESTAMP)
-                .bind(r.stamp.mtime_ns)
-                .bind(r.stamp.size)
-                .bind(&r.stamp.render_key)
-                .bind(phrases)
-                .bind(r.slug)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for w in &plan.withdrawals {
-            sql::<B>(WITHDRAW)
-                .bind(w.at)
-                .bind(w.slug)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for chunk in plan.upserts.chunks(UPSERT_ROWS) {
-            let mut q = article_upsert::<B>(chunk)?;
-            Sql::from_query(q.build()).execute(&mut *tx).await?;
-        }
-        topics::set_topics::<B>(&mut tx, &plan.topic_sets).await?;
-        sql::<B>(BUMP_REVISION).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(plan.touched(before))
+        let mut conn = self.pool.acquire().await?;
+        B::defer_checkpoint(&mut conn).await?;
+        let applied = apply_on::<B>(&mut conn, changes).await;
+        B::checkpoint_later(conn, &self.pool).await;
+        applied
     }
 
     /// (published, withdrawn)
@@ -125,6 +95,48 @@ impl<B: Backend> SqlStore<B> {
         .await?;
         row.map(StoredArticle::try_from).transpose()
     }
+}
+
+/// `SqlStore::apply` on one connection, in one transaction.
+async fn apply_on<B: Backend>(
+    conn: &mut B::Connection,
+    changes: &[ArticleChange],
+) -> Result<Vec<String>, StoreError> {
+    let mut plan = Plan::new(changes);
+    let mut tx = conn.begin_with(B::BEGIN_WRITE).await?;
+    if !plan.upserts.is_empty() {
+        let last: Option<i64> = sql::<B>("SELECT MAX(seq) FROM articles")
+            .scalar(&mut *tx)
+            .await?;
+        plan.number(last.unwrap_or(0));
+    }
+    let before = topics::topics_of::<B>(&mut tx, &plan.known).await?;
+    for r in &plan.restamps {
+        let phrases = serde_json::to_string(r.phrases).context("encoding phrases")?;
+        sql::<B>(RESTAMP)
+            .bind(r.stamp.mtime_ns)
+            .bind(r.stamp.size)
+            .bind(&r.stamp.render_key)
+            .bind(phrases)
+            .bind(r.slug)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for w in &plan.withdrawals {
+        sql::<B>(WITHDRAW)
+            .bind(w.at)
+            .bind(w.slug)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for chunk in plan.upserts.chunks(UPSERT_ROWS) {
+        let mut q = article_upsert::<B>(chunk)?;
+        Sql::from_query(q.build()).execute(&mut *tx).await?;
+    }
+    topics::set_topics::<B>(&mut tx, &plan.topic_sets).await?;
+    sql::<B>(BUMP_REVISION).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(plan.touched(before))
 }
 
 /// A multi-row upsert of articles: a cold ingest of thousands of articles

@@ -224,9 +224,34 @@ async fn a_topic_that_loses_its_last_article_loses_its_feed_folder() {
     site.ingest().await;
     site.build().await;
     assert!(site.feeds_dir().join("topics/diwali/atom.xml").is_file());
+    let counts = |topics: Vec<feedletter::store::TopicSummary>| -> std::collections::BTreeMap<String, (String, u32)> {
+        topics
+            .into_iter()
+            .map(|t| (t.id, (t.label, t.articles)))
+            .collect()
+    };
+    let before = counts(site.store.topics().await.unwrap());
+    let slug = "chemical-peels-before-diwali";
+    let its = site.store.topics_of_articles(&[slug]).await.unwrap()[slug].clone();
+    assert!(
+        its.iter().any(|t| t == "diwali") && its.len() > 1,
+        "{its:?}"
+    );
 
     site.remove("chemical-peels-before-diwali.md");
     let r = site.ingest().await;
+    // Each topic counts published articles only: the withdrawn one's
+    // topics lose it, diwali (its only article) goes, the rest stay.
+    let after = counts(site.store.topics().await.unwrap());
+    for (id, (label, n)) in &before {
+        match (its.contains(id), *n) {
+            (true, 1) => assert!(!after.contains_key(id), "{id}: {after:?}"),
+            (true, _) => assert_eq!(after.get(id), Some(&(label.clone(), n - 1)), "{id}"),
+            (false, _) => assert_eq!(after.get(id), Some(&(label.clone(), *n)), "{id}"),
+        }
+    }
+    assert!(after.keys().all(|id| before.contains_key(id)), "{after:?}");
+    assert!(!after.contains_key("diwali"), "{after:?}");
     assert!(
         r.topics_changed.iter().any(|t| t == "diwali"),
         "{:?}",

@@ -210,6 +210,7 @@ pub async fn push(
     let (updated, topics_at) = version_times(&article, version, now);
     let change = ArticleChange::Upsert {
         article,
+        content_hash: hash,
         source: ArticleSource::Api,
         updated,
         stamp: None,

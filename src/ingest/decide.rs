@@ -198,6 +198,7 @@ impl Decision<'_> {
     fn store(&mut self, file: &ContentFile, source: ArticleSource, read: ReadArticle) {
         let ReadArticle {
             article,
+            content_hash,
             topics,
             phrases,
             ..
@@ -205,7 +206,7 @@ impl Decision<'_> {
         let slug = article.slug.as_str().to_owned();
         let stored = self.by_slug.get(slug.as_str()).copied();
         let version = match stored {
-            Some(s) if s.published && s.content_hash == article.content_hash() => Version::Same,
+            Some(s) if s.published && s.content_hash == content_hash => Version::Same,
             Some(s) if s.published => Version::Changed,
             _ => Version::New,
         };
@@ -230,6 +231,7 @@ impl Decision<'_> {
         // Same content moved to another file keeps its dates.
         self.changes.push(ArticleChange::Upsert {
             article,
+            content_hash,
             source,
             updated,
             stamp: Some(file.stamp.clone()),

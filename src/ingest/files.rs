@@ -31,6 +31,8 @@ pub(super) enum FileRead {
 /// An article read from a file, with what the topics engine found in it.
 pub(super) struct ReadArticle {
     pub article: Box<Article>,
+    /// `article.content_hash()`.
+    pub content_hash: String,
     /// Characters XML forbids that were removed.
     pub stripped: usize,
     pub topics: Vec<TopicRef>,
@@ -137,6 +139,7 @@ pub(super) fn read_file(
         Ok(Parsed::Article { article, stripped }) => {
             let (topics, phrases) = matcher.analyze(&article, phrases_since);
             FileRead::Article(ReadArticle {
+                content_hash: article.content_hash(),
                 article,
                 stripped,
                 topics,

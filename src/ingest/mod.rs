@@ -407,6 +407,7 @@ pub(crate) fn apply_to_index(entries: &mut Vec<IndexEntry>, changes: &[ArticleCh
         match change {
             ArticleChange::Upsert {
                 article,
+                content_hash,
                 source,
                 stamp,
                 ..
@@ -415,7 +416,7 @@ pub(crate) fn apply_to_index(entries: &mut Vec<IndexEntry>, changes: &[ArticleCh
                     slug: article.slug.to_string(),
                     source: source.clone(),
                     published: true,
-                    content_hash: article.content_hash(),
+                    content_hash: content_hash.clone(),
                     source_mtime_ns: stamp.as_ref().map(|s| s.mtime_ns),
                     source_size: stamp.as_ref().map(|s| s.size),
                     render_key: stamp.as_ref().map(|s| s.render_key.clone()),

@@ -83,8 +83,9 @@ pub(super) fn decide(
         .into_par_iter()
         .map(|(item, remote, slug, stored)| {
             let article = item.into_article(slug, author);
+            let content_hash = article.content_hash();
             let version = match stored {
-                Some(e) if e.published && e.content_hash == article.content_hash() => {
+                Some(e) if e.published && e.content_hash == content_hash => {
                     return (Version::Same, None);
                 }
                 Some(e) if e.published => Version::Changed,
@@ -95,6 +96,7 @@ pub(super) fn decide(
             let change = ArticleChange::Upsert {
                 new_slug: !decision.known_slugs.contains(article.slug.as_str()),
                 article: Box::new(article),
+                content_hash,
                 source: remote,
                 updated,
                 stamp: None,

@@ -242,6 +242,11 @@ pub enum ArticleChange {
     /// kept then), or a changed version.
     Upsert {
         article: Box<Article>,
+        /// `article.content_hash()`, computed once where the article was
+        /// read (in parallel, for a folder): serialising and hashing every
+        /// article again on the one thread that writes cost a cold ingest
+        /// of 10,000 articles about 0.1 s each time.
+        content_hash: String,
         source: ArticleSource,
         /// Effective `updated`.
         updated: DateTime<FixedOffset>,

@@ -184,7 +184,7 @@ fn article_upsert<B: Backend>(chunk: &[Upsert<'_>]) -> Result<QueryBuilder<B>, S
             .bind(a.updated.map(|t| t.to_rfc3339()))
             .bind(u.updated.to_rfc3339())
             .bind(u.updated.timestamp())
-            .bind(a.content_hash())
+            .bind(u.content_hash.to_owned())
             .bind(u.at.timestamp())
             .bind(None::<i64>)
             .bind(u.stamp.map(|s| s.mtime_ns))

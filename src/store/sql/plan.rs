@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 /// An article to insert, or to update in place.
 pub struct Upsert<'a> {
     pub article: &'a Article,
+    pub content_hash: &'a str,
     pub source: &'a ArticleSource,
     /// Effective `updated`.
     pub updated: &'a DateTime<FixedOffset>,
@@ -87,6 +88,7 @@ impl<'a> Plan<'a> {
             match change {
                 ArticleChange::Upsert {
                     article,
+                    content_hash,
                     source,
                     updated,
                     stamp,
@@ -102,6 +104,7 @@ impl<'a> Plan<'a> {
                     }
                     plan.upserts.push(Upsert {
                         article,
+                        content_hash,
                         source,
                         updated,
                         stamp: stamp.as_ref(),

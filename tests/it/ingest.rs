@@ -377,6 +377,37 @@ async fn the_ingest_and_import_commands_leave_no_write_ahead_log_behind() {
         wal.display()
     );
 
+    // An ingest of 200 changes or more leaves its log to a checkpoint in
+    // the background, which closing waits for: nothing is left either, and
+    // a new process finds every article.
+    for i in 0..300 {
+        site.write(
+            &format!("bulk-{i:03}.md"),
+            article(
+                &format!("Niacinamide, note {i}"),
+                &format!("2026-10-{:02} 09:30", 1 + i % 28),
+                "Niacinamide calms redness for many readers, a dermatologist says.",
+            ),
+        );
+    }
+    let out = run_ok(&site, &["ingest", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["new"].as_array().map(Vec::len), Some(300), "{out}");
+    assert_eq!(
+        log_left(),
+        0,
+        "after an ingest of 300 articles, {} is not empty",
+        wal.display()
+    );
+    let again: serde_json::Value =
+        serde_json::from_str(&run_ok(&site, &["ingest", "--json"])).unwrap();
+    assert_eq!(again["new"].as_array().map(Vec::len), Some(0), "{again}");
+    assert_eq!(
+        again["updated"].as_array().map(Vec::len),
+        Some(0),
+        "{again}"
+    );
+
     // So does an import, the other large writer from the command line.
     let csv = site.dir.path().join("list.csv");
     let rows: String = (0..500)

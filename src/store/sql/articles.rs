@@ -13,6 +13,10 @@ use crate::store::{ArticleChange, IndexEntry, StoreError};
 use anyhow::Context as _;
 use sqlx::{Connection as _, QueryBuilder};
 
+/// From this many changes an ingest's write is "large": see
+/// `Backend::defer_checkpoint`.
+const BULK_CHANGES: usize = 200;
+
 /// Rows per multi-row article upsert (27 binds each).
 const UPSERT_ROWS: usize = 200;
 
@@ -29,9 +33,17 @@ impl<B: Backend> SqlStore<B> {
             return Ok(Vec::new());
         }
         let mut conn = self.pool.acquire().await?;
-        B::defer_checkpoint(&mut conn).await?;
+        // A large write's log is copied back in the background; a small
+        // one's is left to SQLite, which copies it at a commit once the log
+        // is long enough (the watching daemon's one-file runs).
+        let bulk = changes.len() >= BULK_CHANGES;
+        if bulk {
+            B::defer_checkpoint(&mut conn).await?;
+        }
         let applied = apply_on::<B>(&mut conn, changes).await;
-        B::checkpoint_later(conn, &self.pool).await;
+        if bulk {
+            B::checkpoint_later(conn, &self.pool).await;
+        }
         applied
     }
 

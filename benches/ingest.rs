@@ -490,7 +490,7 @@ fn cold_as_process(root: &Path, content: &Path) -> Result<ColdAsProcess> {
     println!(
         "cold `feedletter ingest` as a process ({COLD_ROUNDS} rounds, alternating with Hugo), medians: \
          the ingest (its own debug line) neither {:.1}, both {:.1} ms ({:+.0} %); \
-         the whole command with its feeds neither {:.1}, both {:.1} ms ({:+.0} %); both, each round: {:?}",
+         the whole command with its feeds neither {:.1}, both {:.1} ms ({:+.0} %); both, the {COLD_ROUNDS} runs sorted: {:?}",
         cold.ingest_neither,
         cold.ingest_both,
         (cold.ingest_both / cold.ingest_neither - 1.0) * 100.0,

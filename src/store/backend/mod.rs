@@ -24,6 +24,7 @@ use sqlx::Pool;
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::pool::PoolConnection;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 
 /// A database the store runs on: what the shared statements need from
 /// sqlx (`SqlDb`), connections that apply migrations, and the dialect's
@@ -105,15 +106,14 @@ pub trait Backend: SqlDb<Connection: Migrate> + Send + Sync {
         conn: &mut Self::Connection,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// After that transaction, committed or not: SQLite gives `conn` its
-    /// usual checkpoints back and copies the log into the database file
-    /// on another connection, in the background, so that the ingest's
-    /// caller (the feeds' build) does not wait for it. Nothing on
-    /// PostgreSQL.
-    fn checkpoint_later(
-        conn: PoolConnection<Self>,
-        pool: &Pool<Self>,
-    ) -> impl Future<Output = ()> + Send;
+    /// After that transaction, committed, failed or cancelled: SQLite
+    /// gives `conn` its usual checkpoints back and then copies the log
+    /// into the database file, in a task of its own, so that the ingest's
+    /// caller (the feeds' build) does not wait for it and a cancelled
+    /// ingest cannot put the connection back in the pool without its
+    /// checkpoints. Not async, so that `DeferredCheckpoint`'s drop can call
+    /// it. Nothing on PostgreSQL.
+    fn checkpoint_later(conn: PoolConnection<Self>, pool: &Pool<Self>);
 
     /// Inserts the import rows whose address is not on the list yet;
     /// returns how many it inserted.
@@ -130,4 +130,37 @@ pub trait Backend: SqlDb<Connection: Migrate> + Send + Sync {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A pooled connection on which `Backend::defer_checkpoint` ran: however
+/// its owner ends (the write done, an error, the future dropped half-way),
+/// dropping it calls `Backend::checkpoint_later`.
+pub(crate) struct DeferredCheckpoint<'p, B: Backend> {
+    /// Taken out only by `drop`.
+    conn: ManuallyDrop<PoolConnection<B>>,
+    pool: &'p Pool<B>,
+}
+
+impl<'p, B: Backend> DeferredCheckpoint<'p, B> {
+    /// A connection from `pool`, its checkpoints deferred.
+    pub(crate) async fn acquire(pool: &'p Pool<B>) -> Result<Self, StoreError> {
+        let mut deferred = Self {
+            conn: ManuallyDrop::new(pool.acquire().await?),
+            pool,
+        };
+        B::defer_checkpoint(deferred.conn()).await?;
+        Ok(deferred)
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut B::Connection {
+        &mut self.conn
+    }
+}
+
+impl<B: Backend> Drop for DeferredCheckpoint<'_, B> {
+    fn drop(&mut self) {
+        // SAFETY: `conn` is taken once, here, and never used again.
+        let conn = unsafe { ManuallyDrop::take(&mut self.conn) };
+        B::checkpoint_later(conn, self.pool);
+    }
 }

@@ -76,7 +76,7 @@ impl Backend for Postgres {
         Ok(())
     }
 
-    async fn checkpoint_later(_conn: PoolConnection<Postgres>, _pool: &Pool<Postgres>) {}
+    fn checkpoint_later(_conn: PoolConnection<Postgres>, _pool: &Pool<Postgres>) {}
 
     fn migrator() -> &'static Migrator {
         &MIGRATOR

@@ -110,21 +110,27 @@ impl Backend for Sqlite {
     /// readers go on reading meanwhile (the build that follows an ingest
     /// reads what it wrote), and `Store::close` waits for it. When the
     /// pool is closed before the task gets a connection, closing the last
-    /// connection checkpoints instead.
-    async fn checkpoint_later(mut conn: PoolConnection<Sqlite>, pool: &Pool<Sqlite>) {
-        let restored = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}"
-        )))
-        .execute(&mut *conn)
-        .await;
-        if let Err(e) = restored {
-            // Not back in the pool without its checkpoints.
-            tracing::warn!(error = %e, "restoring SQLite's checkpoints on a connection; closing it");
+    /// connection checkpoints instead. The task first gives `conn` its
+    /// checkpoints back; a connection whose setting cannot be restored
+    /// (outside a runtime, or on an error) is closed instead of going back
+    /// to the pool.
+    fn checkpoint_later(mut conn: PoolConnection<Sqlite>, pool: &Pool<Sqlite>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             conn.close_on_drop();
-        }
-        drop(conn);
+            return;
+        };
         let pool = pool.clone();
-        tokio::spawn(async move {
+        runtime.spawn(async move {
+            let restored = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}"
+            )))
+            .execute(&mut *conn)
+            .await;
+            if let Err(e) = restored {
+                tracing::warn!(error = %e, "restoring SQLite's checkpoints on a connection; closing it");
+                conn.close_on_drop();
+            }
+            drop(conn);
             if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
                 .execute(&pool)
                 .await
@@ -302,6 +308,7 @@ impl Backend for Sqlite {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::backend::DeferredCheckpoint;
     use sqlx::Connection as _;
 
     /// The size of the database file itself, without its log.
@@ -331,9 +338,8 @@ mod tests {
             .unwrap();
         let empty = file_size(&path);
 
-        let mut conn = pool.acquire().await.unwrap();
-        Sqlite::defer_checkpoint(&mut conn).await.unwrap();
-        let mut tx = conn.begin().await.unwrap();
+        let mut deferred = DeferredCheckpoint::<Sqlite>::acquire(&pool).await.unwrap();
+        let mut tx = deferred.conn().begin().await.unwrap();
         // 8 MB, some 2,000 pages: twice SQLite's threshold for copying the
         // log back at commit.
         let body = "skin ".repeat(4000);
@@ -351,7 +357,7 @@ mod tests {
             "the commit copied the log into the database file"
         );
 
-        Sqlite::checkpoint_later(conn, &pool).await;
+        drop(deferred);
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while file_size(&path) < 8_000_000 {
             assert!(
@@ -371,5 +377,37 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rows, 400);
+    }
+
+    #[tokio::test]
+    async fn an_ingest_cancelled_with_its_checkpoints_deferred_gives_the_connection_its_checkpoints_back()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        // One connection, so that the pool hands back the very one the
+        // cancelled write had.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect_options(&dir.path().join("store.db"), CACHE_KIB))
+            .await
+            .unwrap();
+        let setting = "PRAGMA wal_autocheckpoint";
+        let cancelled = tokio::time::timeout(Duration::from_millis(50), async {
+            let mut deferred = DeferredCheckpoint::<Sqlite>::acquire(&pool).await.unwrap();
+            let pages: i64 = sqlx::query_scalar(setting)
+                .fetch_one(deferred.conn())
+                .await
+                .unwrap();
+            assert_eq!(pages, 0, "the checkpoints were not deferred");
+            // The caller gives up on the write here (a timeout, a shutdown).
+            std::future::pending::<()>().await;
+        })
+        .await;
+        assert!(cancelled.is_err());
+        let pages: i64 = sqlx::query_scalar(setting).fetch_one(&pool).await.unwrap();
+        assert_eq!(
+            pages,
+            i64::from(AUTOCHECKPOINT_PAGES),
+            "a cancelled write put its connection back without its checkpoints"
+        );
     }
 }

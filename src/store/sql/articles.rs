@@ -5,7 +5,7 @@ use super::db::{PushBind as _, Sql, sql, sql_built};
 use super::plan::{Plan, Upsert};
 use super::{SqlStore, topics};
 use crate::domain::StoredArticle;
-use crate::store::backend::Backend;
+use crate::store::backend::{Backend, DeferredCheckpoint};
 use crate::store::rows::{
     ARTICLE_COLUMNS, ArticleRow, CountsRow, INDEX_COLUMNS, IndexRow, articles,
 };
@@ -32,19 +32,15 @@ impl<B: Backend> SqlStore<B> {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
-        let mut conn = self.pool.acquire().await?;
         // A large write's log is copied back in the background; a small
         // one's is left to SQLite, which copies it at a commit once the log
         // is long enough (the watching daemon's one-file runs).
-        let bulk = changes.len() >= BULK_CHANGES;
-        if bulk {
-            B::defer_checkpoint(&mut conn).await?;
+        if changes.len() >= BULK_CHANGES {
+            let mut deferred = DeferredCheckpoint::<B>::acquire(&self.pool).await?;
+            apply_on::<B>(deferred.conn(), changes).await
+        } else {
+            apply_on::<B>(&mut *self.pool.acquire().await?, changes).await
         }
-        let applied = apply_on::<B>(&mut conn, changes).await;
-        if bulk {
-            B::checkpoint_later(conn, &self.pool).await;
-        }
-        applied
     }
 
     /// (published, withdrawn)

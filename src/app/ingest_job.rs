@@ -4,7 +4,7 @@
 //! run, its build goes through `IngestJob::build`.
 
 use crate::config::Config;
-use crate::domain::Clock;
+use crate::domain::{Clock, StoredArticle};
 use crate::feeds::revision::{BuiltRevision, OnForeign};
 use crate::feeds::websub::Publisher;
 use crate::feeds::{Places, Scope};
@@ -190,9 +190,21 @@ impl IngestJob {
 
     /// Builds the feeds in `scope` and tells the WebSub hub; the number of
     /// files written.
-    async fn build(&self, now: DateTime<Utc>, scope: &Scope, places: &mut Places) -> usize {
-        let built =
-            crate::feeds::build_feeds_with(self.store.as_ref(), &self.config, now, scope, places);
+    async fn build(
+        &self,
+        now: DateTime<Utc>,
+        scope: &Scope,
+        places: &mut Places,
+        known: Vec<StoredArticle>,
+    ) -> usize {
+        let built = crate::feeds::build_feeds_with(
+            self.store.as_ref(),
+            &self.config,
+            now,
+            scope,
+            places,
+            known,
+        );
         match built.await {
             Ok(b) => {
                 // Served before the hub hears of it: what it fetches is new.
@@ -248,7 +260,8 @@ impl IngestJob {
         let changed = report.as_ref().and_then(|r| r.changed_slugs.as_deref());
         memory.places.advance((before, after), changed);
         let ingested = started.elapsed();
-        let written = self.build(now, &scope, &mut memory.places).await;
+        let known = memory.index.take_stored();
+        let written = self.build(now, &scope, &mut memory.places, known).await;
         self.runs.fetch_add(1, Ordering::Relaxed);
         summarise(
             trigger,

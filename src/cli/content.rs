@@ -29,7 +29,15 @@ pub(super) async fn ingest(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = crate::store::connect(&config.store).await?;
-    let mut report = crate::ingest::ingest_once(store.as_ref(), config, clock.as_ref()).await?;
+    let mut cache = crate::ingest::IndexCache::default();
+    let mut report = crate::ingest::ingest_with(
+        store.as_ref(),
+        config,
+        clock.as_ref(),
+        &mut cache,
+        &crate::ingest::Scan::Full,
+    )
+    .await?;
     let polled = crate::sources::poll(
         store.as_ref(),
         config,
@@ -39,7 +47,16 @@ pub(super) async fn ingest(
     .await?;
     report.add_sources(polled);
     let scope = scope_after(config, &report);
-    let built = crate::feeds::build_feeds(store.as_ref(), config, clock.now(), &scope).await?;
+    // The articles just stored are not read back (all of them, cold).
+    let built = crate::feeds::build_feeds_with(
+        store.as_ref(),
+        config,
+        clock.now(),
+        &scope,
+        &mut crate::feeds::Places::default(),
+        cache.take_stored(),
+    )
+    .await?;
     // A cold ingest of 100,000 articles leaves a 750 MB log on SQLite;
     // closing writes it back (`Store::close`).
     store.close().await;

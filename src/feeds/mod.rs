@@ -126,21 +126,23 @@ pub struct ItemView {
     pub updated: DateTime<FixedOffset>,
 }
 
-impl From<&StoredArticle> for ItemView {
-    fn from(s: &StoredArticle) -> Self {
-        let a = &s.article;
+impl From<StoredArticle> for ItemView {
+    /// Taking the article's strings rather than copying them: a full build
+    /// makes an item of each of the store's articles.
+    fn from(s: StoredArticle) -> Self {
+        let a = s.article;
         Self {
             slug: a.slug.to_string(),
-            id: s.guid.clone(),
-            url: a.url.clone(),
-            title: a.title.clone(),
-            summary: a.summary.clone(),
-            content_html: a.content_html.clone(),
-            author: a.author.clone(),
-            reviewed_by: a.reviewed_by.clone(),
-            tags: a.tags.clone(),
-            category: a.category.clone(),
-            image: a.image.clone(),
+            id: s.guid,
+            url: a.url,
+            title: a.title,
+            summary: a.summary,
+            content_html: a.content_html,
+            author: a.author,
+            reviewed_by: a.reviewed_by,
+            tags: a.tags,
+            category: a.category,
+            image: a.image,
             published: a.published,
             updated: s.updated,
         }
@@ -275,17 +277,28 @@ pub async fn build_feeds(
     now: DateTime<Utc>,
     scope: &Scope,
 ) -> Result<BuildReport, BuildError> {
-    build_feeds_with(store, config, now, scope, &mut Places::default()).await
+    build_feeds_with(
+        store,
+        config,
+        now,
+        scope,
+        &mut Places::default(),
+        Vec::new(),
+    )
+    .await
 }
 
 /// `build_feeds` with the articles' archive places kept in `places`
-/// between builds (see `places`).
+/// between builds (see `places`), and articles the caller holds as the
+/// store does (`known`: those its ingest just stored, say), which are not
+/// read again.
 pub async fn build_feeds_with(
     store: &dyn Store,
     config: &Config,
     now: DateTime<Utc>,
     scope: &Scope,
     places: &mut Places,
+    known: Vec<StoredArticle>,
 ) -> Result<BuildReport, BuildError> {
     let started = std::time::Instant::now();
     let plan::Plan {
@@ -294,7 +307,7 @@ pub async fn build_feeds_with(
         remove_files,
         manifests,
         opml,
-    } = plan::plan(store, config, now, scope, places).await?;
+    } = plan::plan(store, config, now, scope, places, known).await?;
     let planned = started.elapsed();
     let mut report = BuildReport::default();
     let dir = config.feeds.dir.clone();

@@ -60,6 +60,7 @@ pub(super) async fn plan(
     now: DateTime<Utc>,
     scope: &Scope,
     places: &mut super::Places,
+    known: Vec<StoredArticle>,
 ) -> Result<Plan, StoreError> {
     let (mut main, topic_ids, trending) = match scope {
         Scope::All => (true, None, true),
@@ -115,8 +116,9 @@ pub(super) async fn plan(
         (BTreeMap::new(), Vec::new())
     };
     let mut pending: Vec<Pending> = Vec::new();
-    // Articles read whole already, whose items need no second read.
-    let mut seed: Vec<StoredArticle> = Vec::new();
+    // Articles read whole already (or known to the caller), whose items
+    // need no second read.
+    let mut seed: Vec<StoredArticle> = known;
     if main {
         let current = store.published_articles(Some(config.feeds.limit)).await?;
         pending.push(Pending {
@@ -324,10 +326,10 @@ async fn read_items(
     plans: &[ArchivePlan],
 ) -> Result<HashMap<String, Arc<ItemView>>, StoreError> {
     let mut items: HashMap<String, Arc<ItemView>> = HashMap::new();
-    for a in &seed {
-        items
-            .entry(a.article.slug.to_string())
-            .or_insert_with(|| Arc::new(ItemView::from(a)));
+    for a in seed {
+        if !items.contains_key(a.article.slug.as_str()) {
+            items.insert(a.article.slug.to_string(), Arc::new(ItemView::from(a)));
+        }
     }
     let missing: BTreeSet<&str> = pending
         .iter()
@@ -348,10 +350,10 @@ async fn read_items(
         let slugs: Vec<&str> = missing.into_iter().collect();
         store.articles_by_slug(&slugs).await?
     };
-    for a in &read {
-        items
-            .entry(a.article.slug.to_string())
-            .or_insert_with(|| Arc::new(ItemView::from(a)));
+    for a in read {
+        if !items.contains_key(a.article.slug.as_str()) {
+            items.insert(a.article.slug.to_string(), Arc::new(ItemView::from(a)));
+        }
     }
     Ok(items)
 }
@@ -435,7 +437,7 @@ async fn trending_view(
                 continue;
             }
             if let Some(stored) = store.article(&a.slug).await? {
-                items.push(Arc::new(ItemView::from(&stored)));
+                items.push(Arc::new(ItemView::from(stored)));
             }
         }
     }

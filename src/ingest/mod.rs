@@ -12,7 +12,7 @@ mod front_matter;
 pub mod sanitize;
 
 use crate::config::Config;
-use crate::domain::Clock;
+use crate::domain::{ArticleStatus, Clock, StoredArticle};
 use crate::store::{ArticleChange, IndexEntry, Store, StoreError};
 use crate::topics::{Matcher, VocabularyError};
 use chrono::{DateTime, Utc};
@@ -297,6 +297,9 @@ pub enum Scan {
 pub struct IndexCache {
     held: Option<HeldIndex>,
     files: Option<HeldFiles>,
+    /// The articles the last scan stored under slugs new to the store, as
+    /// the store now holds them (see `take_stored`).
+    stored: Vec<StoredArticle>,
 }
 
 /// The last scan's listing, with the render key its stamps carry.
@@ -391,6 +394,14 @@ impl IndexCache {
 }
 
 impl IndexCache {
+    /// The articles the last scan stored under slugs new to the store, as
+    /// the store holds them, for the build that follows: it need not read
+    /// them back (a cold ingest's build would read every article). Empty
+    /// when another writer moved the store meanwhile.
+    pub fn take_stored(&mut self) -> Vec<StoredArticle> {
+        std::mem::take(&mut self.stored)
+    }
+
     /// Holds `entries` as the index of the store at `revision`.
     pub(crate) fn hold(&mut self, revision: i64, entries: Vec<IndexEntry>) {
         self.held = Some(HeldIndex { revision, entries });
@@ -479,6 +490,7 @@ pub async fn ingest_with(
 ) -> Result<IngestReport, IngestError> {
     let now = clock.now();
     let began = std::time::Instant::now();
+    cache.stored.clear();
     let reader = Reader::new(config, now)?;
     let held = cache.files.take().filter(|h| h.key == reader.key);
     // Listing the folder and reading the index overlap.
@@ -546,8 +558,34 @@ pub async fn ingest_with(
             revision: after,
             entries,
         });
+        cache.stored = stored_new(changes);
     }
     Ok(report)
+}
+
+/// The articles `changes` stored under slugs new to the store, as a read
+/// of the store would give them: a new slug's guid is its URL at first
+/// insert (`article_upsert`).
+fn stored_new(changes: Vec<ArticleChange>) -> Vec<StoredArticle> {
+    changes
+        .into_iter()
+        .filter_map(|c| match c {
+            ArticleChange::Upsert {
+                article,
+                source,
+                updated,
+                new_slug: true,
+                ..
+            } => Some(StoredArticle {
+                guid: article.url.clone(),
+                updated,
+                status: ArticleStatus::Published,
+                source: source.to_string(),
+                article: *article,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 impl IngestError {

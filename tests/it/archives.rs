@@ -631,9 +631,16 @@ async fn builds_with_kept_places(mut places: feedletter::feeds::Places) {
                 trending: false,
             }
         };
-        build_feeds_with(store, &site.config, site.clock.now(), &scope, &mut places)
-            .await
-            .unwrap();
+        build_feeds_with(
+            store,
+            &site.config,
+            site.clock.now(),
+            &scope,
+            &mut places,
+            Vec::new(),
+        )
+        .await
+        .unwrap();
         let kept = archive_files(&site);
         std::fs::remove_dir_all(site.feeds_dir()).unwrap();
         site.build().await;

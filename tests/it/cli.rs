@@ -253,3 +253,75 @@ async fn an_unreachable_postgres_store_is_named_without_its_password() {
     assert!(stderr.contains("refused"), "{stderr}");
     assert!(!stderr.contains("s3cret-pw"), "{stderr}");
 }
+
+/// Every file below `dir`, by path relative to it, with its bytes.
+fn files_below(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// `ingest` builds from the articles it has just stored instead of reading
+/// them back: a full `build` from the store afterwards must find every
+/// file as `ingest` wrote it, after a cold ingest and after one that adds
+/// an article and edits another.
+#[tokio::test]
+async fn the_feeds_ingest_writes_are_those_a_full_build_from_the_store_writes() {
+    let site = TestSite::sample().await;
+    let same_as_a_build = |when: &str| {
+        let ingested = files_below(&site.feeds_dir());
+        run_ok(&site, &["build"]);
+        let built = files_below(&site.feeds_dir());
+        assert_eq!(
+            ingested.keys().collect::<Vec<_>>(),
+            built.keys().collect::<Vec<_>>(),
+            "{when}: the files differ"
+        );
+        for (rel, bytes) in &ingested {
+            assert!(
+                *bytes == built[rel],
+                "{when}: {rel} as ingest wrote it differs from a build from the store"
+            );
+        }
+        ingested
+    };
+    run_ok(&site, &["ingest"]);
+    let cold = same_as_a_build("cold");
+    assert!(cold.len() > 20, "only {} files written", cold.len());
+
+    site.write(
+        "tranexamic-acid-for-melasma.md",
+        "---\ntitle: \"Tranexamic acid, the quiet melasma fighter\"\n\
+         published: 2026-11-24 08:30\ntags: [melasma, pigmentation]\n---\n\
+         Dermatologists reach for tranexamic acid when melasma shrugs off sunscreen alone.\n",
+    );
+    let edited = std::fs::read_dir(site.content_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.extension().is_some_and(|x| x == "md")
+                && !p.ends_with("tranexamic-acid-for-melasma.md")
+        })
+        .unwrap();
+    let mut text = std::fs::read_to_string(&edited).unwrap();
+    text.push_str("\nAn editor's note added on review.\n");
+    std::fs::write(&edited, text).unwrap();
+    let out = run_ok(&site, &["ingest", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["new"], serde_json::json!(["tranexamic-acid-for-melasma"]));
+    assert_eq!(v["updated"].as_array().map(Vec::len), Some(1), "{out}");
+    let warm = same_as_a_build("after a new and an edited article");
+    let rss = String::from_utf8_lossy(&warm["rss.xml"]);
+    assert!(rss.contains("Tranexamic acid, the quiet melasma fighter"));
+}

@@ -88,7 +88,7 @@ impl Changes {
             let Some(set) = paths.as_mut() else { return };
             match what {
                 Seen::Ignored => {}
-                Seen::Article => {
+                Seen::Article | Seen::Gone => {
                     set.insert(path.to_path_buf());
                 }
                 Seen::Folder => *paths = None,
@@ -158,6 +158,11 @@ enum Seen {
     Ignored,
     /// An article file: the next run looks at it.
     Article,
+    /// A name without a dot, gone by a rename: a folder moved away, or a
+    /// tool's temporary file renamed over the article it edits (`sed -i`
+    /// writes `sedXXXXXX`). The next run looks at it too, and lists
+    /// everything only when its last listing held articles below it.
+    Gone,
     /// A folder made, removed or moved, or the content folder itself: the
     /// next run lists everything.
     Folder,
@@ -186,15 +191,19 @@ fn seen(root: &Path, kind: EventKind, path: &Path) -> Seen {
     }
     // A folder made, removed or moved holds articles; a name without a
     // dot that is gone may have been one.
-    let folder = is_content_folder_name(last)
-        && match kind {
-            EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder) => true,
-            EventKind::Modify(ModifyKind::Name(_)) => {
-                path.is_dir() || (!path.exists() && !last.contains('.'))
-            }
-            _ => false,
-        };
-    if folder { Seen::Folder } else { Seen::Ignored }
+    if !is_content_folder_name(last) {
+        return Seen::Ignored;
+    }
+    match kind {
+        EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder) => {
+            Seen::Folder
+        }
+        EventKind::Modify(ModifyKind::Name(_)) if path.is_dir() => Seen::Folder,
+        EventKind::Modify(ModifyKind::Name(_)) if !path.exists() && !last.contains('.') => {
+            Seen::Gone
+        }
+        _ => Seen::Ignored,
+    }
 }
 
 /// Starts watching `root` with every change going to `changes`; None (and
@@ -328,6 +337,15 @@ mod tests {
         tell(write, "/site/content/c.md");
         changes.handle(Err(notify::Error::generic("queue overflow")));
         assert_eq!(changes.take(), Scan::Full);
+        // `sed -i` renames its temporary file over the article: both names
+        // go to the run, whose listing tells a folder from a file.
+        let moved = |mode| EventKind::Modify(ModifyKind::Name(mode));
+        tell(moved(RenameMode::From), "/site/content/sedAb12Cd");
+        tell(moved(RenameMode::To), "/site/content/c.md");
+        assert_eq!(
+            changes.take(),
+            paths(&["/site/content/c.md", "/site/content/sedAb12Cd"])
+        );
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub(super) async fn plan(
     let archives = config.feeds.archive_page_size > 0;
     let mut plan = Plan::default();
     let mut topic_ids = topic_ids;
+    // The withdrawals of the sweep's span, when read: the tombstones'
+    // shorter span is taken from them rather than read again.
+    let mut swept: Option<Vec<Withdrawn>> = None;
     if let (Some(ids), true, true) = (&mut topic_ids, trending, days > 0) {
         // Tombstones expire with time, not with a change: the hourly build
         // also rebuilds the feeds that carried one lately.
@@ -83,8 +86,9 @@ pub(super) async fn plan(
             main = true;
         }
         let mut set: BTreeSet<String> = ids.drain(..).collect();
-        set.extend(recent.into_iter().flat_map(|w| w.topics));
+        set.extend(recent.iter().flat_map(|w| w.topics.iter().cloned()));
         ids.extend(set);
+        swept = Some(recent);
     }
     // (id, label, articles) of every topic: for labels, for the folders a
     // full build clears, and for the OPML index.
@@ -99,7 +103,15 @@ pub(super) async fn plan(
         (None, None) => Vec::new(),
     };
     let withdrawn: Vec<Withdrawn> = if days > 0 && (main || !wanted.is_empty()) {
-        store.withdrawn_since(now - Duration::days(days)).await?
+        let since = now - Duration::days(days);
+        match swept {
+            // As the store compares them: whole seconds, the bound included.
+            Some(recent) => recent
+                .into_iter()
+                .filter(|w| w.at.timestamp() >= since.timestamp())
+                .collect(),
+            None => store.withdrawn_since(since).await?,
+        }
     } else {
         Vec::new()
     };

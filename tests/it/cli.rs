@@ -1,7 +1,7 @@
 //! The binary as operators use it: exit codes, one-line errors that name the
 //! key or file, JSON output, and a clean stop on SIGTERM.
 
-use crate::helpers::{TestSite, article, run_ok};
+use crate::helpers::{TestSite, article, files_below, run_ok};
 use std::process::{Command, Stdio};
 
 #[tokio::test]
@@ -252,24 +252,6 @@ async fn an_unreachable_postgres_store_is_named_without_its_password() {
     );
     assert!(stderr.contains("refused"), "{stderr}");
     assert!(!stderr.contains("s3cret-pw"), "{stderr}");
-}
-
-/// Every file below `dir`, by path relative to it, with its bytes.
-fn files_below(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).unwrap().display().to_string();
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
 }
 
 /// `ingest` builds from the articles it has just stored instead of reading

@@ -1,7 +1,7 @@
 //! Feeds out: read back with feed-rs, exactly the expected items, in order,
 //! byte-identical across builds, never rewritten when unchanged.
 
-use crate::helpers::{TestSite, article};
+use crate::helpers::{TestSite, article, files_below};
 use chrono::Duration;
 
 #[tokio::test]
@@ -263,21 +263,7 @@ async fn the_same_content_gives_byte_identical_feeds_on_sqlite_and_postgresql() 
     }
     let compare = |step: &str| {
         let files = |site: &TestSite| -> Vec<(String, Vec<u8>)> {
-            let mut out = Vec::new();
-            let mut dirs = vec![site.feeds_dir()];
-            while let Some(dir) = dirs.pop() {
-                for entry in std::fs::read_dir(&dir).unwrap() {
-                    let path = entry.unwrap().path();
-                    if path.is_dir() {
-                        dirs.push(path);
-                    } else {
-                        let name = path.strip_prefix(site.feeds_dir()).unwrap();
-                        out.push((name.display().to_string(), std::fs::read(&path).unwrap()));
-                    }
-                }
-            }
-            out.sort();
-            out
+            files_below(&site.feeds_dir()).into_iter().collect()
         };
         let (a, b) = (files(&pg), files(&sqlite));
         let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();

@@ -303,3 +303,21 @@ pub fn run_ok(site: &TestSite, args: &[&str]) -> String {
 pub fn article(title: &str, published: &str, body: &str) -> String {
     format!("---\ntitle: \"{title}\"\npublished: {published}\ntags: [test]\n---\n{body}\n")
 }
+
+/// Every file below `dir`, by path relative to it, with its bytes.
+pub fn files_below(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}

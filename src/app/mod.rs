@@ -72,8 +72,8 @@ impl App {
             .await
             .context("the VERP key")?;
         let inbound = bounces::Inbound::build(&config, &store, &clock).await?;
-        let mut state = AppState::new(Arc::new(config), store, Arc::new(tera), clock);
-        state.websub = crate::feeds::websub::Publisher::start(&state.config);
+        let websub = crate::feeds::websub::Publisher::start(&config);
+        let state = AppState::new(Arc::new(config), store, Arc::new(tera), clock, websub);
         // Several instances may share the store: the one holding the lease
         // runs the jobs.
         let lease = Lease::new(

@@ -338,11 +338,7 @@ async fn read_items(
     plans: &[ArchivePlan],
 ) -> Result<HashMap<String, Arc<ItemView>>, StoreError> {
     let mut items: HashMap<String, Arc<ItemView>> = HashMap::new();
-    for a in seed {
-        if !items.contains_key(a.article.slug.as_str()) {
-            items.insert(a.article.slug.to_string(), Arc::new(ItemView::from(a)));
-        }
-    }
+    add_items(&mut items, seed);
     let missing: BTreeSet<&str> = pending
         .iter()
         .flat_map(|p| &p.current)
@@ -362,12 +358,17 @@ async fn read_items(
         let slugs: Vec<&str> = missing.into_iter().collect();
         store.articles_by_slug(&slugs).await?
     };
-    for a in read {
+    add_items(&mut items, read);
+    Ok(items)
+}
+
+/// An item of each article whose slug `items` does not hold yet.
+fn add_items(items: &mut HashMap<String, Arc<ItemView>>, articles: Vec<StoredArticle>) {
+    for a in articles {
         if !items.contains_key(a.article.slug.as_str()) {
             items.insert(a.article.slug.to_string(), Arc::new(ItemView::from(a)));
         }
     }
-    Ok(items)
 }
 
 fn slugs_of(articles: &[StoredArticle]) -> Vec<String> {

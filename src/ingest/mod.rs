@@ -19,11 +19,11 @@ use chrono::{DateTime, Utc};
 use content_dir::ReadContext;
 use decide::decide;
 pub(crate) use decide::{Version, version_times};
-use files::{ContentFile, FileRead, read_file, scan};
+use files::{ContentFile, FileRead, read_file, refresh_listing, scan};
 pub use files::{is_article_name, is_content_folder_name};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What one ingest did. Serialized as `ingest --json` prints it.
@@ -314,78 +314,6 @@ fn files_held(cache: &IndexCache) -> usize {
     cache.files.as_ref().map_or(0, |h| h.files.len())
 }
 
-/// `files` (sorted by relative path) with `paths` looked at again: a path
-/// that is an article file now is listed with its new stamp, one that is
-/// gone (or no longer a file) leaves the listing, and one that is no
-/// article file (a tool's temporary file) is passed over. None when a path
-/// cannot be placed that way (a folder, one that held listed articles and
-/// is gone, the folder itself, an error other than "not found"): the
-/// caller lists the whole folder instead.
-fn refresh_listing(
-    mut files: Vec<ContentFile>,
-    (root, dir): (&Path, &Path),
-    paths: &[PathBuf],
-    key: &str,
-) -> Option<Vec<ContentFile>> {
-    for path in paths {
-        let mut names = Vec::new();
-        for c in path.strip_prefix(root).ok()?.components() {
-            match c {
-                Component::Normal(n) => names.push(n.to_str()?),
-                _ => return None,
-            }
-        }
-        let (last, folders) = names.split_last()?;
-        if !folders.iter().all(|f| is_content_folder_name(f)) {
-            // In a hidden folder: no scan looks there.
-            continue;
-        }
-        let rel = names.join("/");
-        if !is_article_name(last) {
-            // Not an article: nothing to list, unless it is (or was) a
-            // folder, whose articles only a full listing finds. A tool's
-            // temporary file (`sed -i` writes `sedXXXXXX` beside the file
-            // it edits, then renames it over) is passed over.
-            match std::fs::symlink_metadata(dir.join(&rel)) {
-                Ok(meta) if !meta.is_dir() => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let below = format!("{rel}/");
-                    if files.iter().any(|f| f.rel.starts_with(&below)) {
-                        return None;
-                    }
-                    continue;
-                }
-                _ => return None,
-            }
-        }
-        let at = files.binary_search_by(|f| f.rel.as_str().cmp(&rel));
-        let path = dir.join(&rel);
-        // As the listing does: a symbolic link is not followed.
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) if meta.is_dir() => return None,
-            Ok(meta) if meta.is_file() => {
-                let file = ContentFile {
-                    stamp: files::stamp(&meta, key),
-                    rel,
-                    path,
-                };
-                match at {
-                    Ok(i) => files[i] = file,
-                    Err(i) => files.insert(i, file),
-                }
-            }
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return None,
-            // Gone, or no longer a file: off the listing.
-            _ => {
-                if let Ok(i) = at {
-                    files.remove(i);
-                }
-            }
-        }
-    }
-    Some(files)
-}
-
 #[derive(Debug)]
 struct HeldIndex {
     revision: i64,
@@ -654,51 +582,4 @@ pub async fn check_content(config: &Config) -> Result<Vec<Rejection>, IngestErro
         DateTime::<Utc>::MAX_UTC,
     );
     Ok(report.rejected)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rels(files: &[ContentFile]) -> Vec<&str> {
-        files.iter().map(|f| f.rel.as_str()).collect()
-    }
-
-    #[test]
-    fn a_tools_temporary_file_is_passed_over_and_a_folder_needs_the_whole_listing() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        std::fs::write(d.join("retinol.md"), "x").unwrap();
-        std::fs::create_dir(d.join("clinic")).unwrap();
-        std::fs::write(d.join("clinic/peels.md"), "x").unwrap();
-        let listed = scan(d, "k").unwrap();
-        assert_eq!(rels(&listed), ["clinic/peels.md", "retinol.md"]);
-        // The last listing brought up to date with `paths`, as the watcher
-        // names them.
-        let refresh = |listing: Vec<ContentFile>, paths: &[&str]| {
-            let paths: Vec<PathBuf> = paths.iter().map(|p| d.join(p)).collect();
-            refresh_listing(listing, (d, d), &paths, "k")
-        };
-
-        // `sed -i` writes its temporary file, then renames it over the
-        // article it edits.
-        std::fs::write(d.join("sedAb12Cd"), "edited").unwrap();
-        let files = refresh(listed, &["sedAb12Cd"]).expect("a temporary file: full listing");
-        assert_eq!(rels(&files), ["clinic/peels.md", "retinol.md"]);
-        std::fs::rename(d.join("sedAb12Cd"), d.join("retinol.md")).unwrap();
-        let files = refresh(files, &["sedAb12Cd", "retinol.md"])
-            .expect("a temporary file renamed away: full listing");
-        assert_eq!(rels(&files), ["clinic/peels.md", "retinol.md"]);
-        assert_eq!(files[1].stamp.size, 6, "the edited article's new stamp");
-
-        // A name that is gone and held nothing listed: passed over.
-        let files = refresh(files, &["notes-2026"]).expect("a gone name: full listing");
-        // A folder that appears, or one that held articles and went: the
-        // whole listing.
-        std::fs::create_dir(d.join("news")).unwrap();
-        assert!(refresh(files, &["news"]).is_none());
-        let listed = scan(d, "k").unwrap();
-        std::fs::remove_dir_all(d.join("clinic")).unwrap();
-        assert!(refresh(listed, &["clinic"]).is_none());
-    }
 }

@@ -311,6 +311,15 @@ mod tests {
     use crate::store::backend::DeferredCheckpoint;
     use sqlx::Connection as _;
 
+    /// A pool of one connection to `path`, set up as the store's are.
+    async fn one_connection(path: &Path) -> Pool<Sqlite> {
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect_options(path, CACHE_KIB))
+            .await
+            .unwrap()
+    }
+
     /// The size of the database file itself, without its log.
     fn file_size(path: &Path) -> u64 {
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
@@ -323,11 +332,7 @@ mod tests {
         let path = dir.path().join("store.db");
         // One connection: the checkpoint waits for it, and the test reads
         // the setting of the very connection the write used.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(connect_options(&path, CACHE_KIB))
-            .await
-            .unwrap();
+        let pool = one_connection(&path).await;
         sqlx::query("CREATE TABLE t (body TEXT NOT NULL)")
             .execute(&pool)
             .await
@@ -385,11 +390,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // One connection, so that the pool hands back the very one the
         // cancelled write had.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(connect_options(&dir.path().join("store.db"), CACHE_KIB))
-            .await
-            .unwrap();
+        let pool = one_connection(&dir.path().join("store.db")).await;
         let setting = "PRAGMA wal_autocheckpoint";
         let cancelled = tokio::time::timeout(Duration::from_millis(50), async {
             let mut deferred = DeferredCheckpoint::<Sqlite>::acquire(&pool).await.unwrap();

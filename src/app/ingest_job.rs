@@ -4,7 +4,7 @@
 //! run, its build goes through `IngestJob::build`.
 
 use crate::config::Config;
-use crate::domain::{Clock, StoredArticle};
+use crate::domain::Clock;
 use crate::feeds::revision::{BuiltRevision, OnForeign};
 use crate::feeds::websub::Publisher;
 use crate::feeds::{Places, Scope};
@@ -195,7 +195,7 @@ impl IngestJob {
         now: DateTime<Utc>,
         scope: &Scope,
         places: &mut Places,
-        known: Vec<StoredArticle>,
+        known: crate::feeds::Known,
     ) -> usize {
         let built = crate::feeds::build_feeds_with(
             self.store.as_ref(),
@@ -260,7 +260,7 @@ impl IngestJob {
         let changed = report.as_ref().and_then(|r| r.changed_slugs.as_deref());
         memory.places.advance((before, after), changed);
         let ingested = started.elapsed();
-        let known = memory.index.take_stored();
+        let known = memory.index.handover();
         let written = self.build(now, &scope, &mut memory.places, known).await;
         self.runs.fetch_add(1, Ordering::Relaxed);
         summarise(

@@ -29,7 +29,7 @@ pub(super) async fn ingest(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = crate::store::connect(&config.store).await?;
-    let mut cache = crate::ingest::IndexCache::default();
+    let mut cache = crate::ingest::IndexCache::rendering_ahead();
     let mut report = crate::ingest::ingest_with(
         store.as_ref(),
         config,
@@ -54,7 +54,7 @@ pub(super) async fn ingest(
         clock.now(),
         &scope,
         &mut crate::feeds::Places::default(),
-        cache.take_stored(),
+        cache.handover(),
     )
     .await?;
     // A cold ingest of 100,000 articles leaves a 750 MB log on SQLite;

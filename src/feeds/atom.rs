@@ -152,14 +152,24 @@ pub fn render(view: &FeedView) -> Vec<u8> {
     let skeleton = document(view, vec![placeholder]);
     let xml = entries::XmlEntries {
         format: FeedFormat::Atom,
-        open: b"<entry>",
-        close: b"</entry>",
+        open: OPEN,
+        close: CLOSE,
         mark: format!("<id>{}</id>", entries::PLACEHOLDER),
         lone,
     };
     xml.splice_into(&skeleton, &view.items)
         .unwrap_or_else(|| document(view, view.items.iter().map(|i| entry(i)).collect()))
 }
+
+const OPEN: &[u8] = b"<entry>";
+const CLOSE: &[u8] = b"</entry>";
+
+/// How an entry is rendered alone, for rendering ahead.
+pub(super) const RENDERER: entries::Renderer = entries::Renderer {
+    format: FeedFormat::Atom,
+    lone,
+    cut: |doc| entries::cut(doc, OPEN, CLOSE),
+};
 
 /// A document whose only entry is `item`'s, for `entries::cut`.
 fn lone(item: &ItemView) -> Vec<u8> {

@@ -19,11 +19,21 @@
 //! instead of once per feed. It is bounded by bytes, in two generations: an
 //! entry used in the current generation stays, one unused for a whole
 //! generation is dropped.
+//!
+//! **Entries rendered ahead.** A cold ingest writes thousands of new
+//! articles to the store on one thread (SQLite writes on one), leaving the
+//! other cores idle, and then the build renders every one of them. So while
+//! the store writes, `ahead` renders the new articles' archive entries on
+//! one thread into a pinned set, outside the generations' bound (at 10,000
+//! articles about 100 MB, for as long as the build takes): a build takes
+//! an entry from there into the current generation when it uses it, and
+//! the rest is dropped with the `Ahead` handle, after the build.
 
 use super::ItemView;
 use crate::config::FeedFormat;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Bytes of rendered entries one generation may hold; the cache holds at
@@ -47,6 +57,10 @@ struct Generations {
     current: HashMap<(FeedFormat, u64), Kept>,
     current_bytes: usize,
     previous: HashMap<(FeedFormat, u64), Kept>,
+    /// Rendered ahead of a build (see the module's text), outside the bound.
+    pinned: HashMap<(FeedFormat, u64), Kept>,
+    /// `Ahead` handles alive: the pinned set is dropped with the last.
+    ahead: usize,
 }
 
 impl Generations {
@@ -54,7 +68,10 @@ impl Generations {
         if let Some(k) = self.current.get(&key) {
             return (k.id == id).then(|| k.bytes.clone());
         }
-        let k = self.previous.remove(&key)?;
+        let k = match self.previous.remove(&key) {
+            Some(k) => k,
+            None => self.pinned.remove(&key)?,
+        };
         if k.id != id {
             return None;
         }
@@ -135,6 +152,129 @@ pub(super) fn entry(
         },
     );
     bytes
+}
+
+/// Renders `item` in `format` into the pinned set, unless it is kept
+/// already.
+fn pin(
+    format: FeedFormat,
+    item: &ItemView,
+    render: impl FnOnce(&ItemView) -> Vec<u8>,
+    cut_out: impl FnOnce(&[u8]) -> Vec<u8>,
+) {
+    let key = (format, fingerprint(item));
+    let lock = || cache().lock().unwrap_or_else(|p| p.into_inner());
+    {
+        let g = lock();
+        if g.current.contains_key(&key)
+            || g.previous.contains_key(&key)
+            || g.pinned.contains_key(&key)
+        {
+            return;
+        }
+    }
+    let bytes: Arc<[u8]> = cut_out(&render(item)).into();
+    let kept = Kept {
+        id: item.id.clone(),
+        bytes,
+    };
+    let mut g = lock();
+    // Only while a handle is alive: one dropped before this entry was
+    // done must not leave it pinned.
+    if g.ahead > 0 {
+        g.pinned.insert(key, kept);
+    }
+}
+
+/// One entry to render ahead: an item, and the formats to render it in,
+/// each with the document and cut that `render` of that format uses.
+pub(super) struct Planned {
+    pub item: ItemView,
+    pub formats: Vec<Renderer>,
+}
+
+/// How one format renders and cuts out a lone entry.
+#[derive(Clone, Copy)]
+pub(super) struct Renderer {
+    pub format: FeedFormat,
+    pub lone: fn(&ItemView) -> Vec<u8>,
+    pub cut: fn(&[u8]) -> Vec<u8>,
+}
+
+/// Entries being rendered ahead of a build, on a thread of their own; the
+/// rendering stops, and what it pinned is dropped (unless another handle
+/// is alive), when this is dropped.
+pub struct Ahead {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<usize>>,
+}
+
+/// Starts rendering what `plan` gives into the pinned set, in order, on a
+/// thread of its own (`plan` runs there too).
+pub(super) fn ahead(plan: impl FnOnce() -> Vec<Planned> + Send + 'static) -> Ahead {
+    cache().lock().unwrap_or_else(|p| p.into_inner()).ahead += 1;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("entries-ahead".to_owned())
+        .spawn(move || {
+            let planned = plan();
+            let mut done = 0;
+            for p in &planned {
+                for r in &p.formats {
+                    if flag.load(Ordering::Relaxed) {
+                        return done;
+                    }
+                    pin(r.format, &p.item, r.lone, r.cut);
+                    done += 1;
+                }
+            }
+            done
+        })
+        .ok();
+    Ahead { stop, thread }
+}
+
+impl std::fmt::Debug for Ahead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ahead")
+            .field("running", &self.thread.is_some())
+            .finish()
+    }
+}
+
+impl Ahead {
+    /// Stops rendering ahead, now that the build renders: the entries
+    /// pinned so far stay until this is dropped. The number rendered.
+    pub fn stop(&mut self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+impl Ahead {
+    /// Waits for every planned entry to be rendered.
+    fn finish(&mut self) -> usize {
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.stop();
+        let mut g = cache().lock().unwrap_or_else(|p| p.into_inner());
+        g.ahead = g.ahead.saturating_sub(1);
+        if g.ahead == 0 {
+            g.pinned = HashMap::new();
+        }
+    }
 }
 
 /// How an XML format's entries are written: the entry element's tags, and
@@ -375,6 +515,65 @@ mod tests {
         page.hub = None;
         out.push(page);
         out
+    }
+
+    fn pinned() -> usize {
+        cache().lock().unwrap().pinned.len()
+    }
+
+    /// The only test that renders ahead: no other handle is alive while it
+    /// runs, so the pinned set's size is its own.
+    #[test]
+    fn entries_rendered_ahead_are_what_the_build_splices_and_go_with_their_handle() {
+        let items: Vec<Arc<ItemView>> = (0..6)
+            .map(|n| item(n, &format!("<p>Rendered ahead, {n}: {}</p>", AWKWARD[n])))
+            .collect();
+        let slims: Vec<Arc<ItemView>> = items.iter().map(|i| Arc::new(i.slim())).collect();
+        let plan = {
+            let (items, slims) = (items.clone(), slims.clone());
+            move || -> Vec<Planned> {
+                items
+                    .iter()
+                    .chain(&slims)
+                    .map(|i| Planned {
+                        item: (**i).clone(),
+                        formats: vec![atom::RENDERER, json::RENDERER],
+                    })
+                    .collect()
+            }
+        };
+        let mut ahead = super::ahead(plan);
+        assert_eq!(ahead.finish(), 24, "12 items in 2 formats");
+        assert_eq!(pinned(), 24);
+        // Each entry comes from the pinned set: none is rendered again.
+        for i in items.iter().chain(&slims) {
+            for r in [atom::RENDERER, json::RENDERER] {
+                let bytes = entry(r.format, i, |_| panic!("{} rendered again", i.slug), r.cut);
+                assert_eq!(bytes[..], (r.cut)(&(r.lone)(i))[..]);
+            }
+        }
+        assert_eq!(pinned(), 0, "each moved to the current generation");
+        // The build splices them as the crates write whole feeds.
+        let mut page = view(slims.clone());
+        page.page = Some(4);
+        for v in [view(items.clone()), page] {
+            assert_eq!(atom::render(&v), atom::render_whole(&v));
+            assert_eq!(json::render(&v), json::render_whole(&v));
+        }
+        drop(ahead);
+        // A handle dropped before its work is done stops it and leaves
+        // nothing pinned.
+        let fresh: Vec<Planned> = (100..400)
+            .map(|n| Planned {
+                item: (*item(n, &format!("<p>Never used, {n}</p>"))).clone(),
+                formats: vec![atom::RENDERER, json::RENDERER],
+            })
+            .collect();
+        let mut ahead = super::ahead(move || fresh);
+        let done = ahead.stop();
+        assert!(pinned() <= done && done <= 600, "{done} rendered");
+        drop(ahead);
+        assert_eq!(pinned(), 0, "dropped with the handle");
     }
 
     #[test]

@@ -152,6 +152,13 @@ pub fn render(view: &FeedView) -> Vec<u8> {
     out
 }
 
+/// How an item is rendered alone, for rendering ahead.
+pub(super) const RENDERER: entries::Renderer = entries::Renderer {
+    format: FeedFormat::Json,
+    lone,
+    cut,
+};
+
 /// A document whose only item is `i`'s.
 fn lone(i: &ItemView) -> Vec<u8> {
     let feed = JsonFeed {

@@ -13,6 +13,7 @@ pub mod json;
 pub mod opml;
 mod places;
 mod plan;
+pub use entries::Ahead;
 pub use places::Places;
 pub mod revision;
 pub mod rss;
@@ -149,6 +150,90 @@ impl From<StoredArticle> for ItemView {
     }
 }
 
+impl ItemView {
+    /// The summary-only item topic archive pages carry (see `archive`):
+    /// everything but the body.
+    pub(crate) fn slim(&self) -> Self {
+        Self {
+            slug: self.slug.clone(),
+            id: self.id.clone(),
+            url: self.url.clone(),
+            title: self.title.clone(),
+            summary: self.summary.clone(),
+            content_html: String::new(),
+            author: self.author.clone(),
+            reviewed_by: self.reviewed_by.clone(),
+            tags: self.tags.clone(),
+            category: self.category.clone(),
+            image: self.image.clone(),
+            published: self.published,
+            updated: self.updated,
+        }
+    }
+}
+
+/// What an ingest hands the build that follows it: the articles it stored
+/// under new slugs, as the store holds them (not read again), and the
+/// rendering of their entries it started (`render_ahead`).
+#[derive(Default)]
+pub struct Known {
+    pub articles: Vec<StoredArticle>,
+    pub ahead: Option<Ahead>,
+}
+
+impl From<Vec<StoredArticle>> for Known {
+    fn from(articles: Vec<StoredArticle>) -> Self {
+        Self {
+            articles,
+            ahead: None,
+        }
+    }
+}
+
+/// New articles fewer than this are not rendered ahead (`render_ahead`):
+/// their entries are a few milliseconds of a build's work.
+pub const AHEAD_FROM: usize = 200;
+
+/// Starts rendering, on a thread of its own, the archive entries (whole and
+/// summary-only) of articles new to the store, while the caller writes
+/// them to it: see `entries` on rendering ahead. `articles` gives them (on
+/// that thread: copying thousands of articles is work too), each as the
+/// store will hold it and whether it has topics. None when the feeds have
+/// no archive.
+pub fn render_ahead(
+    config: &Config,
+    articles: impl FnOnce() -> Vec<(StoredArticle, bool)> + Send + 'static,
+) -> Option<Ahead> {
+    if config.feeds.archive_page_size == 0 {
+        return None;
+    }
+    let renderers: Vec<entries::Renderer> = archive::page_formats(&config.feeds.formats)
+        .into_iter()
+        .map(|f| match f {
+            FeedFormat::Json => json::RENDERER,
+            FeedFormat::Rss | FeedFormat::Atom => atom::RENDERER,
+        })
+        .collect();
+    Some(entries::ahead(move || {
+        let articles = articles();
+        let mut planned = Vec::with_capacity(articles.len() * 2);
+        for (article, topics) in articles {
+            let item = ItemView::from(article);
+            if topics {
+                planned.push(entries::Planned {
+                    item: item.slim(),
+                    formats: renderers.clone(),
+                });
+            }
+            planned.push(entries::Planned {
+                item,
+                formats: renderers.clone(),
+            });
+        }
+        planned
+    }))
+}
+
 fn epoch() -> DateTime<FixedOffset> {
     DateTime::UNIX_EPOCH.fixed_offset()
 }
@@ -283,7 +368,7 @@ pub async fn build_feeds(
         now,
         scope,
         &mut Places::default(),
-        Vec::new(),
+        Known::default(),
     )
     .await
 }
@@ -298,9 +383,13 @@ pub async fn build_feeds_with(
     now: DateTime<Utc>,
     scope: &Scope,
     places: &mut Places,
-    known: Vec<StoredArticle>,
+    known: Known,
 ) -> Result<BuildReport, BuildError> {
     let started = std::time::Instant::now();
+    let Known {
+        articles: known,
+        mut ahead,
+    } = known;
     let plan::Plan {
         views,
         remove,
@@ -309,6 +398,10 @@ pub async fn build_feeds_with(
         opml,
     } = plan::plan(store, config, now, scope, places, known).await?;
     let planned = started.elapsed();
+    // The build renders on every core from here: entries not rendered
+    // ahead yet are rendered by it (those that were stay pinned until
+    // `ahead` is dropped, after the render).
+    let rendered_ahead = ahead.as_mut().map(entries::Ahead::stop);
     let mut report = BuildReport::default();
     let dir = config.feeds.dir.clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -377,6 +470,7 @@ pub async fn build_feeds_with(
             plan_ms = planned.as_secs_f64() * 1000.0,
             write_ms = (started.elapsed() - planned).as_secs_f64() * 1000.0,
             files = views.len(),
+            rendered_ahead,
             "feeds built"
         );
         Ok::<_, BuildError>(report)
@@ -385,5 +479,7 @@ pub async fn build_feeds_with(
     .map_err(|e| {
         BuildError::Store(StoreError::Other(anyhow::anyhow!("build task failed: {e}")))
     })??;
+    // What was rendered ahead and not used is dropped now.
+    drop(ahead);
     Ok(report)
 }

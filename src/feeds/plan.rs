@@ -387,22 +387,7 @@ fn slim(
     if let Some(i) = slims.get(slug) {
         return Some(i.clone());
     }
-    let full = items.get(slug)?;
-    let i = Arc::new(ItemView {
-        slug: full.slug.clone(),
-        id: full.id.clone(),
-        url: full.url.clone(),
-        title: full.title.clone(),
-        summary: full.summary.clone(),
-        content_html: String::new(),
-        author: full.author.clone(),
-        reviewed_by: full.reviewed_by.clone(),
-        tags: full.tags.clone(),
-        category: full.category.clone(),
-        image: full.image.clone(),
-        published: full.published,
-        updated: full.updated,
-    });
+    let i = Arc::new(items.get(slug)?.slim());
     slims.insert(slug.to_owned(), i.clone());
     Some(i)
 }

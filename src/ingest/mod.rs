@@ -12,10 +12,10 @@ mod front_matter;
 pub mod sanitize;
 
 use crate::config::Config;
-use crate::domain::{ArticleStatus, Clock, StoredArticle};
+use crate::domain::{Article, ArticleSource, ArticleStatus, Clock, StoredArticle};
 use crate::store::{ArticleChange, IndexEntry, Store, StoreError};
 use crate::topics::{Matcher, VocabularyError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use content_dir::ReadContext;
 use decide::decide;
 pub(crate) use decide::{Version, version_times};
@@ -298,8 +298,14 @@ pub struct IndexCache {
     held: Option<HeldIndex>,
     files: Option<HeldFiles>,
     /// The articles the last scan stored under slugs new to the store, as
-    /// the store now holds them (see `take_stored`).
+    /// the store now holds them (see `handover`).
     stored: Vec<StoredArticle>,
+    /// Whether a scan storing many new articles renders their feed entries
+    /// while it writes them (`feeds::render_ahead`): for a build that
+    /// follows at once, in a process that then exits.
+    render_ahead: bool,
+    /// What the last scan started rendering ahead.
+    ahead: Option<crate::feeds::Ahead>,
 }
 
 /// The last scan's listing, with the render key its stamps carry.
@@ -338,12 +344,27 @@ impl IndexCache {
 }
 
 impl IndexCache {
-    /// The articles the last scan stored under slugs new to the store, as
-    /// the store holds them, for the build that follows: it need not read
-    /// them back (a cold ingest's build would read every article). Empty
-    /// when another writer moved the store meanwhile.
-    pub fn take_stored(&mut self) -> Vec<StoredArticle> {
-        std::mem::take(&mut self.stored)
+    /// A cache for one scan and the build that follows it at once, as a
+    /// command runs them: a scan that stores many new articles renders
+    /// their feed entries while it writes them (see `feeds::render_ahead`;
+    /// a daemon does not, to keep its memory flat).
+    pub fn rendering_ahead() -> Self {
+        Self {
+            render_ahead: true,
+            ..Self::default()
+        }
+    }
+
+    /// What the last scan hands the build that follows: the articles it
+    /// stored under slugs new to the store, as the store holds them (so
+    /// that the build need not read them back: a cold ingest's build would
+    /// read every article; none when another writer moved the store
+    /// meanwhile), and the entries it rendered ahead.
+    pub fn handover(&mut self) -> crate::feeds::Known {
+        crate::feeds::Known {
+            articles: std::mem::take(&mut self.stored),
+            ahead: self.ahead.take(),
+        }
     }
 
     /// Holds `entries` as the index of the store at `revision`.
@@ -435,6 +456,7 @@ pub async fn ingest_with(
     let now = clock.now();
     let began = std::time::Instant::now();
     cache.stored.clear();
+    cache.ahead = None;
     let reader = Reader::new(config, now)?;
     let held = cache.files.take().filter(|h| h.key == reader.key);
     // Listing the folder and reading the index overlap.
@@ -479,9 +501,18 @@ pub async fn ingest_with(
             .collect(),
     );
     report.trending_may_move = trending_may_move(config, now, &changes);
+    // Shared with the thread rendering entries ahead while they are
+    // written, which takes its copies first.
+    let changes = Arc::new(changes);
     if report.wrote {
+        if cache.render_ahead {
+            cache.ahead = render_ahead(config, &changes);
+        }
         report.topics_changed = store.apply_changes(&changes).await?;
     }
+    // That thread let go of them long ago, unless the write was quicker
+    // than copying: then they are copied here.
+    let changes = Arc::unwrap_or_clone(changes);
     tracing::debug!(
         files = files_held(cache),
         list_ms = listed_at.as_secs_f64() * 1e3,
@@ -508,8 +539,7 @@ pub async fn ingest_with(
 }
 
 /// The articles `changes` stored under slugs new to the store, as a read
-/// of the store would give them: a new slug's guid is its URL at first
-/// insert (`article_upsert`).
+/// of the store would give them.
 fn stored_new(changes: Vec<ArticleChange>) -> Vec<StoredArticle> {
     changes
         .into_iter()
@@ -520,16 +550,55 @@ fn stored_new(changes: Vec<ArticleChange>) -> Vec<StoredArticle> {
                 updated,
                 new_slug: true,
                 ..
-            } => Some(StoredArticle {
-                guid: article.url.clone(),
-                updated,
-                status: ArticleStatus::Published,
-                source: source.to_string(),
-                article: *article,
-            }),
+            } => Some(as_stored(*article, &source, updated)),
             _ => None,
         })
         .collect()
+}
+
+/// A new slug's article as the store holds it: its guid is its URL at
+/// first insert (`article_upsert`).
+fn as_stored(
+    article: Article,
+    source: &ArticleSource,
+    updated: DateTime<FixedOffset>,
+) -> StoredArticle {
+    StoredArticle {
+        guid: article.url.clone(),
+        updated,
+        status: ArticleStatus::Published,
+        source: source.to_string(),
+        article,
+    }
+}
+
+/// Starts rendering the feed entries of the articles `changes` stores under
+/// new slugs, when they are many (`feeds::render_ahead`).
+fn render_ahead(config: &Config, changes: &Arc<Vec<ArticleChange>>) -> Option<crate::feeds::Ahead> {
+    let new = |c: &ArticleChange| matches!(c, ArticleChange::Upsert { new_slug: true, .. });
+    if changes.iter().filter(|c| new(c)).count() < crate::feeds::AHEAD_FROM {
+        return None;
+    }
+    let changes = changes.clone();
+    crate::feeds::render_ahead(config, move || {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                ArticleChange::Upsert {
+                    article,
+                    source,
+                    updated,
+                    topics,
+                    new_slug: true,
+                    ..
+                } => Some((
+                    as_stored(article.as_ref().clone(), source, *updated),
+                    !topics.is_empty(),
+                )),
+                _ => None,
+            })
+            .collect()
+    })
 }
 
 impl IngestError {

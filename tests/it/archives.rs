@@ -645,7 +645,7 @@ async fn builds_with_kept_places(mut places: feedletter::feeds::Places) {
             site.clock.now(),
             &scope,
             &mut places,
-            Vec::new(),
+            Default::default(),
         )
         .await
         .unwrap();

@@ -258,11 +258,77 @@ async fn an_unreachable_postgres_store_is_named_without_its_password() {
 /// them back: a full `build` from the store afterwards must find every
 /// file as `ingest` wrote it, after a cold ingest and after one that adds
 /// an article and edits another.
+/// Hundreds of new articles at once: the command renders their archive
+/// entries while the store writes them (`feeds::render_ahead`), and what it
+/// writes is still, byte for byte, what a build from the store writes.
+#[tokio::test]
+async fn a_cold_ingest_of_hundreds_of_articles_writes_what_a_build_from_the_store_writes() {
+    let site = TestSite::sample_with("[feeds]\nlimit = 10\narchive_page_size = 25\n").await;
+    let subjects = [
+        "retinol",
+        "niacinamide",
+        "sunscreen",
+        "hyaluronic acid",
+        "melasma",
+        "exosomes",
+    ];
+    for n in 0..240 {
+        let (a, b) = (subjects[n % 6], subjects[(n / 6) % 6]);
+        site.write(
+            &format!("note-{n:03}.md"),
+            format!(
+                "---\ntitle: \"Field note {n}: {a} & <{b}>\"\n\
+                 published: 2026-{:02}-{:02} {:02}:15\ntags: [{a}]\n---\n\
+                 A dermatologist on {a} with {b}, note {n}: start low, patch test first.\n\n\
+                 ## What to expect\n\nResults with {a} take {} weeks.\n",
+                9 + n / 100,
+                1 + n % 28,
+                n % 24,
+                4 + n % 9
+            ),
+        );
+    }
+    let out = site
+        .command()
+        .args(["--log-format", "json", "ingest"])
+        .env("RUST_LOG", "warn,feedletter::feeds=debug")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let ahead = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v["fields"]["rendered_ahead"].as_u64())
+        .unwrap_or_else(|| panic!("no entries rendered ahead: {log}"));
+    assert!(ahead >= 2 * 262, "{ahead} entries rendered ahead");
+    let ingested = files_below(&site.feeds_dir());
+    assert!(
+        ingested.keys().filter(|k| k.contains("/archive/")).count() > 40,
+        "{:?}",
+        ingested.keys()
+    );
+    // From nothing: a build over the folder would keep archive pages its
+    // fingerprints file vouches for, without rendering them.
+    std::fs::remove_dir_all(site.feeds_dir()).unwrap();
+    run_ok(&site, &["build"]);
+    let built = files_below(&site.feeds_dir());
+    assert_eq!(
+        ingested.keys().collect::<Vec<_>>(),
+        built.keys().collect::<Vec<_>>()
+    );
+    for (rel, bytes) in &ingested {
+        assert!(*bytes == built[rel], "{rel} as ingest wrote it differs");
+    }
+}
+
 #[tokio::test]
 async fn the_feeds_ingest_writes_are_those_a_full_build_from_the_store_writes() {
     let site = TestSite::sample().await;
     let same_as_a_build = |when: &str| {
         let ingested = files_below(&site.feeds_dir());
+        // From nothing, so that archive pages are rendered again too.
+        std::fs::remove_dir_all(site.feeds_dir()).unwrap();
         run_ok(&site, &["build"]);
         let built = files_below(&site.feeds_dir());
         assert_eq!(

@@ -474,7 +474,7 @@ fn cold_as_process(root: &Path, content: &Path) -> Result<ColdAsProcess> {
             ingest[v].push(total);
         }
         if let Some((site, _)) = &hugo {
-            hugo_runs.push(hugo_once(site)?);
+            hugo_runs.push(hugo_once(site, r)?);
         }
     }
     let med = |v: &mut Vec<f64>| {
@@ -737,7 +737,6 @@ fn hugo_site(root: &Path, content: &Path) -> Result<Option<(std::path::PathBuf, 
     Ok(Some((site, version)))
 }
 
-/// One cold Hugo build of `site` (its output removed first), in ms.
 /// Writes every dirty page out before a timed cold run (`sync`), so that
 /// no run pays for the write-back of what the runs before it wrote: the
 /// bench's own cold runs leave some 2 GB of stores and feeds behind, and
@@ -748,14 +747,21 @@ fn settle() {
     unsafe { libc::sync() };
 }
 
-fn hugo_once(site: &Path) -> Result<f64> {
-    let public = site.join("public");
-    let _ = std::fs::remove_dir_all(&public);
+/// One cold Hugo build of `site` into a new folder, `public-<round>`, in
+/// ms. Nothing is deleted before a timed run, Hugo's output included: on
+/// this VM's ext4 (no journal) creating a file costs more for minutes after
+/// thousands were deleted (the kernel's `recently_deleted` check on each
+/// free inode it considers), which once took a third of a cold run's time.
+/// The folders go with the rest at the end.
+fn hugo_once(site: &Path, round: usize) -> Result<f64> {
+    let public = site.join(format!("public-{round}"));
     settle();
     let t = Instant::now();
     let out = std::process::Command::new("hugo")
         .args(["--quiet", "--source"])
         .arg(site)
+        .arg("--destination")
+        .arg(&public)
         .output()?;
     let took = ms(t.elapsed());
     ensure!(

@@ -27,11 +27,11 @@
 //! **Topic pages are summaries.** Site pages carry each article whole, as
 //! the subscription documents do. Topic pages carry its title, summary,
 //! dates, categories and link, without the body (in JSON Feed, the summary
-//! as `content_text`, and only there): an article has several topics (8.6 on average in
-//! the benchmark corpus, its concepts' ancestors included), so full topic
-//! pages would hold every body that many times over, about 500 MB at
-//! 10,000 articles, all rendered by a first build. The site's pages are the
-//! full history; a topic's are its index.
+//! as `content_text`, and only there): an article has several topics (8.6
+//! on average in the benchmark corpus, its concepts' ancestors included),
+//! so full topic pages would hold every body that many times over, about
+//! 500 MB at 10,000 articles, all rendered by a first build. The site's
+//! pages are the full history; a topic's are its index.
 //!
 //! **What a build renders.** A page's bytes depend only on its members'
 //! rendering (their content hash and effective `updated`), on the feed's

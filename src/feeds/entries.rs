@@ -561,19 +561,36 @@ mod tests {
             assert_eq!(json::render(&v), json::render_whole(&v));
         }
         drop(ahead);
-        // A handle dropped before its work is done stops it and leaves
-        // nothing pinned.
-        let fresh: Vec<Planned> = (100..400)
-            .map(|n| Planned {
-                item: (*item(n, &format!("<p>Never used, {n}</p>"))).clone(),
-                formats: vec![atom::RENDERER, json::RENDERER],
-            })
-            .collect();
-        let mut ahead = super::ahead(move || fresh);
-        let done = ahead.stop();
-        assert!(pinned() <= done && done <= 600, "{done} rendered");
+        let unused = |from: usize| -> Vec<Planned> {
+            (from..from + 2)
+                .map(|n| Planned {
+                    item: (*item(n, &format!("<p>Never used, {n}</p>"))).clone(),
+                    formats: vec![atom::RENDERER, json::RENDERER],
+                })
+                .collect()
+        };
+        // What no build took goes with the handle.
+        let mut ahead = super::ahead({
+            let planned = unused(100);
+            move || planned
+        });
+        assert_eq!(ahead.finish(), 4);
+        assert_eq!(pinned(), 4);
         drop(ahead);
         assert_eq!(pinned(), 0, "dropped with the handle");
+        // Told to stop before it starts, it renders nothing.
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let mut ahead = super::ahead({
+            let planned = unused(200);
+            move || {
+                let _ = wait.recv();
+                planned
+            }
+        });
+        ahead.stop.store(true, Ordering::Relaxed);
+        go.send(()).unwrap();
+        assert_eq!(ahead.stop(), 0);
+        assert_eq!(pinned(), 0);
     }
 
     #[test]

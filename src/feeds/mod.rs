@@ -181,15 +181,6 @@ pub struct Known {
     pub ahead: Option<Ahead>,
 }
 
-impl From<Vec<StoredArticle>> for Known {
-    fn from(articles: Vec<StoredArticle>) -> Self {
-        Self {
-            articles,
-            ahead: None,
-        }
-    }
-}
-
 /// New articles fewer than this are not rendered ahead (`render_ahead`):
 /// their entries are a few milliseconds of a build's work.
 pub const AHEAD_FROM: usize = 200;

@@ -186,13 +186,6 @@ fn pin(
     }
 }
 
-/// One entry to render ahead: an item, and the formats to render it in,
-/// each with the document and cut that `render` of that format uses.
-pub(super) struct Planned {
-    pub item: ItemView,
-    pub formats: Vec<Renderer>,
-}
-
 /// How one format renders and cuts out a lone entry.
 #[derive(Clone, Copy)]
 pub(super) struct Renderer {
@@ -209,23 +202,26 @@ pub struct Ahead {
     thread: Option<std::thread::JoinHandle<usize>>,
 }
 
-/// Starts rendering what `plan` gives into the pinned set, in order, on a
-/// thread of its own (`plan` runs there too).
-pub(super) fn ahead(plan: impl FnOnce() -> Vec<Planned> + Send + 'static) -> Ahead {
+/// Starts rendering the items `plan` gives, in order, in each of
+/// `formats`, into the pinned set, on a thread of its own (`plan` runs
+/// there too).
+pub(super) fn ahead(
+    formats: Vec<Renderer>,
+    plan: impl FnOnce() -> Vec<ItemView> + Send + 'static,
+) -> Ahead {
     cache().lock().unwrap_or_else(|p| p.into_inner()).ahead += 1;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let thread = std::thread::Builder::new()
         .name("entries-ahead".to_owned())
         .spawn(move || {
-            let planned = plan();
             let mut done = 0;
-            for p in &planned {
-                for r in &p.formats {
+            for item in &plan() {
+                for r in &formats {
                     if flag.load(Ordering::Relaxed) {
                         return done;
                     }
-                    pin(r.format, &p.item, r.lone, r.cut);
+                    pin(r.format, item, r.lone, r.cut);
                     done += 1;
                 }
             }
@@ -248,17 +244,11 @@ impl Ahead {
     /// pinned so far stay until this is dropped. The number rendered.
     pub fn stop(&mut self) -> usize {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread
-            .take()
-            .and_then(|t| t.join().ok())
-            .unwrap_or_default()
+        self.join()
     }
-}
 
-#[cfg(test)]
-impl Ahead {
-    /// Waits for every planned entry to be rendered.
-    fn finish(&mut self) -> usize {
+    /// Waits for the thread: the number of entries it rendered.
+    fn join(&mut self) -> usize {
         self.thread
             .take()
             .and_then(|t| t.join().ok())
@@ -529,21 +519,13 @@ mod tests {
             .map(|n| item(n, &format!("<p>Rendered ahead, {n}: {}</p>", AWKWARD[n])))
             .collect();
         let slims: Vec<Arc<ItemView>> = items.iter().map(|i| Arc::new(i.slim())).collect();
+        let formats = || vec![atom::RENDERER, json::RENDERER];
         let plan = {
             let (items, slims) = (items.clone(), slims.clone());
-            move || -> Vec<Planned> {
-                items
-                    .iter()
-                    .chain(&slims)
-                    .map(|i| Planned {
-                        item: (**i).clone(),
-                        formats: vec![atom::RENDERER, json::RENDERER],
-                    })
-                    .collect()
-            }
+            move || -> Vec<ItemView> { items.iter().chain(&slims).map(|i| (**i).clone()).collect() }
         };
-        let mut ahead = super::ahead(plan);
-        assert_eq!(ahead.finish(), 24, "12 items in 2 formats");
+        let mut ahead = super::ahead(formats(), plan);
+        assert_eq!(ahead.join(), 24, "12 items in 2 formats");
         assert_eq!(pinned(), 24);
         // Each entry comes from the pinned set: none is rendered again.
         for i in items.iter().chain(&slims) {
@@ -561,26 +543,23 @@ mod tests {
             assert_eq!(json::render(&v), json::render_whole(&v));
         }
         drop(ahead);
-        let unused = |from: usize| -> Vec<Planned> {
+        let unused = |from: usize| -> Vec<ItemView> {
             (from..from + 2)
-                .map(|n| Planned {
-                    item: (*item(n, &format!("<p>Never used, {n}</p>"))).clone(),
-                    formats: vec![atom::RENDERER, json::RENDERER],
-                })
+                .map(|n| (*item(n, &format!("<p>Never used, {n}</p>"))).clone())
                 .collect()
         };
         // What no build took goes with the handle.
-        let mut ahead = super::ahead({
+        let mut ahead = super::ahead(formats(), {
             let planned = unused(100);
             move || planned
         });
-        assert_eq!(ahead.finish(), 4);
+        assert_eq!(ahead.join(), 4);
         assert_eq!(pinned(), 4);
         drop(ahead);
         assert_eq!(pinned(), 0, "dropped with the handle");
         // Told to stop before it starts, it renders nothing.
         let (go, wait) = std::sync::mpsc::channel::<()>();
-        let mut ahead = super::ahead({
+        let mut ahead = super::ahead(formats(), {
             let planned = unused(200);
             move || {
                 let _ = wait.recv();

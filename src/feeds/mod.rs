@@ -198,30 +198,24 @@ pub fn render_ahead(
     if config.feeds.archive_page_size == 0 {
         return None;
     }
-    let renderers: Vec<entries::Renderer> = archive::page_formats(&config.feeds.formats)
+    let formats = archive::page_formats(&config.feeds.formats)
         .into_iter()
         .map(|f| match f {
             FeedFormat::Json => json::RENDERER,
             FeedFormat::Rss | FeedFormat::Atom => atom::RENDERER,
         })
         .collect();
-    Some(entries::ahead(move || {
+    Some(entries::ahead(formats, move || {
         let articles = articles();
-        let mut planned = Vec::with_capacity(articles.len() * 2);
+        let mut items = Vec::with_capacity(articles.len() * 2);
         for (article, topics) in articles {
             let item = ItemView::from(article);
             if topics {
-                planned.push(entries::Planned {
-                    item: item.slim(),
-                    formats: renderers.clone(),
-                });
+                items.push(item.slim());
             }
-            planned.push(entries::Planned {
-                item,
-                formats: renderers.clone(),
-            });
+            items.push(item);
         }
-        planned
+        items
     }))
 }
 

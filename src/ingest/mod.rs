@@ -575,30 +575,37 @@ fn as_stored(
 /// Starts rendering the feed entries of the articles `changes` stores under
 /// new slugs, when they are many (`feeds::render_ahead`).
 fn render_ahead(config: &Config, changes: &Arc<Vec<ArticleChange>>) -> Option<crate::feeds::Ahead> {
-    let new = |c: &ArticleChange| matches!(c, ArticleChange::Upsert { new_slug: true, .. });
-    if changes.iter().filter(|c| new(c)).count() < crate::feeds::AHEAD_FROM {
+    if changes.iter().filter_map(new_article).count() < crate::feeds::AHEAD_FROM {
         return None;
     }
     let changes = changes.clone();
     crate::feeds::render_ahead(config, move || {
         changes
             .iter()
-            .filter_map(|c| match c {
-                ArticleChange::Upsert {
-                    article,
-                    source,
-                    updated,
-                    topics,
-                    new_slug: true,
-                    ..
-                } => Some((
-                    as_stored(article.as_ref().clone(), source, *updated),
-                    !topics.is_empty(),
-                )),
-                _ => None,
+            .filter_map(new_article)
+            .map(|(article, source, updated, topics)| {
+                (as_stored(article.clone(), source, updated), topics)
             })
             .collect()
     })
+}
+
+/// The article of a change that stores it under a new slug, with its
+/// source, effective `updated` and whether it has topics.
+fn new_article(
+    c: &ArticleChange,
+) -> Option<(&Article, &ArticleSource, DateTime<FixedOffset>, bool)> {
+    match c {
+        ArticleChange::Upsert {
+            article,
+            source,
+            updated,
+            topics,
+            new_slug: true,
+            ..
+        } => Some((article, source, *updated, !topics.is_empty())),
+        _ => None,
+    }
 }
 
 impl IngestError {

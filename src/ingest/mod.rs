@@ -457,16 +457,31 @@ pub async fn ingest_with(
     let began = std::time::Instant::now();
     cache.stored.clear();
     cache.ahead = None;
-    let reader = Reader::new(config, now)?;
-    let held = cache.files.take().filter(|h| h.key == reader.key);
-    // Listing the folder and reading the index overlap.
-    let scanning = reader.scan(scan, held.map(|h| h.files));
-    let before = store.revision().await.ok();
-    let index = match cache.take(before) {
-        Some(entries) => entries,
-        None => store.article_index().await?,
+    // Reading the index overlaps compiling the vocabulary (a command's
+    // first, some milliseconds) and then listing the folder.
+    let held = cache.files.take();
+    let listing = async {
+        let reader = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || Reader::new(&config, now))
+                .await
+                .map_err(|e| task_failed("vocabulary", e))??
+        };
+        let held = held.filter(|h| h.key == reader.key);
+        let files = reader.scan(scan, held.map(|h| h.files)).await;
+        Ok::<_, IngestError>((reader, files))
     };
-    let files = match scanning.await {
+    let indexing = async {
+        let before = store.revision().await.ok();
+        let index = match cache.take(before) {
+            Some(entries) => entries,
+            None => store.article_index().await?,
+        };
+        Ok::<_, IngestError>((before, index))
+    };
+    let (listed, indexed) = tokio::join!(listing, indexing);
+    let ((reader, files), (before, index)) = (listed?, indexed?);
+    let files = match files {
         Ok(files) => files,
         Err(e) if sources_only(config, &e) => {
             let report = without_content_folder(config, &index);

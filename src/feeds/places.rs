@@ -12,8 +12,16 @@
 //! again. A label is never newer than what it labels (the revision is read
 //! first), so a write racing a read costs a read, never a stale page.
 
+use super::ItemView;
 use crate::store::{ArchiveEntry, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// At most this many feed items are kept between builds (`with_members`):
+/// about 4 KB each with its body, so some 16 MB. A scoped build after one
+/// change needs a few hundred (its topics' newest articles); a full build
+/// needs every article and keeps none.
+const ITEMS_KEPT: usize = 4096;
 
 /// The places kept between builds; empty until the first build.
 #[derive(Debug, Default)]
@@ -21,6 +29,13 @@ pub struct Places {
     held: Option<Held>,
     /// Each topic's articles are kept too (`with_members`).
     members: bool,
+    /// The feed items (whole articles) the last builds used, kept with the
+    /// places (`with_members`): good for the same revisions as they are,
+    /// and dropped with them; an article written by the caller's own
+    /// write is dropped alone. A build after one change then reads again
+    /// only the changed article's body, not those of its topics' newest
+    /// articles.
+    items: HashMap<String, Arc<ItemView>>,
 }
 
 #[derive(Debug)]
@@ -170,7 +185,67 @@ impl Places {
         Self {
             held: None,
             members: true,
+            items: HashMap::new(),
         }
+    }
+
+    /// Reads every article's place now, ahead of the build that will use
+    /// them: a process that ingests and then builds (`feedletter ingest`)
+    /// reads them while it lists the content folder, and tells `advance`
+    /// what its ingest wrote meanwhile. Kept places are read again only if
+    /// they are not good for the store's revision.
+    pub async fn prefetch(&mut self, store: &dyn Store) -> Result<(), StoreError> {
+        let revision = store.revision().await?;
+        if self.held.as_ref().is_some_and(|h| h.revision == revision) {
+            return Ok(());
+        }
+        let all = if self.members {
+            Some(store.topic_slugs(None).await?)
+        } else {
+            None
+        };
+        let entries = store.archive_entries().await?;
+        let members = all
+            .map(|all| Members::from_lists(all, &entries))
+            .transpose()?;
+        self.forget();
+        self.held = Some(Held {
+            revision,
+            entries,
+            members,
+            stale: BTreeSet::new(),
+        });
+        Ok(())
+    }
+
+    /// Drops what is kept: the store moved in a way nobody here can
+    /// account for.
+    fn forget(&mut self) {
+        self.held = None;
+        self.items.clear();
+    }
+
+    /// The items kept between builds, for a build to take from and add to
+    /// (see `keep_items`); None when items are not kept.
+    pub(super) fn items(&self) -> Option<&HashMap<String, Arc<ItemView>>> {
+        (self.members && self.held.is_some()).then_some(&self.items)
+    }
+
+    /// Keeps the items a build used, read at the revision the places are
+    /// kept for, beside those kept already; when that makes too many, only
+    /// the build's (or none, when they alone are too many).
+    pub(super) fn keep_items(&mut self, used: &HashMap<String, Arc<ItemView>>) {
+        if !self.members || self.held.is_none() {
+            return;
+        }
+        if self.items.len() + used.len() > ITEMS_KEPT {
+            self.items.clear();
+            if used.len() > ITEMS_KEPT {
+                return;
+            }
+        }
+        self.items
+            .extend(used.iter().map(|(slug, item)| (slug.clone(), item.clone())));
     }
 
     /// The store went from revision `before` to `after`; `changed` names
@@ -188,6 +263,9 @@ impl Places {
                 Some(slugs) if after == before + 1 => {
                     held.revision = after;
                     held.stale.extend(slugs.iter().cloned());
+                    for slug in slugs {
+                        self.items.remove(slug);
+                    }
                     true
                 }
                 _ => false,
@@ -195,7 +273,7 @@ impl Places {
             _ => false,
         };
         if !kept {
-            self.held = None;
+            self.forget();
         }
     }
 
@@ -218,6 +296,15 @@ impl Places {
             _ => None,
         };
         let revision = store.revision().await.ok();
+        // Most articles written since (a cold ingest's): all read again,
+        // in one statement rather than by slug.
+        if self
+            .held
+            .as_ref()
+            .is_some_and(|h| h.stale.len() * 2 > h.entries.len())
+        {
+            self.held = None;
+        }
         if let (Some(held), Some(revision)) = (&mut self.held, revision)
             && held.revision == revision
         {
@@ -244,7 +331,7 @@ impl Places {
             let topics = by_topic(held.members.as_ref(), read_first, wanted, &held.entries)?;
             return Ok((topics, held.entries.clone()));
         }
-        self.held = None;
+        self.forget();
         let all = match (self.members, revision) {
             (true, Some(_)) => Some(store.topic_slugs(None).await?),
             _ => None,
@@ -421,6 +508,81 @@ mod tests {
         assert!(e.to_string().contains("acne of zz"), "{e}");
     }
 
+    fn item(slug: &str) -> Arc<ItemView> {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T09:30:00+05:30").unwrap();
+        Arc::new(ItemView {
+            slug: slug.to_owned(),
+            id: format!("tag:example.org,2026:{slug}"),
+            url: format!("https://example.org/{slug}/"),
+            title: slug.to_owned(),
+            summary: String::new(),
+            content_html: format!("<p>{slug}</p>"),
+            author: crate::domain::Person {
+                name: "Meera Iyer".to_owned(),
+                email: None,
+            },
+            reviewed_by: None,
+            tags: Vec::new(),
+            category: None,
+            image: None,
+            published: at,
+            updated: at,
+        })
+    }
+
+    fn used(slugs: &[&str]) -> HashMap<String, Arc<ItemView>> {
+        slugs.iter().map(|s| (s.to_string(), item(s))).collect()
+    }
+
+    fn kept(p: &Places) -> Option<Vec<String>> {
+        let mut slugs: Vec<String> = p.items()?.keys().cloned().collect();
+        slugs.sort();
+        Some(slugs)
+    }
+
+    #[test]
+    fn kept_items_go_with_their_article_or_with_the_places() {
+        let held = |revision| {
+            let mut p = Places::with_members();
+            p.held = Some(Held {
+                revision,
+                entries: vec![entry("a", "1"), entry("b", "1"), entry("c", "1")],
+                members: Some(Members::default()),
+                stale: BTreeSet::new(),
+            });
+            p
+        };
+        let mut p = held(4);
+        p.keep_items(&used(&["a", "b"]));
+        p.keep_items(&used(&["c"]));
+        assert_eq!(kept(&p), Some(vec!["a".into(), "b".into(), "c".into()]));
+        // The caller's own write of "a": that item alone goes.
+        p.advance((Some(4), Some(5)), Some(&["a".to_owned()]));
+        assert_eq!(kept(&p), Some(vec!["b".into(), "c".into()]));
+        // A write nobody named: every item goes, with the places.
+        p.advance((Some(5), Some(6)), None);
+        assert_eq!(kept(&p), None);
+        p.held = held(6).held;
+        assert_eq!(kept(&p), Some(Vec::new()), "forgotten items came back");
+        // Too many for the bound: the build's own, or none.
+        p.keep_items(&used(&["a"]));
+        let many: Vec<String> = (0..ITEMS_KEPT).map(|n| format!("s{n}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        p.keep_items(&used(&many));
+        assert_eq!(p.items.len(), ITEMS_KEPT);
+        assert!(!p.items.contains_key("a"));
+        let more: Vec<String> = (0..=ITEMS_KEPT).map(|n| format!("t{n}")).collect();
+        let more: Vec<&str> = more.iter().map(String::as_str).collect();
+        p.keep_items(&used(&more));
+        assert!(p.items.is_empty());
+        // A process that builds once keeps none.
+        let mut once = held(6);
+        once.members = false;
+        once.keep_items(&used(&["a"]));
+        assert_eq!(kept(&once), None);
+        assert!(once.items.is_empty());
+    }
+
     #[test]
     fn places_are_kept_only_through_the_callers_own_write() {
         let held = |revision| Places {
@@ -431,6 +593,7 @@ mod tests {
                 stale: BTreeSet::new(),
             }),
             members: false,
+            items: HashMap::new(),
         };
         let changed = ["a".to_owned()];
         // Its own write: kept, with the article to read again.

@@ -10,6 +10,7 @@ use crate::domain::{Slug, StoredArticle};
 use crate::store::{ArchiveEntry, Store, StoreError, TopicSummary, Withdrawn};
 use crate::topics::trending::Status;
 use chrono::{DateTime, Duration, Utc};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -157,10 +158,11 @@ pub(super) async fn plan(
     // With archives off the entries are empty: the plan then removes pages
     // an earlier build wrote.
     let archive_plans: Vec<ArchivePlan> = pending
-        .iter()
+        .par_iter()
         .map(|p| archive::plan(config, &p.path, &p.title, &p.entries))
         .collect();
-    let items = read_items(store, seed, &pending, &archive_plans).await?;
+    let items = read_items(store, seed, &pending, &archive_plans, places.items()).await?;
+    places.keep_items(&items);
     let heads_moved = add_views(
         &mut plan,
         config,
@@ -329,27 +331,38 @@ async fn index_opml(
 }
 
 /// The items of the articles a plan shows, by slug: those of `seed`
-/// (articles read whole already), and the bodies of the subscription
-/// documents, the archive pages to render and the tails, read in one go.
+/// (articles read whole already) and those kept from earlier builds
+/// (`kept`, see `Places::items`), and the bodies of the other articles of
+/// the subscription documents, the archive pages to render and the tails,
+/// read in one go.
 async fn read_items(
     store: &dyn Store,
     seed: Vec<StoredArticle>,
     pending: &[Pending],
     plans: &[ArchivePlan],
+    kept: Option<&HashMap<String, Arc<ItemView>>>,
 ) -> Result<HashMap<String, Arc<ItemView>>, StoreError> {
     let mut items: HashMap<String, Arc<ItemView>> = HashMap::new();
     add_items(&mut items, seed);
-    let missing: BTreeSet<&str> = pending
-        .iter()
-        .flat_map(|p| &p.current)
-        .chain(
-            plans
-                .iter()
-                .flat_map(|a| a.render.iter().flat_map(|(_, s)| s).chain(&a.tail)),
-        )
-        .map(String::as_str)
-        .filter(|s| !items.contains_key(*s))
-        .collect();
+    let shown = pending.iter().flat_map(|p| &p.current).chain(
+        plans
+            .iter()
+            .flat_map(|a| a.render.iter().flat_map(|(_, s)| s).chain(&a.tail)),
+    );
+    let mut missing: BTreeSet<&str> = BTreeSet::new();
+    for slug in shown {
+        if items.contains_key(slug) {
+            continue;
+        }
+        match kept.and_then(|k| k.get(slug)) {
+            Some(item) => {
+                items.insert(slug.clone(), item.clone());
+            }
+            None => {
+                missing.insert(slug);
+            }
+        }
+    }
     let read = if missing.is_empty() {
         Vec::new()
     } else if missing.len() > READ_ALL_ABOVE {

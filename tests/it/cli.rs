@@ -327,7 +327,10 @@ async fn a_cold_ingest_of_hundreds_of_articles_writes_what_a_build_from_the_stor
 
 #[tokio::test]
 async fn the_feeds_ingest_writes_are_those_a_full_build_from_the_store_writes() {
-    let site = TestSite::sample().await;
+    // Pages of four: the edited article is on a full archive page, which
+    // the second ingest must render again from the places it read while
+    // it listed the folder, brought up to date with its own write.
+    let site = TestSite::sample_with("[feeds]\narchive_page_size = 4\n").await;
     let same_as_a_build = |when: &str| {
         let ingested = files_below(&site.feeds_dir());
         // From nothing, so that archive pages are rendered again too.
@@ -357,20 +360,25 @@ async fn the_feeds_ingest_writes_are_those_a_full_build_from_the_store_writes() 
          published: 2026-11-24 08:30\ntags: [melasma, pigmentation]\n---\n\
          Dermatologists reach for tranexamic acid when melasma shrugs off sunscreen alone.\n",
     );
-    let edited = std::fs::read_dir(site.content_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.extension().is_some_and(|x| x == "md")
-                && !p.ends_with("tranexamic-acid-for-melasma.md")
-        })
-        .unwrap();
+    // One of the sample's oldest articles: on the site's first page.
+    let edited = site.content_dir().join("niacinamide-and-pores.md");
     let mut text = std::fs::read_to_string(&edited).unwrap();
     text.push_str("\nAn editor's note added on review.\n");
     std::fs::write(&edited, text).unwrap();
     let out = run_ok(&site, &["ingest", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["new"], serde_json::json!(["tranexamic-acid-for-melasma"]));
+    let pages: Vec<&str> = v["feeds_written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f.as_str())
+        .filter(|f| f.starts_with("archive/"))
+        .collect();
+    assert!(
+        pages.contains(&"archive/1.xml") && pages.iter().all(|p| p.starts_with("archive/1.")),
+        "the site's first page alone should be written again: {out}"
+    );
     assert_eq!(v["updated"].as_array().map(Vec::len), Some(1), "{out}");
     let warm = same_as_a_build("after a new and an edited article");
     let rss = String::from_utf8_lossy(&warm["rss.xml"]);

@@ -193,29 +193,9 @@ impl Places {
     /// them: a process that ingests and then builds (`feedletter ingest`)
     /// reads them while it lists the content folder, and tells `advance`
     /// what its ingest wrote meanwhile. Kept places are read again only if
-    /// they are not good for the store's revision.
+    /// they are not good for the store's revision (see `read`).
     pub async fn prefetch(&mut self, store: &dyn Store) -> Result<(), StoreError> {
-        let revision = store.revision().await?;
-        if self.held.as_ref().is_some_and(|h| h.revision == revision) {
-            return Ok(());
-        }
-        let all = if self.members {
-            Some(store.topic_slugs(None).await?)
-        } else {
-            None
-        };
-        let entries = store.archive_entries().await?;
-        let members = all
-            .map(|all| Members::from_lists(all, &entries))
-            .transpose()?;
-        self.forget();
-        self.held = Some(Held {
-            revision,
-            entries,
-            members,
-            stale: BTreeSet::new(),
-        });
-        Ok(())
+        self.read(store, Wanted::Nothing).await.map(drop)
     }
 
     /// Drops what is kept: the store moved in a way nobody here can

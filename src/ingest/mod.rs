@@ -368,6 +368,20 @@ impl IndexCache {
     }
 
     /// Holds `entries` as the index of the store at `revision`.
+    /// The store's revision and its article index: the kept copy when it
+    /// is good for that revision, else read from the store.
+    async fn current_index(
+        &mut self,
+        store: &dyn Store,
+    ) -> Result<(Option<i64>, Vec<IndexEntry>), IngestError> {
+        let before = store.revision().await.ok();
+        let index = match self.take(before) {
+            Some(entries) => entries,
+            None => store.article_index().await?,
+        };
+        Ok((before, index))
+    }
+
     pub(crate) fn hold(&mut self, revision: i64, entries: Vec<IndexEntry>) {
         self.held = Some(HeldIndex { revision, entries });
     }
@@ -460,26 +474,7 @@ pub async fn ingest_with(
     // Reading the index overlaps compiling the vocabulary (a command's
     // first, some milliseconds) and then listing the folder.
     let held = cache.files.take();
-    let listing = async {
-        let reader = {
-            let config = config.clone();
-            tokio::task::spawn_blocking(move || Reader::new(&config, now))
-                .await
-                .map_err(|e| task_failed("vocabulary", e))??
-        };
-        let held = held.filter(|h| h.key == reader.key);
-        let files = reader.scan(scan, held.map(|h| h.files)).await;
-        Ok::<_, IngestError>((reader, files))
-    };
-    let indexing = async {
-        let before = store.revision().await.ok();
-        let index = match cache.take(before) {
-            Some(entries) => entries,
-            None => store.article_index().await?,
-        };
-        Ok::<_, IngestError>((before, index))
-    };
-    let (listed, indexed) = tokio::join!(listing, indexing);
+    let (listed, indexed) = tokio::join!(list(config, now, scan, held), cache.current_index(store));
     let ((reader, files), (before, index)) = (listed?, indexed?);
     let files = match files {
         Ok(files) => files,
@@ -551,6 +546,26 @@ pub async fn ingest_with(
         cache.stored = stored_new(changes);
     }
     Ok(report)
+}
+
+/// Compiles the vocabulary (off the async threads) and lists the folder
+/// with it, from `held` (the last scan's listing) when `scan` allows; the
+/// listing's own failure comes back beside the reader.
+async fn list(
+    config: &Config,
+    now: DateTime<Utc>,
+    scan: &Scan,
+    held: Option<HeldFiles>,
+) -> Result<(Reader, Result<Vec<ContentFile>, IngestError>), IngestError> {
+    let reader = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || Reader::new(&config, now))
+            .await
+            .map_err(|e| task_failed("vocabulary", e))??
+    };
+    let held = held.filter(|h| h.key == reader.key);
+    let files = reader.scan(scan, held.map(|h| h.files)).await;
+    Ok((reader, files))
 }
 
 /// The articles `changes` stored under slugs new to the store, as a read

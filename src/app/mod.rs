@@ -23,6 +23,7 @@ use crate::scheduler::Timing;
 use crate::scheduler::lease::Lease;
 use crate::store::{self, Store};
 use anyhow::Context as _;
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -199,6 +200,14 @@ impl App {
         );
         let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
         let stopping = stop.clone();
+        // Without Nagle's algorithm, as nginx serves keep-alive
+        // connections: a response's last partial segment goes out at once
+        // instead of waiting for the reader's ACK of the ones before it.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;

@@ -147,7 +147,7 @@ pub(super) fn topic_entries(
     let place: HashMap<&str, usize> = site
         .iter()
         .enumerate()
-        .map(|(i, e)| (e.slug.as_str(), i))
+        .map(|(i, e)| (&*e.slug, i))
         .collect();
     let mut out = BTreeMap::new();
     for (topic, slugs) in slugs {
@@ -179,7 +179,7 @@ pub(super) fn newest_published(entries: &[ArchiveEntry], limit: usize) -> Vec<St
     published
         .into_iter()
         .take(limit)
-        .map(|e| e.slug.clone())
+        .map(|e| e.slug.to_string())
         .collect()
 }
 
@@ -252,7 +252,7 @@ pub(super) fn plan(
             let published = members
                 .iter()
                 .filter(|e| e.published)
-                .map(|e| e.slug.clone())
+                .map(|e| e.slug.to_string())
                 .collect();
             plan.render.push((n, published));
         }
@@ -264,7 +264,7 @@ pub(super) fn plan(
         .unwrap_or_default()
         .iter()
         .filter(|e| e.published)
-        .map(|e| e.slug.clone())
+        .map(|e| e.slug.to_string())
         .collect();
     for n in old.keys().filter(|n| **n > full) {
         for f in [FeedFormat::Atom, FeedFormat::Json] {
@@ -394,9 +394,9 @@ mod tests {
         )
         .unwrap();
         let entry = |slug: &str, published| ArchiveEntry {
-            slug: slug.to_owned(),
+            slug: slug.into(),
             published,
-            content_hash: format!("hash-of-{slug}"),
+            content_hash: format!("hash-of-{slug}").into(),
             updated_ts: 1_764_000_000,
             published_ts: 1_763_000_000,
         };

@@ -87,7 +87,7 @@ impl Members {
         let place: HashMap<&str, u32> = entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (e.slug.as_str(), position(i)))
+            .map(|(i, e)| (&*e.slug, position(i)))
             .collect();
         let mut out = Self {
             of_article: vec![Vec::new(); entries.len()],
@@ -301,8 +301,8 @@ impl Places {
                         .entries
                         .iter()
                         .enumerate()
-                        .filter(|(_, e)| held.stale.contains(&e.slug))
-                        .map(|(i, e)| (position(i), topics.remove(&e.slug).unwrap_or_default()))
+                        .filter(|(_, e)| held.stale.contains(&*e.slug))
+                        .map(|(i, e)| (position(i), topics.remove(&*e.slug).unwrap_or_default()))
                         .collect();
                     members.patch(held.entries.len(), at);
                 }
@@ -377,10 +377,10 @@ fn patch(entries: &mut Vec<ArchiveEntry>, fresh: Vec<ArchiveEntry>) {
         let at: HashMap<&str, usize> = fresh
             .iter()
             .enumerate()
-            .map(|(i, e)| (e.slug.as_str(), i))
+            .map(|(i, e)| (&*e.slug, i))
             .collect();
         for entry in entries.iter_mut() {
-            if let Some(&i) = at.get(entry.slug.as_str()) {
+            if let Some(&i) = at.get(&*entry.slug) {
                 entry.clone_from(&fresh[i]);
                 placed[i] = true;
             }
@@ -401,9 +401,9 @@ mod tests {
 
     fn entry(slug: &str, hash: &str) -> ArchiveEntry {
         ArchiveEntry {
-            slug: slug.to_owned(),
+            slug: slug.into(),
             published: true,
-            content_hash: hash.to_owned(),
+            content_hash: hash.into(),
             updated_ts: 1,
             published_ts: 1,
         }
@@ -446,7 +446,7 @@ mod tests {
         let sorted = |m: TopicEntries| -> BTreeMap<String, Vec<String>> {
             m.into_iter()
                 .map(|(k, v)| {
-                    let mut v: Vec<String> = v.into_iter().map(|e| e.slug).collect();
+                    let mut v: Vec<String> = v.into_iter().map(|e| e.slug.to_string()).collect();
                     v.sort();
                     (k, v)
                 })

@@ -456,9 +456,9 @@ pub type ArchiveRow = (i64, String, String, String, i64, i64);
 impl From<ArchiveRow> for ArchiveEntry {
     fn from((_, slug, status, content_hash, updated_ts, published_ts): ArchiveRow) -> Self {
         ArchiveEntry {
-            slug,
+            slug: slug.into(),
             published: status == "published",
-            content_hash,
+            content_hash: content_hash.into(),
             updated_ts,
             published_ts,
         }

@@ -63,6 +63,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// The archive folder of each feed.
 pub const DIR: &str = "archive";
@@ -203,11 +204,14 @@ pub(super) struct ArchivePlan {
 
 /// Plans the archive of the feed in folder `feed`, titled `title`, whose
 /// articles in archive order are `entries`.
+/// `kept`: the fingerprints of earlier builds, when the caller keeps them
+/// (see `PagePrints`).
 pub(super) fn plan(
     config: &Config,
     feed: &str,
     title: &str,
     entries: &[ArchiveEntry],
+    kept: Option<&PagePrints>,
 ) -> ArchivePlan {
     let size = config.feeds.archive_page_size;
     let dir = config.feeds.dir.join(feed).join(DIR);
@@ -235,11 +239,16 @@ pub(super) fn plan(
     plan.newest_moved = old.keys().next_back().copied() != plan.newest;
     // Every full page is hashed (10,000 articles are 200 site pages):
     // on every core.
+    let head: Arc<[u8]> = page_head(config, feed, title).into();
     let prints: Vec<String> = (1..=full)
         .into_par_iter()
         .map(|n| {
             let start = (n as usize - 1) * size;
-            fingerprint(config, feed, title, n, &entries[start..start + size])
+            let members = &entries[start..start + size];
+            match kept {
+                Some(kept) => kept.get(feed, &head, n, members),
+                None => fingerprint(&head, n, members),
+            }
         })
         .collect();
     let mut manifest = String::new();
@@ -288,18 +297,10 @@ fn read_manifest(path: &Path) -> BTreeMap<u32, String> {
         .collect()
 }
 
-/// Everything a page's bytes depend on, hashed.
-fn fingerprint(
-    config: &Config,
-    feed: &str,
-    title: &str,
-    n: u32,
-    members: &[ArchiveEntry],
-) -> String {
-    // The fields joined in one buffer and hashed once: the same digest as
-    // hashing them one by one, without SHA-256's per-call work for each of
-    // the 150 small fields of a page (a visible part of a daemon's run).
-    let mut buf: Vec<u8> = Vec::with_capacity(512 + members.len() * 96);
+/// Everything a page's bytes depend on but its number and members: the
+/// first fields of its fingerprint, the same for every page of a feed.
+fn page_head(config: &Config, feed: &str, title: &str) -> Vec<u8> {
+    let mut buf: Vec<u8> = Vec::with_capacity(512);
     let mut field = |s: &str| {
         buf.extend_from_slice(s.as_bytes());
         buf.push(0x1f);
@@ -317,6 +318,21 @@ fn fingerprint(
     field(&config.feeds.archive_page_size.to_string());
     field(feed);
     field(title);
+    buf
+}
+
+/// Everything a page's bytes depend on, hashed: `head` (`page_head`), its
+/// number and its published members.
+fn fingerprint(head: &[u8], n: u32, members: &[ArchiveEntry]) -> String {
+    // The fields joined in one buffer and hashed once: the same digest as
+    // hashing them one by one, without SHA-256's per-call work for each of
+    // the 150 small fields of a page (a visible part of a daemon's run).
+    let mut buf: Vec<u8> = Vec::with_capacity(head.len() + 16 + members.len() * 96);
+    buf.extend_from_slice(head);
+    let mut field = |s: &str| {
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(0x1f);
+    };
     field(&n.to_string());
     let mut ts = String::new();
     for e in members.iter().filter(|e| e.published) {
@@ -327,6 +343,54 @@ fn fingerprint(
         field(&ts);
     }
     hex::encode(&Sha256::digest(&buf)[..16])
+}
+
+/// The page fingerprints of earlier builds, kept by a process that builds
+/// again and again (`Places::with_members`): a page whose head and
+/// members are those it had then has the fingerprint it had then. SHA-256
+/// over every full page of the touched feeds (200 site pages at 10,000
+/// articles, and each touched topic's) was a tenth of a daemon's run
+/// after one save; comparing members that share their strings with the
+/// last build's is a pointer check each. Only an exact match is reused,
+/// so what is kept can be stale but never wrong.
+#[derive(Debug, Default)]
+pub struct PagePrints(Mutex<HashMap<(String, u32), KeptPrint>>);
+
+#[derive(Debug)]
+struct KeptPrint {
+    head: Arc<[u8]>,
+    members: Vec<ArchiveEntry>,
+    print: String,
+}
+
+impl PagePrints {
+    /// The fingerprint of page `n` of `feed`, kept or computed (and kept).
+    fn get(&self, feed: &str, head: &Arc<[u8]>, n: u32, members: &[ArchiveEntry]) -> String {
+        let lock = || self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (feed.to_owned(), n);
+        if let Some(k) = lock().get(&key)
+            && k.head == *head
+            && k.members == members
+        {
+            return k.print.clone();
+        }
+        let print = fingerprint(head, n, members);
+        lock().insert(
+            key,
+            KeptPrint {
+                head: head.clone(),
+                members: members.to_vec(),
+                print: print.clone(),
+            },
+        );
+        print
+    }
+
+    /// Pages kept (for tests).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().map(|m| m.len()).unwrap_or_default()
+    }
 }
 
 /// The title of archive page `n` of a feed titled `title`.
@@ -405,8 +469,55 @@ mod tests {
             entry("gone", false),
             entry("spf", true),
         ];
-        let print = fingerprint(&config, "topics/retinol", "Retinol", 3, &members);
+        let head = page_head(&config, "topics/retinol", "Retinol");
+        let print = fingerprint(&head, 3, &members);
         assert_eq!(print, "c3b64cbcaf979ff2039017f2d539f8c6");
+    }
+
+    /// A kept fingerprint is the one a build from nothing computes, for
+    /// exactly the same page, and only for it: another member, another
+    /// content hash, another title or another page number is hashed anew.
+    #[test]
+    fn kept_page_fingerprints_are_reused_only_for_the_same_page() {
+        let config = Config::from_toml_str(
+            "[site]\ntitle = \"The Dewline\"\nbase_url = \"https://dewline.example\"\n",
+            Path::new("/srv/dew/feedletter.toml"),
+            &[],
+        )
+        .unwrap();
+        let entry = |slug: &str, hash: &str| ArchiveEntry {
+            slug: slug.into(),
+            published: true,
+            content_hash: hash.into(),
+            updated_ts: 1_764_000_000,
+            published_ts: 1_763_000_000,
+        };
+        let page = vec![entry("retinol-101", "h1"), entry("spf", "h2")];
+        let head: Arc<[u8]> = page_head(&config, "topics/retinol", "Retinol").into();
+        let fresh = |head: &[u8], n, members: &[ArchiveEntry]| fingerprint(head, n, members);
+        let kept = PagePrints::default();
+        let first = kept.get("topics/retinol", &head, 1, &page);
+        assert_eq!(first, fresh(&head, 1, &page));
+        assert_eq!(kept.get("topics/retinol", &head, 1, &page), first);
+        assert_eq!(kept.len(), 1);
+        // The same page read again from the store (other allocations).
+        let again = vec![entry("retinol-101", "h1"), entry("spf", "h2")];
+        assert_eq!(kept.get("topics/retinol", &head, 1, &again), first);
+        // An edited member.
+        let edited = vec![entry("retinol-101", "h1"), entry("spf", "h3")];
+        let print = kept.get("topics/retinol", &head, 1, &edited);
+        assert_ne!(print, first);
+        assert_eq!(print, fresh(&head, 1, &edited));
+        // A renamed feed, and another page number, with the same members.
+        let renamed: Arc<[u8]> = page_head(&config, "topics/retinol", "Retinoids").into();
+        let print = kept.get("topics/retinol", &renamed, 1, &edited);
+        assert_eq!(print, fresh(&renamed, 1, &edited));
+        assert_ne!(print, fresh(&head, 1, &edited));
+        assert_eq!(
+            kept.get("topics/retinol", &renamed, 2, &edited),
+            fresh(&renamed, 2, &edited)
+        );
+        assert_eq!(kept.len(), 2);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! first), so a write racing a read costs a read, never a stale page.
 
 use super::ItemView;
+use super::archive::PagePrints;
 use crate::store::{ArchiveEntry, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct Places {
     /// only the changed article's body, not those of its topics' newest
     /// articles.
     items: HashMap<String, Arc<ItemView>>,
+    /// Archive page fingerprints of the last builds (`with_members`).
+    prints: PagePrints,
 }
 
 #[derive(Debug)]
@@ -186,6 +189,7 @@ impl Places {
             held: None,
             members: true,
             items: HashMap::new(),
+            prints: PagePrints::default(),
         }
     }
 
@@ -203,6 +207,12 @@ impl Places {
     fn forget(&mut self) {
         self.held = None;
         self.items.clear();
+    }
+
+    /// The archive page fingerprints kept between builds, when this
+    /// process builds again and again (`with_members`).
+    pub(super) fn page_prints(&self) -> Option<&PagePrints> {
+        self.members.then_some(&self.prints)
     }
 
     /// The items kept between builds, for a build to take from and add to
@@ -574,6 +584,7 @@ mod tests {
             }),
             members: false,
             items: HashMap::new(),
+            prints: PagePrints::default(),
         };
         let changed = ["a".to_owned()];
         // Its own write: kept, with the article to read again.

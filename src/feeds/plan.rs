@@ -157,9 +157,10 @@ pub(super) async fn plan(
     }
     // With archives off the entries are empty: the plan then removes pages
     // an earlier build wrote.
+    let prints = places.page_prints();
     let archive_plans: Vec<ArchivePlan> = pending
         .par_iter()
-        .map(|p| archive::plan(config, &p.path, &p.title, &p.entries))
+        .map(|p| archive::plan(config, &p.path, &p.title, &p.entries, prints))
         .collect();
     let items = read_items(store, seed, &pending, &archive_plans, places.items()).await?;
     places.keep_items(&items);

@@ -445,24 +445,36 @@ pub(super) fn remove_folder(dir: &Path) {
 mod tests {
     use super::*;
 
+    fn dewline() -> Config {
+        Config::from_toml_str(
+            "[site]\ntitle = \"The Dewline\"\nbase_url = \"https://dewline.example\"\n",
+            Path::new("/srv/dew/feedletter.toml"),
+            &[],
+        )
+        .unwrap()
+    }
+
+    /// A published page member with content hash `hash`.
+    fn member(slug: &str, hash: &str) -> ArchiveEntry {
+        ArchiveEntry {
+            slug: slug.into(),
+            published: true,
+            content_hash: hash.into(),
+            updated_ts: 1_764_000_000,
+            published_ts: 1_763_000_000,
+        }
+    }
+
     /// Manifests written by earlier builds stay valid: the fingerprint of a
     /// page is pinned (a change here re-renders every archive page once;
     /// it last moved with `RENDER_VERSION` 2, when JSON topic pages stopped
     /// carrying each summary twice).
     #[test]
     fn a_page_fingerprint_is_the_one_earlier_builds_recorded() {
-        let config = Config::from_toml_str(
-            "[site]\ntitle = \"The Dewline\"\nbase_url = \"https://dewline.example\"\n",
-            Path::new("/srv/dew/feedletter.toml"),
-            &[],
-        )
-        .unwrap();
+        let config = dewline();
         let entry = |slug: &str, published| ArchiveEntry {
-            slug: slug.into(),
             published,
-            content_hash: format!("hash-of-{slug}").into(),
-            updated_ts: 1_764_000_000,
-            published_ts: 1_763_000_000,
+            ..member(slug, &format!("hash-of-{slug}"))
         };
         let members = [
             entry("retinol-101", true),
@@ -479,19 +491,8 @@ mod tests {
     /// content hash, another title or another page number is hashed anew.
     #[test]
     fn kept_page_fingerprints_are_reused_only_for_the_same_page() {
-        let config = Config::from_toml_str(
-            "[site]\ntitle = \"The Dewline\"\nbase_url = \"https://dewline.example\"\n",
-            Path::new("/srv/dew/feedletter.toml"),
-            &[],
-        )
-        .unwrap();
-        let entry = |slug: &str, hash: &str| ArchiveEntry {
-            slug: slug.into(),
-            published: true,
-            content_hash: hash.into(),
-            updated_ts: 1_764_000_000,
-            published_ts: 1_763_000_000,
-        };
+        let config = dewline();
+        let entry = member;
         let page = vec![entry("retinol-101", "h1"), entry("spf", "h2")];
         let head: Arc<[u8]> = page_head(&config, "topics/retinol", "Retinol").into();
         let fresh = |head: &[u8], n, members: &[ArchiveEntry]| fingerprint(head, n, members);

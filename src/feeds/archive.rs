@@ -492,31 +492,29 @@ mod tests {
     #[test]
     fn kept_page_fingerprints_are_reused_only_for_the_same_page() {
         let config = dewline();
-        let entry = member;
-        let page = vec![entry("retinol-101", "h1"), entry("spf", "h2")];
+        let page = vec![member("retinol-101", "h1"), member("spf", "h2")];
         let head: Arc<[u8]> = page_head(&config, "topics/retinol", "Retinol").into();
-        let fresh = |head: &[u8], n, members: &[ArchiveEntry]| fingerprint(head, n, members);
         let kept = PagePrints::default();
         let first = kept.get("topics/retinol", &head, 1, &page);
-        assert_eq!(first, fresh(&head, 1, &page));
+        assert_eq!(first, fingerprint(&head, 1, &page));
         assert_eq!(kept.get("topics/retinol", &head, 1, &page), first);
         assert_eq!(kept.len(), 1);
         // The same page read again from the store (other allocations).
-        let again = vec![entry("retinol-101", "h1"), entry("spf", "h2")];
+        let again = vec![member("retinol-101", "h1"), member("spf", "h2")];
         assert_eq!(kept.get("topics/retinol", &head, 1, &again), first);
         // An edited member.
-        let edited = vec![entry("retinol-101", "h1"), entry("spf", "h3")];
+        let edited = vec![member("retinol-101", "h1"), member("spf", "h3")];
         let print = kept.get("topics/retinol", &head, 1, &edited);
         assert_ne!(print, first);
-        assert_eq!(print, fresh(&head, 1, &edited));
+        assert_eq!(print, fingerprint(&head, 1, &edited));
         // A renamed feed, and another page number, with the same members.
         let renamed: Arc<[u8]> = page_head(&config, "topics/retinol", "Retinoids").into();
         let print = kept.get("topics/retinol", &renamed, 1, &edited);
-        assert_eq!(print, fresh(&renamed, 1, &edited));
-        assert_ne!(print, fresh(&head, 1, &edited));
+        assert_eq!(print, fingerprint(&renamed, 1, &edited));
+        assert_ne!(print, fingerprint(&head, 1, &edited));
         assert_eq!(
             kept.get("topics/retinol", &renamed, 2, &edited),
-            fresh(&renamed, 2, &edited)
+            fingerprint(&renamed, 2, &edited)
         );
         assert_eq!(kept.len(), 2);
     }

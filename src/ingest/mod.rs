@@ -367,7 +367,6 @@ impl IndexCache {
         }
     }
 
-    /// Holds `entries` as the index of the store at `revision`.
     /// The store's revision and its article index: the kept copy when it
     /// is good for that revision, else read from the store.
     async fn current_index(
@@ -382,6 +381,7 @@ impl IndexCache {
         Ok((before, index))
     }
 
+    /// Holds `entries` as the index of the store at `revision`.
     pub(crate) fn hold(&mut self, revision: i64, entries: Vec<IndexEntry>) {
         self.held = Some(HeldIndex { revision, entries });
     }

@@ -548,23 +548,47 @@ pub async fn ingest_with(
     Ok(report)
 }
 
-/// Compiles the vocabulary (off the async threads) and lists the folder
-/// with it, from `held` (the last scan's listing) when `scan` allows; the
-/// listing's own failure comes back beside the reader.
+/// Compiles the vocabulary (off the async threads) and lists the folder,
+/// from `held` (the last scan's listing) when `scan` allows; the listing's
+/// own failure comes back beside the reader.
 async fn list(
     config: &Config,
     now: DateTime<Utc>,
     scan: &Scan,
     held: Option<HeldFiles>,
 ) -> Result<(Reader, Result<Vec<ContentFile>, IngestError>), IngestError> {
-    let reader = {
+    let compile = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || Reader::new(&config, now))
-            .await
-            .map_err(|e| task_failed("vocabulary", e))??
     };
-    let held = held.filter(|h| h.key == reader.key);
-    let files = reader.scan(scan, held.map(|h| h.files)).await;
+    let compiled = |joined: Result<Result<Reader, IngestError>, tokio::task::JoinError>| {
+        joined.map_err(|e| task_failed("vocabulary", e))?
+    };
+    if held.is_some() && matches!(scan, Scan::Paths { .. }) {
+        // A held listing is good only for the key it was stamped with,
+        // which the vocabulary gives.
+        let reader = compiled(compile.await)?;
+        let held = held.filter(|h| h.key == reader.key);
+        let files = reader.scan(scan, held.map(|h| h.files)).await;
+        return Ok((reader, files));
+    }
+    // The whole folder is listed: while the vocabulary compiles (a
+    // command's first tens of milliseconds, each on a core of its own),
+    // with the stamps' key filled in after.
+    let dir = config.content.dir.clone();
+    let listing =
+        tokio::task::spawn_blocking(move || files::scan(&dir, "").map_err(|source| (dir, source)));
+    let reader = compiled(compile.await)?;
+    let files = listing
+        .await
+        .map_err(|e| task_failed("scan", e))?
+        .map(|mut files| {
+            for f in &mut files {
+                f.stamp.render_key.clone_from(&reader.key);
+            }
+            files
+        })
+        .map_err(|(path, source)| IngestError::ContentDir { path, source });
     Ok((reader, files))
 }
 

@@ -79,11 +79,11 @@ fn holds(mut file: std::fs::File, bytes: &[u8]) -> std::io::Result<Held> {
 /// over an existing file makes ext4 start writing the new file's data out
 /// there and then (its `auto_da_alloc` safeguard for programs that do not
 /// fsync), inside the build: a quarter of `write_if_changed`'s CPU time
-/// after one change at 10,000 articles. An exchange leaves that to the kernel's
-/// write-back; what a crash can do to the file is what this module
-/// accepts already (the next build writes it again). Where the exchange
-/// is not supported (another system, an old kernel, a file system without
-/// it), or the file went meanwhile, a plain rename.
+/// after one change at 10,000 articles. An exchange leaves that to the
+/// kernel's write-back; what a crash can do to the file is what this
+/// module accepts already (the next build writes it again). Where the
+/// exchange is not supported (another system, an old kernel, a file
+/// system without it), or the file went meanwhile, a plain rename.
 fn replace(tmp: &Path, path: &Path) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     {

@@ -204,6 +204,7 @@ pub(super) struct ArchivePlan {
 
 /// Plans the archive of the feed in folder `feed`, titled `title`, whose
 /// articles in archive order are `entries`.
+///
 /// `kept`: the fingerprints of earlier builds, when the caller keeps them
 /// (see `PagePrints`).
 pub(super) fn plan(

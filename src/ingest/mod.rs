@@ -158,6 +158,18 @@ fn task_failed(what: &str, e: tokio::task::JoinError) -> IngestError {
     )))
 }
 
+/// What a listing task gave: its files, or its failure naming the folder.
+type Listing = Result<Vec<ContentFile>, (PathBuf, std::io::Error)>;
+
+/// A listing task's outcome as the ingest reports it.
+fn listed(
+    joined: Result<Listing, tokio::task::JoinError>,
+) -> Result<Vec<ContentFile>, IngestError> {
+    joined
+        .map_err(|e| task_failed("scan", e))?
+        .map_err(|(path, source)| IngestError::ContentDir { path, source })
+}
+
 impl Reader {
     fn new(config: &Config, now: DateTime<Utc>) -> Result<Self, IngestError> {
         let ctx = read_context(config);
@@ -198,11 +210,7 @@ impl Reader {
                 None => scan(&dir, &key).map_err(|source| (dir, source)),
             }
         });
-        async move {
-            task.await
-                .map_err(|e| task_failed("scan", e))?
-                .map_err(|(path, source)| IngestError::ContentDir { path, source })
-        }
+        async move { listed(task.await) }
     }
 
     /// Reads and renders every file whose stamp differs from the one the
@@ -579,16 +587,12 @@ async fn list(
     let listing =
         tokio::task::spawn_blocking(move || files::scan(&dir, "").map_err(|source| (dir, source)));
     let reader = compiled(compile.await)?;
-    let files = listing
-        .await
-        .map_err(|e| task_failed("scan", e))?
-        .map(|mut files| {
-            for f in &mut files {
-                f.stamp.render_key.clone_from(&reader.key);
-            }
-            files
-        })
-        .map_err(|(path, source)| IngestError::ContentDir { path, source });
+    let files = listed(listing.await).map(|mut files| {
+        for f in &mut files {
+            f.stamp.render_key.clone_from(&reader.key);
+        }
+        files
+    });
     Ok((reader, files))
 }
 

@@ -212,6 +212,7 @@ impl TopicData {
 /// needs to number the archive pages and to tell whether a page's bytes
 /// can have changed. Withdrawn articles are listed too: they keep their
 /// place, so that the pages after them do not shift.
+///
 /// The strings are shared: a build copies each touched topic's entries
 /// out of the site's (37,000 of them for one article of 13 topics at
 /// 10,000 articles), and copying two strings for each was a tenth of a

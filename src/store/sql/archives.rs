@@ -36,6 +36,20 @@ fn places(text: &[u8]) -> Result<Vec<ArchiveEntry>, StoreError> {
     Ok(rows.into_iter().map(ArchiveEntry::from).collect())
 }
 
+/// `read` of each half of `items`, both at once (see `HALVES_FROM`), the
+/// second's result added to the first's.
+async fn in_halves<'a, T, R, F, Fut>(items: &'a [T], read: F) -> Result<R, StoreError>
+where
+    F: Fn(&'a [T]) -> Fut,
+    Fut: std::future::Future<Output = Result<R, StoreError>>,
+    R: IntoIterator + Extend<<R as IntoIterator>::Item>,
+{
+    let (a, b) = items.split_at(items.len() / 2);
+    let (mut a, b) = tokio::try_join!(read(a), read(b))?;
+    a.extend(b);
+    Ok(a)
+}
+
 impl<B: Backend> SqlStore<B> {
     /// Every article's place, in the order articles were first stored. In
     /// one JSON text rather than a row each (`Backend::json_rows`): a build
@@ -75,16 +89,10 @@ impl<B: Backend> SqlStore<B> {
         &self,
         topics: Option<&[String]>,
     ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
-        let Some(ids) = topics.filter(|ids| ids.len() >= 2) else {
-            return self.topic_slug_lists_at_once(topics).await;
-        };
-        let (a, b) = ids.split_at(ids.len() / 2);
-        let (mut a, b) = tokio::try_join!(
-            self.topic_slug_lists_at_once(Some(a)),
-            self.topic_slug_lists_at_once(Some(b))
-        )?;
-        a.extend(b);
-        Ok(a)
+        match topics.filter(|ids| ids.len() >= 2) {
+            Some(ids) => in_halves(ids, |h| self.topic_slug_lists_at_once(Some(h))).await,
+            None => self.topic_slug_lists_at_once(topics).await,
+        }
     }
 
     /// `topic_slug_lists` in one statement.
@@ -166,10 +174,7 @@ impl<B: Backend> SqlStore<B> {
         if slugs.len() < HALVES_FROM {
             return self.bodies_in_turn(slugs).await;
         }
-        let (a, b) = slugs.split_at(slugs.len() / 2);
-        let (mut a, b) = tokio::try_join!(self.bodies_in_turn(a), self.bodies_in_turn(b))?;
-        a.extend(b);
-        Ok(a)
+        in_halves(slugs, |h| self.bodies_in_turn(h)).await
     }
 
     /// `bodies`, a statement at a time.
